@@ -1,0 +1,17 @@
+"""pte_encoder: write ExecuTorch program files (.pte) with the standard library only."""
+
+from .errors import EncodeError
+from .flatbuffer import encode_flatbuffer
+from .json_form import program_from_json, program_to_json
+from .model import *  # noqa: F401,F403  (the model classes and enums)
+from .model import __all__ as _model_all
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EncodeError",
+    "encode_flatbuffer",
+    "program_from_json",
+    "program_to_json",
+    *_model_all,
+]

@@ -1,0 +1,142 @@
+"""ExecuTorch's JSON form of a Program, read into the model and written back.
+
+The form is the one ExecuTorch hands to ``flatc``: fields in schema order, a
+union field ``X`` followed by ``X_type`` naming the member table, enums as
+integers, byte vectors as lists of integers, absent fields as ``null`` and
+infinite doubles as the strings ``"inf"`` and ``"-inf"``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from enum import IntEnum
+from typing import Any, Dict, List, Union
+
+from . import _layouts, model
+from .check import check_scalar
+from .errors import EncodeError
+
+__all__ = ["program_from_json", "program_to_json"]
+
+_ENUMS: Dict[str, Any] = {name: getattr(model, name) for name in _layouts.ENUMS}
+
+
+def _fail(path: str, value: Any, expected: str) -> EncodeError:
+    text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) \
+        else type(value).__name__
+    return EncodeError(f"{path or 'program'}: expected {expected}, got {text[:80]}")
+
+
+def _scalar(path: str, value: Any, fmt: str, enum: Any) -> Any:
+    if fmt in "df" and isinstance(value, str):
+        if value in ("inf", "-inf", "nan"):
+            return float(value)
+        raise _fail(path, value, "a number")
+    if fmt in "df" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    check_scalar(path, value, fmt)
+    if enum is not None:
+        try:
+            return enum(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _table(path: str, data: Any, table: str) -> Any:
+    if not isinstance(data, dict):
+        raise _fail(path, data, f"an object (a {table})")
+    fields = _layouts.TABLES[table]
+    known = {f[0] for f in fields}
+    known |= {f[0] + "_type" for f in fields if f[1] == "UNION"}
+    for key in data:
+        if key not in known:
+            raise EncodeError(f"{path + '.' if path else ''}{key}: not a field of {table}")
+    kwargs = {}
+    for name, kind, _slot, elem, _default, _align, enum_name in fields:
+        where = f"{path}.{name}" if path else name
+        if name not in data:
+            continue
+        value = data[name]
+        if kind == "SCALAR":
+            kwargs[name] = _scalar(where, value, elem or "", _ENUMS.get(enum_name or ""))
+        elif value is None:
+            kwargs[name] = None
+        elif kind == "STRING":
+            if not isinstance(value, str):
+                raise _fail(where, value, "a string")
+            kwargs[name] = value
+        elif kind == "TABLE":
+            kwargs[name] = _table(where, value, elem or "")
+        elif kind == "UNION":
+            member = data.get(name + "_type")
+            if member not in _layouts.UNIONS[elem or ""]:
+                raise _fail(where + "_type", member, f"a member of {elem}")
+            kwargs[name] = _table(where, value, member)
+        elif kind == "TABLE_VECTOR":
+            if not isinstance(value, list):
+                raise _fail(where, value, "a list")
+            kwargs[name] = [_table(f"{where}[{i}]", item, elem or "") for i, item in enumerate(value)]
+        else:
+            if not isinstance(value, list):
+                raise _fail(where, value, "a list")
+            enum = _ENUMS.get(enum_name or "")
+            items = [_scalar(f"{where}[{i}]", item, elem or "", enum) for i, item in enumerate(value)]
+            kwargs[name] = bytes(items) if elem == "B" and enum is None else items
+    return getattr(model, table)(**kwargs)
+
+
+def program_from_json(source: Union[str, bytes, Dict[str, Any]]) -> model.Program:
+    """Read a Program from ExecuTorch's JSON form (text, or already parsed).
+
+    Raises :class:`EncodeError` naming the JSON path of a bad value.
+    """
+    if isinstance(source, (str, bytes)):
+        try:
+            source = json.loads(source)
+        except ValueError as exc:
+            raise EncodeError(f"invalid JSON: {exc}") from None
+    program: model.Program = _table("", source, _layouts.ROOT_TABLE)
+    return program
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, IntEnum) or isinstance(value, bool):
+        return int(value) if not isinstance(value, bool) else value
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    return value
+
+
+def _to_json(obj: Any, table: str) -> Dict[str, Any]:
+    out: Dict[str, Any] = {}
+    for name, kind, _slot, elem, _default, _align, _enum in _layouts.TABLES[table]:
+        value = getattr(obj, name)
+        if kind == "SCALAR":
+            out[name] = _json_value(value)
+        elif value is None:
+            if kind != "UNION":
+                out[name] = None
+        elif kind == "STRING":
+            out[name] = value
+        elif kind == "TABLE":
+            out[name] = _to_json(value, elem or "")
+        elif kind == "UNION":
+            member = type(value).__name__
+            out[name] = _to_json(value, member)
+            out[name + "_type"] = member
+        elif kind == "TABLE_VECTOR":
+            out[name] = [_to_json(item, elem or "") for item in value]
+        elif elem == "B" and not isinstance(value, (list, tuple)):
+            out[name] = list(memoryview(value).cast("B"))
+        else:
+            out[name] = [_json_value(item) for item in value]
+    return out
+
+
+def program_to_json(program: Any) -> str:
+    """Write a Program in ExecuTorch's JSON form, as flatc reads it."""
+    return json.dumps(_to_json(program, _layouts.ROOT_TABLE))

@@ -1,0 +1,345 @@
+"""Generate pte_encoder/_layouts.py and pte_encoder/model.py from schema/*.fbs.
+
+    python tools/gen_layouts.py          # rewrite both modules
+    python tools/gen_layouts.py --check  # exit 1 if either is out of date
+
+Reads the small subset of the FlatBuffers schema language that program.fbs
+uses: include, namespace, file_identifier, file_extension, root_type, enum,
+union and table (scalars, strings, tables, unions and vectors of those, with
+defaults and the force_align attribute). Anything else is an error, so a
+schema change that the encoder cannot follow fails here, not at run time.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "schema" / "program.fbs"
+LAYOUTS = ROOT / "pte_encoder" / "_layouts.py"
+MODEL = ROOT / "pte_encoder" / "model.py"
+
+# schema scalar name -> (struct format character, Python type)
+SCALARS: Dict[str, Tuple[str, str]] = {
+    "bool": ("?", "bool"),
+    "byte": ("b", "int"), "int8": ("b", "int"),
+    "ubyte": ("B", "int"), "uint8": ("B", "int"),
+    "short": ("h", "int"), "int16": ("h", "int"),
+    "ushort": ("H", "int"), "uint16": ("H", "int"),
+    "int": ("i", "int"), "int32": ("i", "int"),
+    "uint": ("I", "int"), "uint32": ("I", "int"),
+    "long": ("q", "int"), "int64": ("q", "int"),
+    "ulong": ("Q", "int"), "uint64": ("Q", "int"),
+    "float": ("f", "float"), "float32": ("f", "float"),
+    "double": ("d", "float"), "float64": ("d", "float"),
+}
+
+TOKEN = re.compile(r'\s*(?:(//[^\n]*)|("[^"]*")|([A-Za-z_][\w.]*)|(-?[\d.]+(?:[eE][-+]?\d+)?)|(.))', re.S)
+
+
+@dataclass
+class FieldDef:
+    name: str
+    type: str          # scalar name, string, table/enum/union name
+    vector: bool
+    default: Optional[str]
+    attrs: Dict[str, str]
+
+
+@dataclass
+class Schema:
+    enums: Dict[str, Tuple[str, List[Tuple[str, int]]]] = field(default_factory=dict)
+    unions: Dict[str, List[str]] = field(default_factory=dict)
+    tables: Dict[str, List[FieldDef]] = field(default_factory=dict)
+    file_identifier: str = ""
+    file_extension: str = ""
+    root_type: str = ""
+
+
+def tokenize(text: str) -> List[str]:
+    tokens = []
+    for match in TOKEN.finditer(text):
+        if match.group(1):
+            continue
+        token = next((g for g in match.groups()[1:] if g), None)
+        if token is not None and not token.isspace():
+            tokens.append(token)
+    return tokens
+
+
+class Parser:
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self.tokens: List[str] = []
+        self.pos = 0
+
+    def parse_file(self, path: Path) -> None:
+        tokens, pos = self.tokens, self.pos
+        self.tokens, self.pos = tokenize(path.read_text(encoding="utf-8")), 0
+        while self.pos < len(self.tokens):
+            self.declaration(path)
+        self.tokens, self.pos = tokens, pos
+
+    def next(self) -> str:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def expect(self, token: str) -> None:
+        got = self.next()
+        if got != token:
+            raise SystemExit(f"schema: expected {token!r}, got {got!r}")
+
+    def declaration(self, path: Path) -> None:
+        keyword = self.next()
+        if keyword == "include":
+            self.parse_file(path.parent / self.next().strip('"'))
+        elif keyword == "namespace":
+            self.next()
+        elif keyword in ("file_identifier", "file_extension", "root_type"):
+            setattr(self.schema, keyword, self.next().strip('"'))
+        elif keyword == "enum":
+            self.enum()
+            return
+        elif keyword == "union":
+            self.union()
+            return
+        elif keyword == "table":
+            self.table()
+            return
+        else:
+            raise SystemExit(f"schema: unsupported declaration {keyword!r}")
+        self.expect(";")
+
+    def enum(self) -> None:
+        name = self.next()
+        self.expect(":")
+        base = self.next()
+        self.expect("{")
+        members: List[Tuple[str, int]] = []
+        value = 0
+        while (token := self.next()) != "}":
+            if token == ",":
+                continue
+            if self.tokens[self.pos] == "=":
+                self.pos += 1
+                value = int(self.next())
+            members.append((token, value))
+            value += 1
+        self.schema.enums[name] = (base, members)
+
+    def union(self) -> None:
+        name = self.next()
+        self.expect("{")
+        members = []
+        while (token := self.next()) != "}":
+            if token != ",":
+                members.append(token)
+        self.schema.unions[name] = members
+
+    def table(self) -> None:
+        name = self.next()
+        self.expect("{")
+        fields: List[FieldDef] = []
+        while (token := self.next()) != "}":
+            self.expect(":")
+            vector = self.tokens[self.pos] == "["
+            if vector:
+                self.pos += 1
+            type_name = self.next()
+            if vector:
+                self.expect("]")
+            default = None
+            if self.tokens[self.pos] == "=":
+                self.pos += 1
+                default = self.next()
+            attrs = {}
+            if self.tokens[self.pos] == "(":
+                self.pos += 1
+                while (key := self.next()) != ")":
+                    if key == ",":
+                        continue
+                    self.expect(":")
+                    attrs[key] = self.next()
+            self.expect(";")
+            fields.append(FieldDef(token, type_name, vector, default, attrs))
+        self.schema.tables[name] = fields
+
+
+def parse(path: Path = SCHEMA) -> Schema:
+    schema = Schema()
+    Parser(schema).parse_file(path)
+    return schema
+
+
+def scalar_default(schema: Schema, f: FieldDef) -> object:
+    """The default of a scalar field as a Python value."""
+    if f.type in schema.enums:
+        members = dict(schema.enums[f.type][1])
+        return members[f.default] if f.default in members else int(f.default or 0)
+    kind = SCALARS[f.type][1]
+    if kind == "bool":
+        return (f.default or "false") == "true"
+    if kind == "float":
+        return float(f.default or 0)
+    return int(f.default or 0)
+
+
+def layout_rows(schema: Schema, table: str) -> List[str]:
+    """One tuple per field: (name, kind, slot, element, default, force_align, enum)."""
+    rows, slot = [], 0
+    for f in schema.tables[table]:
+        align = int(f.attrs.pop("force_align", 0))
+        if f.attrs:
+            raise SystemExit(f"schema: {table}.{f.name}: unsupported attributes {f.attrs}")
+        enum = f.type if f.type in schema.enums else None
+        scalar = schema.enums[f.type][0] if enum else f.type
+        if f.type in schema.unions:
+            if f.vector:
+                raise SystemExit(f"schema: {table}.{f.name}: vectors of unions are unsupported")
+            slot += 1  # the hidden <name>_type field takes the slot before
+            row = (f.name, "UNION", slot, f.type, None, 0, None)
+        elif f.vector:
+            if scalar in SCALARS:
+                row = (f.name, "VECTOR", slot, SCALARS[scalar][0], None, align, enum)
+            elif f.type in schema.tables:
+                row = (f.name, "TABLE_VECTOR", slot, f.type, None, 0, None)
+            else:
+                raise SystemExit(f"schema: {table}.{f.name}: unsupported vector of {f.type}")
+        elif f.type == "string":
+            row = (f.name, "STRING", slot, None, None, 0, None)
+        elif f.type in schema.tables:
+            row = (f.name, "TABLE", slot, f.type, None, 0, None)
+        elif scalar in SCALARS:
+            row = (f.name, "SCALAR", slot, SCALARS[scalar][0], scalar_default(schema, f), 0, enum)
+        else:
+            raise SystemExit(f"schema: {table}.{f.name}: unknown type {f.type}")
+        rows.append(repr(row))
+        slot += 1
+    return rows
+
+
+def render_layouts(schema: Schema) -> str:
+    out = [
+        '"""Field layouts of schema/program.fbs.',
+        "",
+        "Generated by tools/gen_layouts.py; do not edit. A field is",
+        "(name, kind, slot, element, default, force_align, enum): element is the",
+        "struct format character of a scalar (or of a vector's items), or the",
+        "table or union name; slot is the field's id (a union's type field takes",
+        'slot - 1); default is the value flatc leaves out; force_align is 0 if unset.',
+        '"""',
+        "",
+        "from typing import Dict, Optional, Tuple, Union",
+        "",
+        "Field = Tuple[str, str, int, Optional[str], Union[None, bool, int, float], int, Optional[str]]",
+        "",
+        f"FILE_IDENTIFIER = {schema.file_identifier.encode()!r}",
+        f"FILE_EXTENSION = {schema.file_extension!r}",
+        f"ROOT_TABLE = {schema.root_type!r}",
+        "",
+        "ENUMS: Dict[str, Tuple[str, Tuple[Tuple[str, int], ...]]] = {",
+    ]
+    for name, (base, members) in schema.enums.items():
+        out.append(f"    {name!r}: ({SCALARS[base][0]!r}, {tuple(members)!r}),")
+    out += ["}", "", "# union name -> member tables; a member's type id is its index + 1",
+            "UNIONS: Dict[str, Tuple[str, ...]] = {"]
+    for name, members in schema.unions.items():
+        out.append(f"    {name!r}: {tuple(members)!r},")
+    out += ["}", "", "TABLES: Dict[str, Tuple[Field, ...]] = {"]
+    for name in schema.tables:
+        out.append(f"    {name!r}: (")
+        out += [f"        {row}," for row in layout_rows(schema, name)]
+        out.append("    ),")
+    out += ["}", ""]
+    return "\n".join(out)
+
+
+def python_type(schema: Schema, f: FieldDef) -> str:
+    if f.type in schema.unions:
+        return f"Optional[{f.type}]"
+    if f.type == "string":
+        return "Optional[str]"
+    if f.type in schema.tables:
+        return f"Optional[List[{f.type}]]" if f.vector else f"Optional[{f.type}]"
+    scalar = schema.enums[f.type][0] if f.type in schema.enums else f.type
+    if f.vector:
+        if scalar in ("ubyte", "uint8"):
+            return "Optional[ByteVector]"
+        item = f.type if f.type in schema.enums else SCALARS[scalar][1]
+        return f"Optional[List[{item}]]"
+    return f.type if f.type in schema.enums else SCALARS[scalar][1]
+
+
+def python_default(schema: Schema, f: FieldDef) -> str:
+    if f.vector or f.type == "string" or f.type in schema.tables or f.type in schema.unions:
+        return "None"
+    value = scalar_default(schema, f)
+    if f.type in schema.enums:
+        names = [m for m, v in schema.enums[f.type][1] if v == value]
+        return f"{f.type}.{names[0]}" if names else repr(value)
+    return repr(value)
+
+
+def render_model(schema: Schema) -> str:
+    out = [
+        '"""The program model: one dataclass per table, one IntEnum per enum.',
+        "",
+        "Generated by tools/gen_layouts.py from schema/program.fbs; do not edit.",
+        "Attribute names are the schema's field names. Every field may be left",
+        "at its default: None for strings, tables, unions and vectors (absent, not",
+        "empty), the schema default for scalars.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from dataclasses import dataclass",
+        "from enum import IntEnum",
+        "from typing import List, Optional, Sequence, Union",
+        "",
+        "# A [ubyte] vector: any bytes-like object, or a sequence of ints 0..255.",
+        "ByteVector = Union[bytes, bytearray, memoryview, Sequence[int]]",
+        "",
+    ]
+    for name, (_, members) in schema.enums.items():
+        out += ["", f"class {name}(IntEnum):"]
+        out += [f"    {member} = {value}" for member, value in members]
+        out.append("")
+    for name, fields in schema.tables.items():
+        out += ["", "@dataclass", f"class {name}:"]
+        if not fields:
+            out.append("    pass")
+        for f in fields:
+            out.append(f"    {f.name}: {python_type(schema, f)} = {python_default(schema, f)}")
+        out.append("")
+    for name, members in schema.unions.items():
+        out += ["", f"{name} = Union[{', '.join(members)}]"]
+    out += ["", "", "__all__ = ["]
+    names = list(schema.enums) + list(schema.tables) + list(schema.unions) + ["ByteVector"]
+    out += [f"    {name!r}," for name in names]
+    out += ["]", ""]
+    return "\n".join(out)
+
+
+def outputs() -> Dict[Path, str]:
+    schema = parse()
+    return {LAYOUTS: render_layouts(schema), MODEL: render_model(schema)}
+
+
+def main(argv: List[str]) -> int:
+    stale = [p for p, text in outputs().items() if not p.exists() or p.read_text() != text]
+    if "--check" in argv:
+        for path in stale:
+            print(f"{path.relative_to(ROOT)} is out of date: run python tools/gen_layouts.py")
+        return 1 if stale else 0
+    for path, text in outputs().items():
+        path.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
