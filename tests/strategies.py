@@ -48,11 +48,15 @@ def scalar(fmt: str, enum: Any, flatc_safe: bool) -> st.SearchStrategy[Any]:
     return integers(fmt)
 
 
-def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.none(), strategy)
+def table(name: str, flatc_safe: bool = True, dense: bool = False) -> st.SearchStrategy[Any]:
+    """Objects of one table. Dense ones have every optional field present and
+    every list non-empty, so that deep tables (Frame, say) come up often."""
+    min_size = 1 if dense else 0
+    size = 2 if dense else 3
 
+    def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        return strategy if dense else st.one_of(st.none(), strategy)
 
-def table(name: str, flatc_safe: bool = True, size: int = 3) -> st.SearchStrategy[Any]:
     kwargs: Dict[str, st.SearchStrategy[Any]] = {}
     for attr, kind, _slot, elem, _default, _align, enum in _layouts.TABLES[name]:
         if kind == "SCALAR":
@@ -60,24 +64,24 @@ def table(name: str, flatc_safe: bool = True, size: int = 3) -> st.SearchStrateg
         elif kind == "STRING":
             kwargs[attr] = maybe(TEXT)
         elif kind == "TABLE":
-            kwargs[attr] = maybe(st.deferred(lambda e=elem: table(e, flatc_safe, size)))
+            kwargs[attr] = maybe(st.deferred(lambda e=elem: table(e, flatc_safe, dense)))
         elif kind == "UNION":
-            members = [st.deferred(lambda m=m: table(m, flatc_safe, size))
+            members = [st.deferred(lambda m=m: table(m, flatc_safe, dense))
                        for m in _layouts.UNIONS[elem]]
             kwargs[attr] = maybe(st.one_of(members))
         elif kind == "TABLE_VECTOR":
-            item = st.deferred(lambda e=elem: table(e, flatc_safe, size))
-            kwargs[attr] = maybe(st.lists(item, max_size=size))
+            item = st.deferred(lambda e=elem: table(e, flatc_safe, dense))
+            kwargs[attr] = maybe(st.lists(item, min_size=min_size, max_size=size))
         elif elem == "B" and enum is None:
             kwargs[attr] = maybe(st.one_of(st.binary(max_size=40),
-                                           st.lists(st.integers(0, 255), max_size=5)))
+                                           st.lists(st.integers(0, 255), min_size=min_size, max_size=5)))
         else:
-            kwargs[attr] = maybe(st.lists(scalar(elem, enum, flatc_safe), max_size=5))
+            kwargs[attr] = maybe(st.lists(scalar(elem, enum, flatc_safe), min_size=min_size, max_size=5))
     return st.builds(getattr(model, name), **kwargs)
 
 
 def programs(flatc_safe: bool = True) -> st.SearchStrategy[Any]:
-    return table("Program", flatc_safe)
+    return st.one_of(table("Program", flatc_safe), table("Program", flatc_safe, dense=True))
 
 
 # flatc refuses force_align above 32 once it meets such a vector; we do not.
