@@ -5,12 +5,17 @@ from .flatbuffer import encode_flatbuffer
 from .json_form import program_from_json, program_to_json
 from .model import *  # noqa: F401,F403  (the model classes and enums)
 from .model import __all__ as _model_all
+from .pte import DataEntry, NamedDataOutput, encode_program, write_program
 
 __version__ = "0.1.0"
 
 __all__ = [
     "EncodeError",
+    "DataEntry",
+    "NamedDataOutput",
     "encode_flatbuffer",
+    "encode_program",
+    "write_program",
     "program_from_json",
     "program_to_json",
     *_model_all,
