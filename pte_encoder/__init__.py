@@ -2,7 +2,7 @@
 
 from .errors import EncodeError
 from .flatbuffer import encode_flatbuffer
-from .json_form import program_from_json, program_to_json
+from .json_form import options_from_json, program_from_json, program_to_json
 from .model import *  # noqa: F401,F403  (the model classes and enums)
 from .model import __all__ as _model_all
 from .pte import DataEntry, NamedDataOutput, encode_program, write_program
@@ -16,6 +16,7 @@ __all__ = [
     "encode_flatbuffer",
     "encode_program",
     "write_program",
+    "options_from_json",
     "program_from_json",
     "program_to_json",
     *_model_all,

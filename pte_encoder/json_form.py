@@ -8,6 +8,7 @@ infinite doubles as the strings ``"inf"`` and ``"-inf"``.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from enum import IntEnum
@@ -16,8 +17,9 @@ from typing import Any, Dict, List, Union
 from . import _layouts, model
 from .check import check_scalar
 from .errors import EncodeError
+from .pte import DataEntry, NamedDataOutput
 
-__all__ = ["program_from_json", "program_to_json"]
+__all__ = ["program_from_json", "program_to_json", "options_from_json"]
 
 _ENUMS: Dict[str, Any] = {name: getattr(model, name) for name in _layouts.ENUMS}
 
@@ -140,3 +142,60 @@ def _to_json(obj: Any, table: str) -> Dict[str, Any]:
 def program_to_json(program: Any) -> str:
     """Write a Program in ExecuTorch's JSON form, as flatc reads it."""
     return json.dumps(_to_json(program, _layouts.ROOT_TABLE))
+
+
+_OPTION_KEYS = ("extract_delegate_segments", "segment_alignment", "constant_tensor_alignment",
+                "delegate_alignment", "mutable_data", "named_data")
+
+
+def _base64(path: str, value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise _fail(path, value, "a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        raise _fail(path, value, "a base64 string") from None
+
+
+def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> Dict[str, Any]:
+    """Read :func:`encode_program`'s keyword arguments from their JSON form.
+
+    The form is that of the corpus ``options.json``: the alignments and
+    ``extract_delegate_segments`` as they are, ``mutable_data`` as a list of
+    base64 blobs, ``named_data`` as ``buffers`` (base64 blobs) and
+    ``pte_data`` (key -> ``buffer_index``, ``alignment``). ``null`` or a
+    missing key means the default.
+    """
+    if isinstance(source, (str, bytes)):
+        try:
+            source = json.loads(source)
+        except ValueError as exc:
+            raise EncodeError(f"invalid JSON: {exc}") from None
+    if not isinstance(source, dict):
+        raise _fail("options", source, "an object")
+    options: Dict[str, Any] = {}
+    for key, value in source.items():
+        if key not in _OPTION_KEYS:
+            raise EncodeError(f"{key}: not an option (expected one of {', '.join(_OPTION_KEYS)})")
+        if value is None:
+            continue
+        if key == "mutable_data":
+            if not isinstance(value, list):
+                raise _fail(key, value, "a list of base64 strings")
+            value = [_base64(f"{key}[{i}]", blob) for i, blob in enumerate(value)]
+        elif key == "named_data":
+            if not isinstance(value, dict) or not isinstance(value.get("buffers"), list) \
+                    or not isinstance(value.get("pte_data"), dict):
+                raise _fail(key, value, "an object with 'buffers' and 'pte_data'")
+            buffers = [_base64(f"{key}.buffers[{i}]", b) for i, b in enumerate(value["buffers"])]
+            entries = {}
+            for name, entry in value["pte_data"].items():
+                if not isinstance(entry, dict) or not isinstance(entry.get("buffer_index"), int):
+                    raise _fail(f"{key}.pte_data[{name!r}]", entry,
+                                "an object with 'buffer_index' and 'alignment'")
+                entries[name] = DataEntry(entry["buffer_index"], entry.get("alignment") or 1)
+            value = NamedDataOutput(buffers, entries)
+        elif key == "extract_delegate_segments" and not isinstance(value, bool):
+            raise _fail(key, value, "true or false")
+        options[key] = value
+    return options
