@@ -278,12 +278,18 @@ def write_program(program: Any, file: Union[str, "os.PathLike[str]", BinaryIO], 
     """
     chunks, size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                segment_alignment, constant_tensor_alignment, delegate_alignment)
-    if not isinstance(file, (str, os.PathLike)):
+    if isinstance(file, (str, os.PathLike)):
+        write_atomically(file, chunks)
+    else:
         for chunk in chunks:
             file.write(chunk)
-        return size
-    path = os.fspath(file)
-    folder = os.path.dirname(os.path.abspath(path))
+    return size
+
+
+def write_atomically(path: Union[str, "os.PathLike[str]"], chunks: Sequence[Any]) -> None:
+    """Write ``chunks`` to ``path`` through a temporary file in the same folder,
+    renamed at the end; on any error the temporary file is removed."""
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".pte-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
@@ -293,4 +299,3 @@ def write_program(program: Any, file: Union[str, "os.PathLike[str]", BinaryIO], 
     except BaseException:
         os.unlink(temporary)
         raise
-    return size

@@ -1,0 +1,89 @@
+"""The pte-encoder command: ``encode`` a Program's JSON form, or write the ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from .demo import demo_program
+from .errors import EncodeError
+from .flatbuffer import encode_flatbuffer
+from .json_form import options_from_json, program_from_json
+from .pte import write_atomically, write_program
+
+
+class CommandError(Exception):
+    """A failure to report in one line."""
+
+
+def _read(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read {what} {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _encode(args: argparse.Namespace) -> None:
+    program = program_from_json(_read(args.program, "program"))
+    options = options_from_json(_read(args.options, "options")) if args.options else {}
+    if args.flatbuffer_only:
+        data = encode_flatbuffer(program,
+                                 constant_tensor_alignment=options.get("constant_tensor_alignment"),
+                                 delegate_alignment=options.get("delegate_alignment"))
+        write_atomically(args.output, [data])
+        size = len(data)
+    else:
+        size = write_program(program, args.output, **options)
+    print(f"wrote {args.output} ({size} bytes)")
+
+
+def _demo(args: argparse.Namespace) -> None:
+    program = demo_program()
+    size = write_program(program, args.output)
+    print(f"wrote {args.output} ({size} bytes)")
+    for plan in program.execution_plan or []:
+        operators = ", ".join(f"{op.name}.{op.overload}" for op in plan.operators or [])
+        print(f"  method {plan.name}: {len(plan.values or [])} values, operators {operators}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pte-encoder", description="Write ExecuTorch program files (.pte).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    encode = commands.add_parser(
+        "encode", help="encode a Program from ExecuTorch's JSON form",
+        description="Encode a Program in ExecuTorch's JSON form (fields in schema order, "
+                    "unions as X plus X_type, bytes as lists of integers) as a .pte file.")
+    encode.add_argument("program", metavar="PROGRAM.json")
+    encode.add_argument("-o", "--output", required=True, metavar="OUT.pte")
+    encode.add_argument("--options", metavar="OPTIONS.json",
+                        help="encode_program's options: alignments, extract_delegate_segments, "
+                             "base64 mutable_data and named_data")
+    encode.add_argument("--flatbuffer-only", action="store_true",
+                        help="write only the FlatBuffer, as `flatc --binary` did")
+    encode.set_defaults(run=_encode)
+    demo = commands.add_parser(
+        "demo", help="write a small built-in program",
+        description="Write forward(x, y) = x * y + x on 2x2 float tensors, which "
+                    "ExecuTorch's runtime runs with its portable kernels.")
+    demo.add_argument("-o", "--output", required=True, metavar="OUT.pte")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (CommandError, EncodeError, OSError) as exc:
+        message = str(exc) if not isinstance(exc, OSError) else \
+            f"cannot write {args.output}: {exc.strerror or exc}"
+        print(f"pte-encoder: error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

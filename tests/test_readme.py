@@ -1,0 +1,47 @@
+"""The README's two commands work in a fresh clone, as a new user runs them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, decode_flatbuffer
+
+sys.path.insert(0, str(ROOT / "tools"))
+from readme_commands import commands  # noqa: E402
+
+INNER = "PTE_ENCODER_README_TEST"
+
+
+def test_mypy_strict_for_python_3_9() -> None:
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-version", "3.9",
+                             str(ROOT / "pte_encoder")], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(os.environ.get(INNER) == "1", reason="this run is the README test's own")
+@pytest.mark.skipif(not (ROOT / ".git").exists() or shutil.which("git") is None,
+                    reason="needs the git repository to clone")
+def test_readme_commands_in_a_fresh_clone(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    readme = commands((clone / "README.md").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env[INNER] = "1"
+
+    demo = subprocess.run(["bash", "-c", readme["demo"]], cwd=clone, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    assert demo.stdout.startswith("wrote demo.pte (")
+    assert decode_flatbuffer((clone / "demo.pte").read_bytes())["execution_plan"][0]["name"] == "forward"
+
+    tests = subprocess.run(["bash", "-c", readme["test"]], cwd=clone, env=env,
+                           capture_output=True, text=True, timeout=1800)
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
+    assert " passed" in tests.stdout and "Success: no issues found" in tests.stdout
+    assert (clone / ".venv").is_dir()
