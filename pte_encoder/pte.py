@@ -19,7 +19,8 @@ from typing import Any, BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import model
 from .errors import EncodeError
-from .flatbuffer import check_alignment, encode_chunks, resolve_alignments, _bytes
+from ._writer import bytes_like
+from .flatbuffer import check_alignment, encode_chunks, resolve_alignments
 
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 
@@ -84,7 +85,7 @@ class _Segment:
 
 def _blob(path: str, value: Any) -> Any:
     try:
-        return _bytes(value)
+        return bytes_like(value)
     except (TypeError, ValueError):
         text = repr(value)
         raise EncodeError(f"{path}: expected a bytes-like object, got "

@@ -1,7 +1,7 @@
-"""Generate pte_encoder/_layouts.py and pte_encoder/model.py from schema/*.fbs.
+"""Generate pte_encoder/{_layouts,_encoders,model}.py from schema/*.fbs.
 
-    python tools/gen_layouts.py          # rewrite both modules
-    python tools/gen_layouts.py --check  # exit 1 if either is out of date
+    python tools/gen_layouts.py          # rewrite the three modules
+    python tools/gen_layouts.py --check  # exit 1 if any is out of date
 
 Reads the small subset of the FlatBuffers schema language that program.fbs
 uses: include, namespace, file_identifier, file_extension, root_type, enum,
@@ -12,6 +12,7 @@ schema change that the encoder cannot follow fails here, not at run time.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Dict, List, Optional, Tuple
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "schema" / "program.fbs"
 LAYOUTS = ROOT / "pte_encoder" / "_layouts.py"
+ENCODERS = ROOT / "pte_encoder" / "_encoders.py"
 MODEL = ROOT / "pte_encoder" / "model.py"
 
 # schema scalar name -> (struct format character, Python type)
@@ -189,20 +191,25 @@ def scalar_default(schema: Schema, f: FieldDef) -> object:
     return int(f.default or 0)
 
 
-def layout_rows(schema: Schema, table: str) -> List[str]:
+Row = Tuple[str, str, int, Optional[str], object, int, Optional[str]]
+
+
+def layout_rows(schema: Schema, table: str) -> List[Row]:
     """One tuple per field: (name, kind, slot, element, default, force_align, enum)."""
-    rows, slot = [], 0
+    rows: List[Row] = []
+    slot = 0
     for f in schema.tables[table]:
-        align = int(f.attrs.pop("force_align", 0))
-        if f.attrs:
-            raise SystemExit(f"schema: {table}.{f.name}: unsupported attributes {f.attrs}")
+        attrs = dict(f.attrs)
+        align = int(attrs.pop("force_align", 0))
+        if attrs:
+            raise SystemExit(f"schema: {table}.{f.name}: unsupported attributes {attrs}")
         enum = f.type if f.type in schema.enums else None
         scalar = schema.enums[f.type][0] if enum else f.type
         if f.type in schema.unions:
             if f.vector:
                 raise SystemExit(f"schema: {table}.{f.name}: vectors of unions are unsupported")
             slot += 1  # the hidden <name>_type field takes the slot before
-            row = (f.name, "UNION", slot, f.type, None, 0, None)
+            row: Row = (f.name, "UNION", slot, f.type, None, 0, None)
         elif f.vector:
             if scalar in SCALARS:
                 row = (f.name, "VECTOR", slot, SCALARS[scalar][0], None, align, enum)
@@ -218,7 +225,7 @@ def layout_rows(schema: Schema, table: str) -> List[str]:
             row = (f.name, "SCALAR", slot, SCALARS[scalar][0], scalar_default(schema, f), 0, enum)
         else:
             raise SystemExit(f"schema: {table}.{f.name}: unknown type {f.type}")
-        rows.append(repr(row))
+        rows.append(row)
         slot += 1
     return rows
 
@@ -253,7 +260,7 @@ def render_layouts(schema: Schema) -> str:
     out += ["}", "", "TABLES: Dict[str, Tuple[Field, ...]] = {"]
     for name in schema.tables:
         out.append(f"    {name!r}: (")
-        out += [f"        {row}," for row in layout_rows(schema, name)]
+        out += [f"        {row!r}," for row in layout_rows(schema, name)]
         out.append("    ),")
     out += ["}", ""]
     return "\n".join(out)
@@ -325,9 +332,118 @@ def render_model(schema: Schema) -> str:
     return "\n".join(out)
 
 
+def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]]) -> List[str]:
+    """One table's encoder: children first, in slot order, then the table."""
+    body, spec, values, bits, bit = [], [], {}, [], 0
+    for name, kind, slot, elem, default, align, _enum in layout_rows(schema, table):
+        if kind == "SCALAR":
+            var = f"s{slot}"
+            body.append(f"    {var} = o.{name}")
+            fmt = "B" if elem == "?" else elem
+            if elem == "?":
+                body.append(f"    if {var} is not True and {var} is not False:")
+                body.append('        raise TypeError("not a bool")')
+                bits.append(f"({var} is {not default})")
+            elif elem in ("d", "f"):
+                body.append(f"    if {var}.__class__ is not float:")
+                body.append(f"        {var} = to_float({var})")
+                sign = math.copysign(1.0, float(default or 0.0))
+                bits.append(f"({var} != {float(default or 0.0)!r} or copysign(1.0, {var}) != {sign!r})")
+            else:
+                bits.append(f"({var} != {default!r})")
+            spec.append((bit, slot, fmt, False))
+            values[slot] = var
+            bit += 1
+            continue
+        var = f"c{slot}"
+        body.append(f"    v = o.{name}")
+        if kind == "UNION":
+            body += ["    if v is None:", f"        u{slot - 1} = {var} = None", "    else:",
+                     f"        u{slot - 1}, encode = _MEMBERS_{elem}[v.__class__.__name__]",
+                     f"        {var} = encode(w, v)"]
+            spec.append((bit, slot - 1, "B", False))
+            values[slot - 1] = f"u{slot - 1}"
+        else:
+            if kind == "STRING":
+                call = "string(w, v)"
+            elif kind == "TABLE":
+                call = f"_{elem}(w, v)"
+            elif kind == "TABLE_VECTOR":
+                call = f"tables(w, v, _{elem})"
+            elif elem == "B":
+                if align:
+                    aligned.append((table, name, align))
+                    call = f"byte_vector(w, v, w.aligns[{len(aligned) - 1}])"
+                else:
+                    call = "byte_vector(w, v, 0)"
+            elif elem == "?":
+                call = "bools(w, v)"
+            elif SCALARS_BY_FORMAT.get(elem or "", 0) >= 4:
+                call = f"scalars(w, v, {elem!r})"
+            else:
+                raise SystemExit(f"schema: {table}.{name}: vectors of {elem} are unsupported")
+            body.append(f"    {var} = None if v is None else {call}")
+        spec.append((bit, slot, "I", True))
+        values[slot] = var
+        bits.append(f"({var} is not None)")
+        bit += 1
+    key = " | ".join(["start & 7"] + [f"{b} << {i + 3}" for i, b in enumerate(bits)])
+    slots = [values[i] for i in range(len(values))]
+    return [
+        f"_LAYOUTS_{table}: Dict[int, Layout] = {{}}",
+        f"_SPEC_{table}: Spec = {tuple(spec)!r}",
+        "",
+        "",
+        f"def _{table}(w: Writer, o: Any) -> int:",
+        *body,
+        "    start = w.size",
+        f"    key = {key}",
+        f"    layout = _LAYOUTS_{table}.get(key) or new_layout(_LAYOUTS_{table}, key, _SPEC_{table})",
+        f"    return finish_table(w, start, layout, [{', '.join(slots)}])",
+        "",
+        "",
+    ]
+
+
+SCALARS_BY_FORMAT = {"i": 4, "I": 4, "q": 8, "Q": 8, "f": 4, "d": 8}
+
+
+def render_encoders(schema: Schema) -> str:
+    aligned: List[Tuple[str, str, int]] = []
+    functions: List[str] = []
+    for table in schema.tables:
+        functions += encoder_lines(schema, table, aligned)
+    out = [
+        '"""One encoder function per table of schema/program.fbs.',
+        "",
+        "Generated by tools/gen_layouts.py; do not edit. Each function writes a",
+        "table's children (strings, vectors, tables) in slot order, then the table",
+        "itself; see _writer.py for the writer and the layout rules.",
+        '"""',
+        "",
+        "from math import copysign",
+        "from typing import Any, Callable, Dict, Tuple",
+        "",
+        "from ._writer import (Layout, Spec, Writer, bools, byte_vector, finish_table, new_layout,",
+        "                      scalars, string, tables, to_float)",
+        "",
+        "# (table, field, schema force_align): Writer.aligns holds their values in this order.",
+        f"FORCE_ALIGNED = {tuple(aligned)!r}",
+        "",
+        *functions,
+    ]
+    for name, members in schema.unions.items():
+        out.append(f"_MEMBERS_{name}: Dict[str, Tuple[int, Callable[[Writer, Any], int]]] = {{")
+        out += [f"    {m!r}: ({i + 1}, _{m})," for i, m in enumerate(members)]
+        out += ["}", ""]
+    out += [f"encode_root = _{schema.root_type}", ""]
+    return "\n".join(out)
+
+
 def outputs() -> Dict[Path, str]:
     schema = parse()
-    return {LAYOUTS: render_layouts(schema), MODEL: render_model(schema)}
+    return {LAYOUTS: render_layouts(schema), ENCODERS: render_encoders(schema),
+            MODEL: render_model(schema)}
 
 
 def main(argv: List[str]) -> int:

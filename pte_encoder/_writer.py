@@ -1,0 +1,241 @@
+"""The buffer the generated table encoders (_encoders.py) write into.
+
+flatc builds a FlatBuffer back to front; so does this writer. Each object is
+appended to ``chunks`` in the order flatc writes it, ``size`` counts the bytes
+written so far (positions are counted from the end of the buffer, as flatc
+does), and the chunks are reversed once at the end. Alignment is always
+relative to the end, so padding depends only on ``size``.
+
+A table's layout depends on which of its fields are present and on ``size``
+modulo 8 when it starts; :func:`new_layout` computes it once per such key
+(a pure function: its memo does not change any output).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from operator import itemgetter
+from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+_PADS = [bytes(n) for n in range(64)]
+_U32 = struct.Struct("<I").pack
+_SIZES = {c: struct.calcsize(c) for c in "?bBhHiIqQfd"}
+_VECTORS: Dict[Tuple[str, int], Any] = {}
+
+# (pack, pick, offsets, vtable, table size, alignment): see new_layout
+Layout = Tuple[Callable[..., bytes], Callable[[List[Any]], Any], Tuple[Tuple[int, int], ...],
+               bytes, int, int]
+
+
+class Writer:
+    __slots__ = ("chunks", "size", "minalign", "vtables", "aligns")
+
+    def __init__(self, aligns: Sequence[int]) -> None:
+        self.chunks: List[Any] = []
+        self.size = 0
+        self.minalign = 1
+        self.vtables: Dict[bytes, int] = {}
+        self.aligns = aligns  # force_align of each aligned field, in _encoders.FORCE_ALIGNED order
+
+
+def _pad(w: Writer, count: int) -> None:
+    w.chunks.append(_PADS[count] if count < 64 else bytes(count))
+    w.size += count
+
+
+def string(w: Writer, text: str) -> int:
+    data = text.encode("utf-8")
+    n = len(data)
+    pad = -(w.size + n + 1) & 3
+    w.chunks.append(b"".join((_U32(n), data, _PADS[pad + 1])))
+    w.size += n + 5 + pad
+    if w.minalign < 4:
+        w.minalign = 4
+    return w.size
+
+
+def empty_vector(w: Writer) -> int:
+    if w.size & 3:
+        _pad(w, -w.size & 3)
+    w.chunks.append(b"\0\0\0\0")
+    w.size += 4
+    if w.minalign < 4:
+        w.minalign = 4
+    return w.size
+
+
+def _vector_struct(fmt: str, n: int) -> Any:
+    packer = _VECTORS[(fmt, n)] = struct.Struct(f"<I{n}{fmt}").pack
+    return packer
+
+
+def scalars(w: Writer, items: Sequence[Any], fmt: str) -> int:
+    """A vector of 4- or 8-byte scalars (``fmt`` i, I, q, Q, f, d)."""
+    if items.__class__ is not list and not isinstance(items, (list, tuple)):
+        raise TypeError("not a list")
+    n = len(items)
+    if n == 0:
+        return empty_vector(w)
+    packer = _VECTORS.get((fmt, n)) or _vector_struct(fmt, n)
+    try:
+        data = packer(n, *items)
+    except struct.error:
+        if fmt != "d" and fmt != "f":
+            raise
+        data = packer(n, *[to_float(x) for x in items])
+    size = _SIZES[fmt]
+    align = 8 if size == 8 else 4
+    pad = -(w.size + n * size) & (align - 1)
+    if pad:
+        _pad(w, pad)
+    w.chunks.append(data)
+    w.size += len(data)
+    if w.minalign < align:
+        w.minalign = align
+    return w.size
+
+
+def bools(w: Writer, items: Sequence[Any]) -> int:
+    if not isinstance(items, (list, tuple)) or any(x is not True and x is not False for x in items):
+        raise TypeError("not a list of bools")
+    return blob(w, bytes(items), 4)
+
+
+def byte_vector(w: Writer, value: Any, align: int) -> int:
+    """A [ubyte] vector from a bytes-like object or a list of ints."""
+    if value.__class__ is bytes:
+        return blob(w, value, align)
+    return blob(w, bytes_like(value), align)
+
+
+def bytes_like(value: Any) -> Any:
+    """``value`` as bytes, bytearray or a flat memoryview, copying only lists."""
+    if isinstance(value, (bytes, bytearray)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return bytes(value)
+    view = memoryview(value)
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
+    return view
+
+
+def blob(w: Writer, data: Any, align: int) -> int:
+    """Bytes as a vector whose data is aligned to ``align`` (at least 4)."""
+    n = data.nbytes if data.__class__ is memoryview else len(data)
+    if n == 0:
+        return empty_vector(w)
+    if align < 4:
+        align = 4
+    pad = -(w.size + n) & (align - 1)
+    if pad:
+        _pad(w, pad)
+    w.chunks.append(data)
+    w.chunks.append(_U32(n))
+    w.size += n + 4
+    if w.minalign < align:
+        w.minalign = align
+    return w.size
+
+
+def tables(w: Writer, items: Sequence[Any], encode: Callable[[Writer, Any], int]) -> int:
+    if items.__class__ is not list and not isinstance(items, (list, tuple)):
+        raise TypeError("not a list")
+    positions = [encode(w, item) for item in items]
+    n = len(positions)
+    if n == 0:
+        return empty_vector(w)
+    if w.size & 3:
+        _pad(w, -w.size & 3)
+    base = w.size + 4 * n
+    packer = _VECTORS.get(("I", n)) or _vector_struct("I", n)
+    w.chunks.append(packer(n, *[base - 4 * i - p for i, p in enumerate(positions)]))
+    w.size = base + 4
+    if w.minalign < 4:
+        w.minalign = 4
+    return w.size
+
+
+def to_float(value: Any) -> float:
+    """A double field's value: a number, or ExecuTorch's "inf" / "-inf"."""
+    if isinstance(value, str):
+        if value == "inf":
+            return math.inf
+        if value == "-inf":
+            return -math.inf
+        raise TypeError("not a number")
+    if isinstance(value, bool) or not isinstance(value, (float, int)):
+        raise TypeError("not a number")
+    return float(value)
+
+
+def finish_table(w: Writer, start: int, layout: Layout, values: List[Any]) -> int:
+    """Write a table whose fields ``values`` (by slot) start at ``start``."""
+    pack, pick, offsets, vtable, table_size, align = layout
+    for slot, end in offsets:
+        values[slot] = start + end - values[slot]
+    table = start + table_size
+    shared = w.vtables.get(vtable)
+    if shared is None:
+        w.chunks.append(pack(len(vtable), *pick(values)))
+        w.chunks.append(vtable)
+        w.size = shared = table + len(vtable)
+        w.vtables[vtable] = shared
+    else:
+        w.chunks.append(pack(shared - table, *pick(values)))
+        w.size = table
+    if w.minalign < align:
+        w.minalign = align
+    return table
+
+
+# A table's fields for new_layout: (presence bit, slot, format, is_offset).
+Spec = Tuple[Tuple[int, int, str, bool], ...]
+
+
+def new_layout(cache: Dict[int, Layout], key: int, spec: Spec) -> Layout:
+    """Lay out a table as flatc does, for ``key`` = presence bits << 3 | start % 8.
+
+    Fields go by size (8, 4, 2, 1), within one size by descending slot, each
+    aligned to its size, then the 4-byte offset to the vtable. Returns the
+    struct that packs (vtable offset, fields in memory order), a picker of
+    those fields from the by-slot values, the (slot, end) of offset fields,
+    the vtable, the table's size and its alignment.
+    """
+    start = key & 7
+    present = [(slot, fmt, is_offset) for bit, slot, fmt, is_offset in spec if key >> 3 >> bit & 1]
+    ordered = sorted(present, key=lambda f: (-_SIZES[f[1]], -f[0]))
+    cursor, ends, align = 0, [], 4
+    for slot, fmt, is_offset in ordered:
+        size = _SIZES[fmt]
+        cursor += -(start + cursor) % size + size
+        ends.append((slot, fmt, is_offset, cursor))
+        align = max(align, size)
+    cursor += -(start + cursor) % 4 + 4
+    table_size = cursor
+    voffsets = [0] * (max((f[0] for f in present), default=-1) + 1)
+    placed = []
+    for slot, fmt, _is_offset, end in ends:
+        voffsets[slot] = table_size - end
+        placed.append((table_size - end, fmt, slot))
+    placed.sort()
+    parts, at = ["<i"], 4
+    for offset, fmt, _slot in placed:
+        parts.append(f"{offset - at}x{fmt}" if offset > at else fmt)
+        at = offset + _SIZES[fmt]
+    if table_size > at:
+        parts.append(f"{table_size - at}x")
+    order = [slot for _offset, _fmt, slot in placed]
+    if len(order) >= 2:
+        pick: Callable[[List[Any]], Any] = itemgetter(*order)
+    elif order:
+        only = order[0]
+        pick = lambda values: (values[only],)  # noqa: E731
+    else:
+        pick = lambda values: ()  # noqa: E731
+    vtable = struct.pack(f"<{len(voffsets) + 2}H", 4 + 2 * len(voffsets), table_size, *voffsets)
+    offsets = tuple((slot, end) for slot, _fmt, is_offset, end in ends if is_offset)
+    layout = (struct.Struct("".join(parts)).pack, pick, offsets, vtable, table_size, align)
+    cache[key] = layout
+    return layout
