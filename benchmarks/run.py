@@ -28,7 +28,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
@@ -42,14 +42,19 @@ CORPUS = HERE.parent / "tests" / "data" / "corpus"
 
 
 def timed(fn: Callable[[], Any], runs: int) -> float:
-    """Median wall time of ``runs`` calls, after one warm-up call."""
+    """Median wall time of ``runs`` calls, after one warm-up call, with the
+    garbage collector off while timing (as timeit does)."""
     fn()
     times = []
-    for _ in range(runs):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(runs):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    finally:
+        gc.enable()
     return statistics.median(times)
 
 
@@ -64,16 +69,18 @@ def peak_memory(fn: Callable[[], Any]) -> int:
     return peak
 
 
-def cases(quick: bool) -> List[Tuple[str, Any, Dict[str, Any]]]:
-    found = []
+def sizes(quick: bool) -> List[int]:
+    return [1_000, 10_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
+
+
+def cases(quick: bool) -> Iterator[Tuple[str, Any, Dict[str, Any]]]:
+    """The corpus, then synthetic programs, each built only when reached."""
     for folder in sorted(p for p in CORPUS.iterdir() if p.is_dir()):
         options = pe.options_from_json((folder / "options.json").read_text())
         alignments = {k: options.get(k) for k in ("constant_tensor_alignment", "delegate_alignment")}
-        found.append((folder.name, pe.program_from_json((folder / "flatbuffer.json").read_text()), alignments))
-    sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
-    for n in sizes:
-        found.append((f"synthetic {n // 1000}k values", synthetic_program(n), {}))
-    return found
+        yield folder.name, pe.program_from_json((folder / "flatbuffer.json").read_text()), alignments
+    for n in sizes(quick):
+        yield f"synthetic {n // 1000}k values", synthetic_program(n), {}
 
 
 def runs_for(seconds: float) -> int:
@@ -84,7 +91,8 @@ def runs_for(seconds: float) -> int:
 def measure(quick: bool) -> Tuple[List[List[str]], List[str]]:
     workdir = Path(tempfile.mkdtemp(prefix="pte-bench-"))
     object_api, flatc = ObjectApiPath(workdir), FlatcPath(workdir)
-    rows, ratios_b, notes = [], [], []
+    rows, ratios_b, ratios_c, notes = [], [], [], []
+    times: Dict[str, float] = {}
     for name, program, alignments in cases(quick):
         tensor, delegate = alignments.get("constant_tensor_alignment"), alignments.get("delegate_alignment")
         ours = lambda: pe.encode_flatbuffer(program, constant_tensor_alignment=tensor,  # noqa: E731
@@ -99,19 +107,22 @@ def measure(quick: bool) -> Tuple[List[List[str]], List[str]]:
         assert flatc.encode(program, tensor, delegate) == data, f"{name}: not byte-identical to flatc"
         peak = peak_memory(ours)
         ratios_b.append(b / a)
+        ratios_c.append(c / a)
         rows.append([name, f"{a * 1e3:.2f}", f"{b * 1e3:.2f}", f"{c * 1e3:.2f}", f"{d * 1e3:.2f}",
                      f"{b / a:.1f}x", f"{c / a:.1f}x", f"{a / d:.2f}", f"{len(data):,}", f"{peak:,}"])
         print(" | ".join(rows[-1]), flush=True)
+        times[name] = a
+        del program
     geomean = statistics.geometric_mean(ratios_b)
-    notes.append(f"(a) vs (b): geometric mean {geomean:.1f}x faster, slowest case {min(ratios_b):.1f}x.")
-    big = [c for c in cases(quick) if c[0].startswith("synthetic")]
-    small, large = big[-2][1], big[-1][1]
-    t_small = timed(lambda: pe.encode_flatbuffer(small), 3)
-    t_large = timed(lambda: pe.encode_flatbuffer(large), 3)
-    notes.append(f"Linear growth: {big[-1][0]} takes {t_large / t_small:.1f}x the time of {big[-2][0]}.")
-    full_ours = timed(lambda: pe.encode_program(large), 3)
-    full_theirs = timed(lambda: executorch_pte(large, object_api.encode), 3)
-    notes.append(f"Full .pte on {big[-1][0]}: encode_program {full_ours * 1e3:.0f} ms, (b) with "
+    notes.append(f"(a) vs (b): geometric mean {geomean:.1f}x faster, slowest case {min(ratios_b):.1f}x; "
+                 f"(a) vs (c): geometric mean {statistics.geometric_mean(ratios_c):.1f}x, "
+                 f"slowest case {min(ratios_c):.1f}x.")
+    small, large = (f"synthetic {n // 1000}k values" for n in sizes(quick)[-2:])
+    notes.append(f"Linear growth: {large} takes {times[large] / times[small]:.1f}x the time of {small}.")
+    program = synthetic_program(sizes(quick)[-1])
+    full_ours = timed(lambda: pe.encode_program(program), 3)
+    full_theirs = timed(lambda: executorch_pte(program, object_api.encode), 3)
+    notes.append(f"Full .pte on {large}: encode_program {full_ours * 1e3:.0f} ms, (b) with "
                  f"ExecuTorch's segment handling {full_theirs * 1e3:.0f} ms: {full_theirs / full_ours:.1f}x.")
     return rows, notes
 

@@ -1,23 +1,10 @@
 """Program -> FlatBuffer bytes, laid out exactly as ``flatc --binary`` lays out JSON.
 
-flatc builds a buffer back to front. This module does the same: every object
-is appended to a list of chunks in the order flatc writes it, positions are
-counted from the end of the buffer, and the chunks are joined in reverse once
-at the end. The rules that decide the bytes:
-
-- a table's children (strings, vectors, tables) are written depth-first in
-  field order before the table itself; a vector's tables first to last, then
-  the vector of their offsets;
-- a table's inline fields are written by size (8, 4, 2, 1 bytes; an offset
-  counts as 4), within one size by descending slot, each aligned to its size,
-  then the 4-byte offset to its vtable; a scalar equal to its default and an
-  absent field are left out;
-- a vtable identical to one written before is shared, else written just below
-  its table;
-- vectors and strings are aligned so that their data ends aligned to the
-  element size (at least 4, or ``force_align`` when the vector is not empty);
-- finishing pads the buffer to the largest alignment used, then writes the
-  file identifier and the root offset.
+The per-table encoders are generated from the schema (_encoders.py) and write
+through _writer.py, which explains flatc's layout rules. This module holds
+the public entry point, the alignment options and the error handling: the
+encoders do not check as they go; when one fails, check.py walks the program
+to name the bad value.
 
 One deviation: flatc drops a double equal to its default by value, turning
 -0.0 into +0.0; here -0.0 is written.
@@ -26,7 +13,7 @@ One deviation: flatc drops a double equal to its default by value, turning
 from __future__ import annotations
 
 import struct
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from . import _encoders, _layouts
 from ._writer import Writer
@@ -38,9 +25,9 @@ __all__ = ["encode_flatbuffer", "check_alignment", "MAX_FLATBUFFER_SIZE"]
 # flatc refuses buffers of 2 GiB and more (offsets are signed 32-bit).
 MAX_FLATBUFFER_SIZE = 2**31 - 1
 
-# The alignment options and the fields whose force_align they replace.
-ALIGNMENT_FIELDS = {"constant_tensor_alignment": ("Buffer", "storage"),
-                    "delegate_alignment": ("BackendDelegateInlineData", "data")}
+# The option that replaces each force_align of the schema.
+_OPTIONS = {("Buffer", "storage"): "constant_tensor_alignment",
+            ("BackendDelegateInlineData", "data"): "delegate_alignment"}
 
 
 def check_alignment(name: str, value: Optional[int]) -> None:
@@ -51,23 +38,14 @@ def check_alignment(name: str, value: Optional[int]) -> None:
 
 
 def resolve_alignments(constant_tensor_alignment: Optional[int],
-                       delegate_alignment: Optional[int]) -> Dict[Tuple[str, str], int]:
-    """The force_align of each aligned field after the options are applied."""
+                       delegate_alignment: Optional[int]) -> List[int]:
+    """The force_align of each field of _encoders.FORCE_ALIGNED, options applied."""
     options = {"constant_tensor_alignment": constant_tensor_alignment,
                "delegate_alignment": delegate_alignment}
-    result = {}
-    for option, key in ALIGNMENT_FIELDS.items():
-        check_alignment(option, options[option])
-        value = options[option]
-        result[key] = value if value is not None else _schema_alignment(key)
-    return result
-
-
-def _schema_alignment(key: Tuple[str, str]) -> int:
-    for table, field, align in _encoders.FORCE_ALIGNED:
-        if (table, field) == key:
-            return align
-    raise KeyError(key)
+    for name, value in options.items():
+        check_alignment(name, value)
+    return [options[_OPTIONS[(table, field)]] or schema_align
+            for table, field, schema_align in _encoders.FORCE_ALIGNED]
 
 
 def _finish(w: Writer, root: int) -> List[Any]:
@@ -82,9 +60,10 @@ def _finish(w: Writer, root: int) -> List[Any]:
     return w.chunks
 
 
-def encode_chunks(program: Any, alignments: Dict[Tuple[str, str], int]) -> Tuple[List[Any], int]:
-    """The FlatBuffer as a list of bytes-like chunks in order, and its size."""
-    writer = Writer([alignments[(table, field)] for table, field, _ in _encoders.FORCE_ALIGNED])
+def encode_chunks(program: Any, alignments: List[int]) -> Tuple[List[Any], int]:
+    """The FlatBuffer as a list of bytes-like chunks in order, and its size;
+    ``alignments`` as :func:`resolve_alignments` returns them."""
+    writer = Writer(alignments)
     try:
         root = _encoders.encode_root(writer, program)
     except (AttributeError, KeyError, TypeError, ValueError, OverflowError,

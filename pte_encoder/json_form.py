@@ -104,8 +104,8 @@ def program_from_json(source: Union[str, bytes, Dict[str, Any]]) -> model.Progra
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, IntEnum) or isinstance(value, bool):
-        return int(value) if not isinstance(value, bool) else value
+    if isinstance(value, IntEnum):
+        return int(value)
     if isinstance(value, float) and math.isinf(value):
         return "inf" if value > 0 else "-inf"
     if isinstance(value, float) and math.isnan(value):

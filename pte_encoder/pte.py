@@ -234,7 +234,7 @@ def _pte_chunks(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
     chunks, fb_size = encode_chunks(_Overlay(program, **changes), alignments)
     if data.size == 0:
         return chunks, fb_size
-    header_size = HEADER_LENGTH + -HEADER_LENGTH % max(alignments.values())
+    header_size = HEADER_LENGTH + -HEADER_LENGTH % max(alignments)
     program_size = header_size + fb_size
     base = program_size + -program_size % segment_alignment
     header = _HEADER.pack(HEADER_MAGIC, HEADER_LENGTH, program_size, base, data.size)
