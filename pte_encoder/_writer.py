@@ -1,10 +1,12 @@
 """The buffer the generated table encoders (_encoders.py) write into.
 
 flatc builds a FlatBuffer back to front; so does this writer. Each object is
-appended to ``chunks`` in the order flatc writes it, ``size`` counts the bytes
-written so far (positions are counted from the end of the buffer, as flatc
-does), and the chunks are reversed once at the end. Alignment is always
-relative to the end, so padding depends only on ``size``.
+appended to ``chunks`` in the order flatc writes it, and ``size`` counts the
+bytes written so far (positions are counted from the end of the buffer, as
+flatc does). Every few thousand chunks are joined, reversed, into one of
+``blocks``, which keeps memory near the output size; a big blob becomes a
+block of its own, uncopied. Alignment is always relative to the end, so
+padding depends only on ``size``.
 
 A table's layout depends on which of its fields are present and on ``size``
 modulo 8 when it starts; :func:`new_layout` computes it once per such key
@@ -19,6 +21,8 @@ from operator import itemgetter
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 _PADS = [bytes(n) for n in range(64)]
+_CHUNKS_PER_BLOCK = 4096
+_BIG_BLOB = 1 << 16
 _U32 = struct.Struct("<I").pack
 _SIZES = {c: struct.calcsize(c) for c in "?bBhHiIqQfd"}
 _VECTORS: Dict[Tuple[str, int], Tuple[Any, int, int]] = {}
@@ -29,14 +33,23 @@ Layout = Tuple[Callable[..., bytes], Callable[[List[Any]], Any], Tuple[Tuple[int
 
 
 class Writer:
-    __slots__ = ("chunks", "size", "minalign", "vtables", "aligns")
+    __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns")
 
     def __init__(self, aligns: Sequence[int]) -> None:
         self.chunks: List[Any] = []
+        self.blocks: List[Any] = []
         self.size = 0
         self.minalign = 1
         self.vtables: Dict[bytes, int] = {}
         self.aligns = aligns  # force_align of each aligned field, in _encoders.FORCE_ALIGNED order
+
+
+def flush(w: Writer) -> None:
+    """Join the chunks written since the last block into one block."""
+    if w.chunks:
+        w.chunks.reverse()
+        w.blocks.append(b"".join(w.chunks))
+        w.chunks = []
 
 
 def _pad(w: Writer, count: int) -> None:
@@ -138,7 +151,11 @@ def blob(w: Writer, data: Any, align: int) -> int:
     pad = -(w.size + n) & (align - 1)
     if pad:
         _pad(w, pad)
-    w.chunks.append(data)
+    if n >= _BIG_BLOB:
+        flush(w)
+        w.blocks.append(data)
+    else:
+        w.chunks.append(data)
     w.chunks.append(_U32(n))
     w.size += n + 4
     if w.minalign < align:
@@ -194,6 +211,8 @@ def finish_table(w: Writer, start: int, layout: Layout, values: List[Any]) -> in
         w.size = table
     if w.minalign < align:
         w.minalign = align
+    if len(w.chunks) > _CHUNKS_PER_BLOCK:
+        flush(w)
     return table
 
 

@@ -16,7 +16,7 @@ import struct
 from typing import Any, List, Optional, Tuple
 
 from . import _encoders, _layouts
-from ._writer import Writer
+from ._writer import Writer, flush
 from .check import check_program
 from .errors import EncodeError
 
@@ -49,15 +49,19 @@ def resolve_alignments(constant_tensor_alignment: Optional[int],
 
 
 def _finish(w: Writer, root: int) -> List[Any]:
-    """Pad to the largest alignment used, then the identifier and root offset."""
+    """Pad to the largest alignment used, then the identifier and root offset.
+
+    Returns the buffer's pieces in order: the root offset and the identifier
+    first, each a piece of its own (.pte files insert a header after them).
+    """
     pad = -(w.size + 8) & (w.minalign - 1)
     if pad:
         w.chunks.append(bytes(pad))
-    w.chunks.append(_layouts.FILE_IDENTIFIER)
+    flush(w)
     w.size += pad + 8
-    w.chunks.append(struct.pack("<I", w.size - root))
-    w.chunks.reverse()
-    return w.chunks
+    w.blocks += [_layouts.FILE_IDENTIFIER, struct.pack("<I", w.size - root)]
+    w.blocks.reverse()
+    return w.blocks
 
 
 def encode_chunks(program: Any, alignments: List[int]) -> Tuple[List[Any], int]:

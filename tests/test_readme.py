@@ -44,4 +44,7 @@ def test_readme_commands_in_a_fresh_clone(tmp_path: Path) -> None:
                            capture_output=True, text=True, timeout=1800)
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
     assert " passed" in tests.stdout and "Success: no issues found" in tests.stdout
-    assert (clone / ".venv").is_dir()
+    script = subprocess.run([str(clone / ".venv" / "bin" / "pte-encoder"), "demo", "-o", "again.pte"],
+                            cwd=clone, env=env, capture_output=True, text=True)
+    assert script.returncode == 0, script.stderr
+    assert (clone / "again.pte").read_bytes() == (clone / "demo.pte").read_bytes()
