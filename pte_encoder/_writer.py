@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 _PADS = [bytes(n) for n in range(64)]
-_CHUNKS_PER_BLOCK = 4096
+_CHUNKS_PER_BLOCK = 1024
 _BIG_BLOB = 1 << 16
 _U32 = struct.Struct("<I").pack
 _SIZES = {c: struct.calcsize(c) for c in "?bBhHiIqQfd"}
