@@ -83,9 +83,15 @@ def cases(quick: bool) -> Iterator[Tuple[str, Any, Dict[str, Any]]]:
         yield f"synthetic {n // 1000}k values", synthetic_program(n), {}
 
 
-def runs_for(seconds: float) -> int:
-    """More runs for quick cases; at least 3."""
-    return max(3, min(25, int(2.0 / max(seconds, 1e-6))))
+def runs_for(fn: Callable[[], Any]) -> int:
+    """As many runs as fit in about two seconds, from 3 to 25."""
+    start = time.perf_counter()
+    fn()
+    return max(3, min(25, int(2.0 / max(time.perf_counter() - start, 1e-6))))
+
+
+def timed_auto(fn: Callable[[], Any]) -> float:
+    return timed(fn, runs_for(fn))
 
 
 def measure(quick: bool) -> Tuple[List[List[str]], List[str]]:
@@ -97,13 +103,11 @@ def measure(quick: bool) -> Tuple[List[List[str]], List[str]]:
         tensor, delegate = alignments.get("constant_tensor_alignment"), alignments.get("delegate_alignment")
         ours = lambda: pe.encode_flatbuffer(program, constant_tensor_alignment=tensor,  # noqa: E731
                                             delegate_alignment=delegate)
-        start = time.perf_counter()
         data = ours()
-        runs = runs_for(time.perf_counter() - start)
-        a = timed(ours, runs)
-        b = timed(lambda: object_api.encode(program, tensor, delegate), max(3, runs // 4))
-        c = timed(lambda: flatc.encode(program, tensor, delegate), max(3, runs // 4))
-        d = timed(lambda: touch_program(program), runs)
+        a = timed_auto(ours)
+        b = timed_auto(lambda: object_api.encode(program, tensor, delegate))
+        c = timed_auto(lambda: flatc.encode(program, tensor, delegate))
+        d = timed_auto(lambda: touch_program(program))
         assert flatc.encode(program, tensor, delegate) == data, f"{name}: not byte-identical to flatc"
         peak = peak_memory(ours)
         ratios_b.append(b / a)
