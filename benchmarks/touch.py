@@ -6,7 +6,7 @@ reports our encoder's time as a multiple of it.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict
 
 from pte_encoder import _layouts
 

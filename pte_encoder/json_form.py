@@ -12,7 +12,7 @@ import base64
 import json
 import math
 from enum import IntEnum
-from typing import Any, Dict, List, Union
+from typing import Any, Dict, Union
 
 from . import _layouts, model
 from .check import check_scalar

@@ -223,7 +223,7 @@ def _pte_chunks(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
     table = list(_list("segments", program.segments))
     data = _Segment()
     for segment in segments:
-        alignment = segment.alignment * segment_alignment // math.gcd(segment.alignment, segment_alignment)
+        alignment = math.lcm(segment.alignment, segment_alignment)
         end = table[-1].offset + table[-1].size if table else 0
         table.append(model.DataSegment(offset=end + -end % alignment, size=segment.size))
         data.pad_to(alignment)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import re
 import struct
 import subprocess
@@ -132,14 +131,6 @@ def normalize(table: str, obj: Any) -> Dict[str, Any]:
     return out
 
 
-def root_offset_ok(data: bytes) -> bool:
-    return data[4:8] == b"ET12" and struct.unpack_from("<I", data)[0] < len(data)
-
-
 def load_options(case: str) -> Dict[str, Any]:
     options: Dict[str, Any] = json.loads((CORPUS / case / "options.json").read_text())
     return options
-
-
-def has_negative_zero(value: Any) -> bool:
-    return isinstance(value, float) and value == 0.0 and math.copysign(1.0, value) < 0

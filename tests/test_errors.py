@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import mmap
 import re
-import struct
 from typing import Any, List, Tuple
 
 import pytest

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import ast
-import hashlib
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import List
 
 from hypothesis import HealthCheck, given, settings

@@ -40,6 +40,9 @@ SCALARS: Dict[str, Tuple[str, str]] = {
     "double": ("d", "float"), "float64": ("d", "float"),
 }
 
+# Vector items _writer.scalars packs: 4- and 8-byte scalars.
+WIDE_SCALARS = ("i", "I", "q", "Q", "f", "d")
+
 TOKEN = re.compile(r'\s*(?:(//[^\n]*)|("[^"]*")|([A-Za-z_][\w.]*)|(-?[\d.]+(?:[eE][-+]?\d+)?)|(.))', re.S)
 
 
@@ -378,7 +381,7 @@ def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]
                     call = "byte_vector(w, v, 0)"
             elif elem == "?":
                 call = "bools(w, v)"
-            elif SCALARS_BY_FORMAT.get(elem or "", 0) >= 4:
+            elif elem in WIDE_SCALARS:
                 call = f"scalars(w, v, {elem!r})"
             else:
                 raise SystemExit(f"schema: {table}.{name}: vectors of {elem} are unsupported")
@@ -403,9 +406,6 @@ def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]
         "",
         "",
     ]
-
-
-SCALARS_BY_FORMAT = {"i": 4, "I": 4, "q": 8, "Q": 8, "f": 4, "d": 8}
 
 
 def render_encoders(schema: Schema) -> str:
