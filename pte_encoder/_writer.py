@@ -220,48 +220,54 @@ def finish_table(w: Writer, start: int, layout: Layout, values: List[Any]) -> in
 Spec = Tuple[Tuple[int, int, str, bool], ...]
 
 
-def new_layout(cache: Dict[int, Layout], key: int, spec: Spec) -> Layout:
+def table_layout(key: int, spec: Spec) -> Tuple[List[Tuple[int, str, int]], int, bytes, int]:
     """Lay out a table as flatc does, for ``key`` = presence bits << 3 | start % 8.
 
     Fields go by size (8, 4, 2, 1), within one size by descending slot, each
     aligned to its size, then the 4-byte offset to the vtable. Returns the
-    struct that packs (vtable offset, fields in memory order), a picker of
-    those fields from the by-slot values, the (slot, end) of offset fields,
-    the vtable, the table's size and its alignment.
+    present fields as (offset in the table, format, slot) in memory order,
+    the table's size, its vtable and its alignment.
     """
     start = key & 7
-    present = [(slot, fmt, is_offset) for bit, slot, fmt, is_offset in spec if key >> 3 >> bit & 1]
+    present = [(slot, fmt) for bit, slot, fmt, _is_offset in spec if key >> 3 >> bit & 1]
     ordered = sorted(present, key=lambda f: (-_SIZES[f[1]], -f[0]))
     cursor, ends, align = 0, [], 4
-    for slot, fmt, is_offset in ordered:
+    for slot, fmt in ordered:
         size = _SIZES[fmt]
         cursor += -(start + cursor) % size + size
-        ends.append((slot, fmt, is_offset, cursor))
+        ends.append((slot, fmt, cursor))
         align = max(align, size)
-    cursor += -(start + cursor) % 4 + 4
-    table_size = cursor
-    voffsets = [0] * (max((f[0] for f in present), default=-1) + 1)
-    placed = []
-    for slot, fmt, _is_offset, end in ends:
+    table_size = cursor + -(start + cursor) % 4 + 4
+    voffsets = [0] * (max((slot for slot, _fmt in present), default=-1) + 1)
+    for slot, _fmt, end in ends:
         voffsets[slot] = table_size - end
-        placed.append((table_size - end, fmt, slot))
-    placed.sort()
+    vtable = struct.pack(f"<{len(voffsets) + 2}H", 4 + 2 * len(voffsets), table_size, *voffsets)
+    placed = sorted((table_size - end, fmt, slot) for slot, fmt, end in ends)
+    return placed, table_size, vtable, align
+
+
+def new_layout(cache: Dict[int, Layout], key: int, spec: Spec) -> Layout:
+    """The :data:`Layout` of :func:`table_layout`, memoised in ``cache``."""
+    placed, table_size, vtable, align = table_layout(key, spec)
     parts, at = ["<i"], 4
     for offset, fmt, _slot in placed:
         parts.append(f"{offset - at}x{fmt}" if offset > at else fmt)
         at = offset + _SIZES[fmt]
     if table_size > at:
         parts.append(f"{table_size - at}x")
-    order = [slot for _offset, _fmt, slot in placed]
-    if len(order) >= 2:
-        pick: Callable[[List[Any]], Any] = itemgetter(*order)
-    elif order:
-        only = order[0]
-        pick = lambda values: (values[only],)  # noqa: E731
-    else:
-        pick = lambda values: ()  # noqa: E731
-    vtable = struct.pack(f"<{len(voffsets) + 2}H", 4 + 2 * len(voffsets), table_size, *voffsets)
-    offsets = tuple((slot, end) for slot, _fmt, is_offset, end in ends if is_offset)
+    pick = picker([slot for _offset, _fmt, slot in placed])
+    is_offset = {slot for _bit, slot, _fmt, flag in spec if flag}
+    offsets = tuple((slot, table_size - offset) for offset, _fmt, slot in placed if slot in is_offset)
     layout = (struct.Struct("".join(parts)).pack, pick, offsets, vtable, table_size, align)
     cache[key] = layout
     return layout
+
+
+def picker(indices: List[int]) -> Callable[[List[Any]], Any]:
+    """A function returning the items at ``indices`` of a list, as a tuple."""
+    if len(indices) >= 2:
+        return itemgetter(*indices)
+    if indices:
+        only = indices[0]
+        return lambda values: (values[only],)
+    return lambda values: ()

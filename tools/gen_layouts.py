@@ -233,6 +233,23 @@ def layout_rows(schema: Schema, table: str) -> List[Row]:
     return rows
 
 
+Spec = Tuple[Tuple[int, int, str, bool], ...]
+
+
+def table_spec(schema: Schema, table: str) -> Spec:
+    """(presence bit, slot, format, is_offset) per stored field, as
+    _writer.table_layout takes them: a union's type and value share a bit."""
+    spec: List[Tuple[int, int, str, bool]] = []
+    for bit, (_name, kind, slot, elem, _default, _align, _enum) in enumerate(layout_rows(schema, table)):
+        if kind == "SCALAR":
+            spec.append((bit, slot, "B" if elem == "?" else str(elem), False))
+            continue
+        if kind == "UNION":
+            spec.append((bit, slot - 1, "B", False))
+        spec.append((bit, slot, "I", True))
+    return tuple(spec)
+
+
 def render_layouts(schema: Schema) -> str:
     out = [
         '"""Field layouts of schema/program.fbs.',
@@ -265,6 +282,9 @@ def render_layouts(schema: Schema) -> str:
         out.append(f"    {name!r}: (")
         out += [f"        {row!r}," for row in layout_rows(schema, name)]
         out.append("    ),")
+    out += ["}", "", "# table -> (presence bit, slot, struct format, is_offset) per stored field",
+            "SPECS: Dict[str, Tuple[Tuple[int, int, str, bool], ...]] = {"]
+    out += [f"    {name!r}: {table_spec(schema, name)!r}," for name in schema.tables]
     out += ["}", ""]
     return "\n".join(out)
 
@@ -335,28 +355,53 @@ def render_model(schema: Schema) -> str:
     return "\n".join(out)
 
 
+def flat_tables(schema: Schema) -> List[str]:
+    """Tables whose whole subtree _plans.put writes as one struct: no table
+    vectors, no force_align, and only such tables below."""
+    flat: List[str] = []
+    changed = True
+    while changed:
+        changed = False
+        for table in schema.tables:
+            if table in flat:
+                continue
+            ok = True
+            for _name, kind, _slot, elem, _default, align, _enum in layout_rows(schema, table):
+                if kind == "TABLE_VECTOR" or align:
+                    ok = False
+                elif kind == "TABLE":
+                    ok = ok and elem in flat
+                elif kind == "UNION":
+                    ok = ok and all(m in flat for m in schema.unions[str(elem)])
+            if ok:
+                flat.append(table)
+                changed = True
+    return [t for t in schema.tables if t in flat]
+
+
+def scalar_lines(var: str, elem: str, default: object) -> Tuple[List[str], str]:
+    """Reading checks for a scalar field, and its presence test."""
+    if elem == "?":
+        return ([f"    if {var} is not True and {var} is not False:",
+                 '        raise TypeError("not a bool")'], f"({var} is {not default})")
+    if elem in ("d", "f"):
+        sign = math.copysign(1.0, float(default or 0.0))  # type: ignore[arg-type]
+        return ([f"    if {var}.__class__ is not float:", f"        {var} = to_float({var})"],
+                f"({var} != {float(default or 0.0)!r} or copysign(1.0, {var}) != {sign!r})")  # type: ignore[arg-type]
+    return [], f"({var} != {default!r})"
+
+
 def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]]) -> List[str]:
-    """One table's encoder: children first, in slot order, then the table."""
-    body, spec, values, bits, bit = [], [], {}, [], 0
+    """A table's encoder, writing through _writer: children first, in slot
+    order, then the table."""
+    body, values, bits = [], {}, []
     for name, kind, slot, elem, default, align, _enum in layout_rows(schema, table):
         if kind == "SCALAR":
             var = f"s{slot}"
-            body.append(f"    {var} = o.{name}")
-            fmt = "B" if elem == "?" else elem
-            if elem == "?":
-                body.append(f"    if {var} is not True and {var} is not False:")
-                body.append('        raise TypeError("not a bool")')
-                bits.append(f"({var} is {not default})")
-            elif elem in ("d", "f"):
-                body.append(f"    if {var}.__class__ is not float:")
-                body.append(f"        {var} = to_float({var})")
-                sign = math.copysign(1.0, float(default or 0.0))
-                bits.append(f"({var} != {float(default or 0.0)!r} or copysign(1.0, {var}) != {sign!r})")
-            else:
-                bits.append(f"({var} != {default!r})")
-            spec.append((bit, slot, fmt, False))
+            checks, present = scalar_lines(var, str(elem), default)
+            body += [f"    {var} = o.{name}", *checks]
+            bits.append(present)
             values[slot] = var
-            bit += 1
             continue
         var = f"c{slot}"
         body.append(f"    v = o.{name}")
@@ -364,7 +409,6 @@ def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]
             body += ["    if v is None:", f"        u{slot - 1} = {var} = None", "    else:",
                      f"        u{slot - 1}, encode = _MEMBERS_{elem}[v.__class__.__name__]",
                      f"        {var} = encode(w, v)"]
-            spec.append((bit, slot - 1, "B", False))
             values[slot - 1] = f"u{slot - 1}"
         else:
             if kind == "STRING":
@@ -386,15 +430,13 @@ def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]
             else:
                 raise SystemExit(f"schema: {table}.{name}: vectors of {elem} are unsupported")
             body.append(f"    {var} = None if v is None else {call}")
-        spec.append((bit, slot, "I", True))
         values[slot] = var
         bits.append(f"({var} is not None)")
-        bit += 1
     key = " | ".join(["start & 7"] + [f"{b} << {i + 3}" for i, b in enumerate(bits)])
     slots = [values[i] for i in range(len(values))]
     return [
         f"_LAYOUTS_{table}: Dict[int, Layout] = {{}}",
-        f"_SPEC_{table}: Spec = {tuple(spec)!r}",
+        f"_SPEC_{table} = SPECS[{table!r}]",
         "",
         "",
         f"def _{table}(w: Writer, o: Any) -> int:",
@@ -408,34 +450,128 @@ def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]
     ]
 
 
+def flat_roots(schema: Schema, flat: List[str]) -> List[str]:
+    """Flat tables that other tables' encoders write, as whole subtrees."""
+    roots = set()
+    for table in schema.tables:
+        if table in flat:
+            continue
+        for _name, kind, _slot, elem, *_rest in layout_rows(schema, table):
+            if kind in ("TABLE", "TABLE_VECTOR"):
+                roots.add(elem)
+            elif kind == "UNION":
+                roots.update(schema.unions[str(elem)])
+    return [t for t in flat if t in roots]
+
+
+def flat_lines(schema: Schema, table: str, root: bool) -> List[str]:
+    """A flat table's reader (values and shape, see _plans.py) and, for a
+    subtree's root, its encoder."""
+    scalars, names, children, bits, parts = [], [], [], [], []
+    for bit, (name, kind, slot, elem, default, _align, _enum) in enumerate(layout_rows(schema, table)):
+        if kind == "SCALAR":
+            var = f"s{slot}"
+            checks, present = scalar_lines(var, str(elem), default)
+            scalars += [f"    {var} = o.{name}", *checks]
+            names.append(var)
+            bits.append(f"{present} << {bit}" if bit else present)
+            continue
+        var = f"k{slot}"
+        parts.append(var)
+        children.append(f"    v = o.{name}")
+        if kind == "UNION":
+            children += [f"    if v is None:", f"        {var} = None", "    else:",
+                         f"        u, flat = _FLAT_{elem}[v.__class__.__name__]",
+                         f"        {var} = u, flat(v, values)"]
+        elif kind == "TABLE":
+            children.append(f"    {var} = None if v is None else _flat_{elem}(v, values)")
+        elif kind == "STRING" or elem in ("B", "?"):
+            convert = {"B": "bytes(v) if v.__class__ is list else ubytes(v)",
+                       "?": "bool_bytes(v)"}.get(str(elem), "v.encode()")
+            children += [f"    if v is None:", f"        {var} = None", "    else:",
+                         f"        v = {convert}", "        values.append(v)",
+                         f"        {var} = len(v)"]
+        elif elem in ("d", "f"):
+            children.append(f"    {var} = None if v is None else float_items(v, values)")
+        elif elem in WIDE_SCALARS:
+            children += [f"    if v is None:", f"        {var} = None",
+                         "    elif v.__class__ is list:", "        values += v", f"        {var} = len(v)",
+                         "    else:", f"        {var} = items(v, values)"]
+        else:
+            raise SystemExit(f"schema: {table}.{name}: vectors of {elem} are unsupported")
+    if len(names) == 1:
+        scalars.append(f"    values.append({names[0]})")
+    elif names:
+        scalars.append(f"    values += ({', '.join(names)})")
+    shape = " | ".join(bits) or "0"
+    shape = f"({shape}, {', '.join(parts)})" if parts else shape
+    reader = [
+        f"def _flat_{table}(o: Any, values: List[Any]) -> Any:",
+        *scalars,
+        *children,
+        f"    return {shape}",
+        "",
+        "",
+    ]
+    if not root:
+        return reader
+    return reader + [
+        f"_PLANS_{table}: Dict[Any, Any] = {{}}",
+        "",
+        "",
+        f"def _{table}(w: Writer, o: Any) -> int:",
+        "    values: List[Any] = []",
+        f"    return put(w, _PLANS_{table}, {table!r}, _flat_{table}(o, values), values)",
+        "",
+        "",
+    ]
+
+
 def render_encoders(schema: Schema) -> str:
     aligned: List[Tuple[str, str, int]] = []
     functions: List[str] = []
+    flat = flat_tables(schema)
+    roots = flat_roots(schema, flat)
     for table in schema.tables:
-        functions += encoder_lines(schema, table, aligned)
+        if table in flat:
+            functions += flat_lines(schema, table, table in roots)
+        else:
+            functions += encoder_lines(schema, table, aligned)
     out = [
         '"""One encoder function per table of schema/program.fbs.',
         "",
-        "Generated by tools/gen_layouts.py; do not edit. Each function writes a",
-        "table's children (strings, vectors, tables) in slot order, then the table",
-        "itself; see _writer.py for the writer and the layout rules.",
+        "Generated by tools/gen_layouts.py; do not edit. Tables of a flat subtree",
+        "(see _plans.py) have a _flat_<Table> function that reads the subtree's",
+        "values and shape, and an encoder that writes it with one struct. The other",
+        "tables' encoders write their children (strings, vectors, tables) in slot",
+        "order, then the table itself, through _writer.py.",
         '"""',
         "",
         "from math import copysign",
-        "from typing import Any, Callable, Dict, Tuple",
+        "from typing import Any, Callable, Dict, List, Tuple",
         "",
-        "from ._writer import (Layout, Spec, Writer, bools, byte_vector, finish_table, new_layout,",
-        "                      scalars, string, tables, to_float)",
+        "from ._layouts import SPECS",
+        "from ._plans import bool_bytes, float_items, items, put, ubytes",
+        "from ._writer import (Layout, Writer, bools, byte_vector, finish_table, new_layout, scalars,",
+        "                      string, tables, to_float)",
         "",
         "# (table, field, schema force_align): Writer.aligns holds their values in this order.",
         f"FORCE_ALIGNED = {tuple(aligned)!r}",
         "",
+        "",
         *functions,
     ]
+    owners = {(row[3], table in flat) for table in schema.tables
+              for row in layout_rows(schema, table) if row[1] == "UNION"}
     for name, members in schema.unions.items():
-        out.append(f"_MEMBERS_{name}: Dict[str, Tuple[int, Callable[[Writer, Any], int]]] = {{")
-        out += [f"    {m!r}: ({i + 1}, _{m})," for i, m in enumerate(members)]
-        out += ["}", ""]
+        if (name, True) in owners:
+            out.append(f"_FLAT_{name}: Dict[str, Tuple[int, Callable[[Any, List[Any]], Any]]] = {{")
+            out += [f"    {m!r}: ({i + 1}, _flat_{m})," for i, m in enumerate(members)]
+            out += ["}", ""]
+        if (name, False) in owners:
+            out.append(f"_MEMBERS_{name}: Dict[str, Tuple[int, Callable[[Writer, Any], int]]] = {{")
+            out += [f"    {m!r}: ({i + 1}, _{m})," for i, m in enumerate(members)]
+            out += ["}", ""]
     out += [f"encode_root = _{schema.root_type}", ""]
     return "\n".join(out)
 

@@ -1,0 +1,279 @@
+"""Whole subtrees of small tables written with one struct each.
+
+Most of a program is small tables that hold only scalars, strings, scalar
+vectors and other such tables: an EValue with its Tensor, the Tensor's
+sizes and dim_order and its AllocationDetails; an Instruction with its
+KernelCall and args. The generated ``_flat_<Table>`` functions read such a
+subtree into a flat list of values and return its *shape*: which scalars
+differ from their defaults, which children are present, how long each
+vector or string is. The bytes flatc writes for the subtree depend only on
+that shape, on where it starts modulo 8, and on which of its vtables were
+already written (flatc writes each distinct vtable once and points later
+tables at it).
+
+:func:`put` looks the shape up and packs all the values with one
+``struct.Struct``. On a new shape, :class:`_Sim` walks it once as
+_writer.py would write it, and compiles the packer. Which vtables already
+exist can change the layout of everything after them (a new vtable is
+written inline), so each shape has a small tree of :class:`Decision` nodes,
+one per vtable it checks, whose leaves are the compiled :data:`Plan`.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from . import _layouts
+from ._writer import (_CHUNKS_PER_BLOCK, _SIZES, Writer, bytes_like, flush, picker, table_layout,
+                      to_float)
+
+# (pack, pick, constants, new vtables (bytes, end), size, alignment, root table's end);
+# ends are relative to where the subtree starts.
+Plan = Tuple[Any, Any, Tuple[Any, ...], Tuple[Tuple[bytes, int], ...], int, int, int]
+# Where a packed value comes from: ("v", index in the flat values),
+# ("o", index of a known vtable's offset), ("c", constant), or None for padding.
+Source = Optional[Tuple[str, Any]]
+
+# Shapes kept per table, beyond which the cache starts again (a bound on
+# memory for programs with very many distinct string or vector lengths).
+MAX_SHAPES = 4096
+
+
+class Decision:
+    """Whether the vtable ``vtable`` exists decides the rest of the plan."""
+
+    __slots__ = ("vtable", "at", "known", "new")
+
+    def __init__(self, vtable: bytes, at: int) -> None:
+        self.vtable = vtable
+        self.at = at  # end of the table using it, relative to the subtree's start
+        self.known: Union[Decision, Plan, None] = None
+        self.new: Union[Decision, Plan, None] = None
+
+
+Node = Union[Decision, Plan, None]
+
+
+def put(w: Writer, plans: Dict[Any, Node], table: str, shape: Any, values: List[Any]) -> int:
+    """Write the subtree ``table`` of ``shape`` whose flat values are ``values``;
+    returns the root table's position."""
+    size = w.size
+    vtables = w.vtables
+    flat_count = len(values)
+    node = plans.get((shape, size & 7))
+    while node.__class__ is Decision:
+        at = vtables.get(node.vtable)  # type: ignore[union-attr]
+        if at is None:
+            node = node.new  # type: ignore[union-attr]
+        else:
+            values.append(at - size - node.at)  # type: ignore[union-attr]
+            node = node.known  # type: ignore[union-attr]
+    if node is None:
+        del values[flat_count:]
+        node = _learn(plans, table, shape, size, vtables, values)
+    pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
+    values += constants
+    w.chunks.append(pack(*pick(values)))
+    for vtable, end in new_vtables:
+        vtables[vtable] = size + end
+    w.size = size + plan_size
+    if w.minalign < align:
+        w.minalign = align
+    if len(w.chunks) > _CHUNKS_PER_BLOCK:
+        flush(w)
+    return size + root
+
+
+def _learn(plans: Dict[Any, Node], table: str, shape: Any, size: int,
+           vtables: Dict[bytes, int], values: List[Any]) -> Plan:
+    """Compile the plan for the writer's current vtables, file it under the
+    decisions that led to it, and append the known vtables' offsets to ``values``."""
+    sim = _Sim(size & 7, len(values), vtables)
+    sim.table(table, shape)
+    plan = sim.compile()
+    if len(plans) >= MAX_SHAPES:
+        plans.clear()
+    key = (shape, size & 7)
+    parent: Any = plans
+    slot: Any = key
+    for vtable, at, known in sim.decisions:
+        node = parent.get(slot) if isinstance(parent, dict) else getattr(parent, slot)
+        if node is None:
+            node = Decision(vtable, at)
+            if isinstance(parent, dict):
+                parent[slot] = node
+            else:
+                setattr(parent, slot, node)
+        parent, slot = node, "known" if known else "new"
+        if known:
+            values.append(vtables[vtable] - size - at)
+    if isinstance(parent, dict):
+        parent[slot] = plan
+    else:
+        setattr(parent, slot, plan)
+    return plan
+
+
+class _Sim:
+    """Writes a shape as _writer.py would, recording struct formats and the
+    source of each value instead of bytes. Positions count from the end of
+    the buffer, as in the writer, starting at ``start`` (the real start
+    modulo 8): alignment inside a subtree never exceeds 8."""
+
+    def __init__(self, start: int, flat_count: int, vtables: Dict[bytes, int]) -> None:
+        self.start = start
+        self.pos = start
+        self.flat_count = flat_count  # values the _flat_ function produced
+        self.next_value = 0
+        self.vtables = vtables
+        self.written: Dict[bytes, int] = {}  # vtables written by this subtree
+        self.decisions: List[Tuple[bytes, int, bool]] = []
+        self.known = 0
+        self.pieces: List[List[Tuple[str, Source]]] = []  # in writing order
+        self.align = 1
+        self.root = 0
+
+    def _values(self, count: int) -> int:
+        first = self.next_value
+        self.next_value += count
+        return first
+
+    def _pad(self, count: int) -> None:
+        if count:
+            self.pieces.append([(f"{count}x", None)])
+            self.pos += count
+
+    def vector(self, fmt: str, count: int) -> int:
+        """A scalar vector; [ubyte] and [bool] come as one bytes value."""
+        size = _SIZES[fmt]
+        align = 4 if count == 0 or size < 4 else size
+        self._pad(-(self.pos + count * size) & (align - 1))
+        piece: List[Tuple[str, Source]] = [("I", ("c", count))]
+        if fmt in "B?":
+            piece.append((f"{count}s", ("v", self._values(1))))
+        else:
+            first = self._values(count)
+            piece += [(fmt, ("v", first + i)) for i in range(count)]
+        self.pieces.append(piece)
+        self.pos += 4 + count * size
+        self.align = max(self.align, align)
+        return self.pos
+
+    def string(self, count: int) -> int:
+        pad = -(self.pos + count + 1) & 3
+        self.pieces.append([("I", ("c", count)), (f"{count}s", ("v", self._values(1))),
+                            (f"{pad + 1}x", None)])
+        self.pos += count + 5 + pad
+        self.align = max(self.align, 4)
+        return self.pos
+
+    def table(self, table: str, shape: Any) -> int:
+        """Children in slot order, then the table; consumes values as the
+        generated _flat_ function produced them: scalars first, in slot order."""
+        rows = _layouts.TABLES[table]
+        spec = _layouts.SPECS[table]
+        bits, parts = (shape, ()) if isinstance(shape, int) else (shape[0], shape[1:])
+        scalar_values = {row[2]: self._values(1) for row in rows if row[1] == "SCALAR"}
+        bit_of = {slot: bit for bit, slot, _fmt, _flag in spec}
+        children: Dict[int, Tuple[str, Any]] = {}
+        for (name, kind, slot, elem, *_rest), part in zip([r for r in rows if r[1] != "SCALAR"], parts):
+            if part is None:
+                continue
+            bits |= 1 << bit_of[slot]
+            if kind == "VECTOR":
+                children[slot] = ("c", self.vector(elem, part))  # type: ignore[arg-type]
+            elif kind == "STRING":
+                children[slot] = ("c", self.string(part))
+            elif kind == "TABLE":
+                children[slot] = ("c", self.table(elem, part))  # type: ignore[arg-type]
+            else:  # UNION: (type id, member's shape)
+                member = _layouts.UNIONS[elem][part[0] - 1]  # type: ignore[index]
+                children[slot - 1] = ("type", part[0])
+                children[slot] = ("c", self.table(member, part[1]))
+        placed, table_size, vtable, align = table_layout(bits << 3 | self.pos & 7, spec)
+        end = self.pos + table_size
+        piece: List[Tuple[str, Source]] = [("i", self._vtable_offset(vtable, end))]
+        at = 4
+        for offset, fmt, slot in placed:
+            if offset > at:
+                piece.append((f"{offset - at}x", None))
+            child = children.get(slot)
+            if child is None:
+                piece.append((fmt, ("v", scalar_values[slot])))
+            elif child[0] == "type":
+                piece.append((fmt, ("c", child[1])))
+            else:  # an offset from the field forward to the child
+                piece.append((fmt, ("c", end - offset - child[1])))
+            at = offset + _SIZES[fmt]
+        if table_size > at:
+            piece.append((f"{table_size - at}x", None))
+        self.pieces.append(piece)
+        self.pos = end
+        if vtable not in self.written and vtable not in self.vtables:
+            self.pieces.append([(f"{len(vtable)}s", ("c", vtable))])
+            self.pos += len(vtable)
+            self.written[vtable] = self.pos
+        self.align = max(self.align, align)
+        self.root = end
+        return end
+
+    def _vtable_offset(self, vtable: bytes, end: int) -> Source:
+        if vtable in self.written:
+            return ("c", self.written[vtable] - end)
+        known = vtable in self.vtables
+        self.decisions.append((vtable, end - self.start, known))
+        if known:
+            self.known += 1
+            return ("o", self.known - 1)
+        return ("c", len(vtable))
+
+    def compile(self) -> Plan:
+        if self.next_value != self.flat_count:
+            raise AssertionError(f"shape consumed {self.next_value} values of {self.flat_count}")
+        formats, indices = ["<"], []
+        constants: List[Any] = []
+        for piece in reversed(self.pieces):
+            for fmt, source in piece:
+                formats.append(fmt)
+                if source is None:
+                    continue
+                kind, value = source
+                if kind == "v":
+                    indices.append(value)
+                elif kind == "o":
+                    indices.append(self.flat_count + value)
+                else:
+                    indices.append(self.flat_count + self.known + len(constants))
+                    constants.append(value)
+        new_vtables = tuple((vtable, end - self.start) for vtable, end in self.written.items())
+        return (struct.Struct("".join(formats)).pack, picker(indices), tuple(constants),
+                new_vtables, self.pos - self.start, self.align, self.root - self.start)
+
+
+# Readers of vectors for the generated _flat_ functions (lists of ints are
+# read inline there).
+
+def items(value: Any, values: List[Any]) -> int:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("not a list")
+    values += value
+    return len(value)
+
+
+def float_items(value: Any, values: List[Any]) -> int:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("not a list")
+    values += [x if x.__class__ is float else to_float(x) for x in value]
+    return len(value)
+
+
+def ubytes(value: Any) -> bytes:
+    """A [ubyte] vector's bytes, from a bytes-like object or a sequence of ints."""
+    return value if value.__class__ is bytes else bytes(bytes_like(value))
+
+
+def bool_bytes(value: Any) -> bytes:
+    if not isinstance(value, (list, tuple)) or any(x is not True and x is not False for x in value):
+        raise TypeError("not a list of bools")
+    return bytes(value)
