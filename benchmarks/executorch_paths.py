@@ -25,6 +25,9 @@ import flatbuffers
 
 from pte_encoder import _layouts, program_to_json
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from flatc import flatc  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "executorch_flatbuffer"
 
@@ -40,7 +43,7 @@ class ObjectApiPath:
     def __init__(self, workdir: Path) -> None:
         out = workdir / "object_api"
         schemas = sorted(str(p) for p in (ROOT / "schema").glob("*.fbs"))
-        subprocess.run(["flatc", "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
+        subprocess.run([flatc(), "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
         sys.path.insert(0, str(out))
         for name in list(sys.modules):
             if name == PACKAGE or name.startswith(PACKAGE + "."):
@@ -127,6 +130,7 @@ class FlatcPath:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
+        self.flatc = flatc()
         self.schemas: Dict[Tuple[int, int], Path] = {}
 
     def schema(self, tensor: int, delegate: int) -> Path:
@@ -147,7 +151,7 @@ class FlatcPath:
         with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
             source = Path(tmp) / "program.json"
             source.write_text(program_to_json(program))
-            subprocess.run(["flatc", "--binary", "-o", tmp, str(schema), str(source)],
+            subprocess.run([self.flatc, "--binary", "-o", tmp, str(schema), str(source)],
                            check=True, capture_output=True)
             return (Path(tmp) / "program.pte").read_bytes()
 

@@ -19,6 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "corpus"
 CORPUS_CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 sys.path.insert(0, str(ROOT / "reference"))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from flatc import flatc  # noqa: E402
+
+FLATC = flatc()
 
 _TMP = Path(tempfile.mkdtemp(prefix="pte-encoder-tests-"))
 
@@ -44,7 +49,7 @@ def flatc_binary(program_json: str, tensor_alignment: Optional[int] = None,
     with tempfile.TemporaryDirectory(dir=_TMP) as tmp:
         source = Path(tmp) / "program.json"
         source.write_text(program_json, encoding="utf-8")
-        subprocess.run(["flatc", "--binary", "-o", tmp, str(schema), str(source)],
+        subprocess.run([FLATC, "--binary", "-o", tmp, str(schema), str(source)],
                        check=True, capture_output=True)
         return (Path(tmp) / "program.pte").read_bytes()
 

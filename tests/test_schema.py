@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
+from helpers import FLATC, ROOT
 
 UPSTREAM = ROOT.parent / "shared" / "upstream" / "executorch-1.5.1" / "program.fbs"
 # flatc's binary schema (reflection) of the upstream program.fbs, as written by
@@ -20,7 +20,7 @@ UPSTREAM_BFBS = ROOT / "tests" / "data" / "upstream-1.5.1-program.bfbs"
 
 def binary_schema(fbs: Path, tmp_path: Path) -> bytes:
     out = tmp_path / fbs.parent.name
-    subprocess.run(["flatc", "-b", "--schema", "-o", str(out), str(fbs)], check=True)
+    subprocess.run([FLATC, "-b", "--schema", "-o", str(out), str(fbs)], check=True)
     return (out / "program.bfbs").read_bytes()
 
 

