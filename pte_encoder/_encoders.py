@@ -19,7 +19,8 @@ from ._writer import (Layout, Writer, bools, byte_vector, finish_table, new_layo
 FORCE_ALIGNED = (('Buffer', 'storage', 16), ('BackendDelegateInlineData', 'data', 16))
 
 
-def _flat_ContainerMetadata(o: Any, values: List[Any]) -> Any:
+def _ContainerMetadata(w: Writer, o: Any) -> int:
+    values: List[Any] = []
     v = o.encoded_inp_str
     if v is None:
         k0 = None
@@ -34,43 +35,11 @@ def _flat_ContainerMetadata(o: Any, values: List[Any]) -> Any:
         v = v.encode()
         values.append(v)
         k1 = len(v)
-    return (0, k0, k1)
-
-
-_PLANS_ContainerMetadata: Dict[Any, Any] = {}
-
-
-def _ContainerMetadata(w: Writer, o: Any) -> int:
-    values: List[Any] = []
-    return put(w, _PLANS_ContainerMetadata, 'ContainerMetadata', _flat_ContainerMetadata(o, values), values)
+    return put(w, 'ContainerMetadata', (k0, k1), values)
 
 
 def _flat_Null(o: Any, values: List[Any]) -> Any:
     return 0
-
-
-def _flat_AllocationDetails(o: Any, values: List[Any]) -> Any:
-    s0 = o.memory_id
-    s1 = o.memory_offset_low
-    s2 = o.memory_offset_high
-    values += (s0, s1, s2)
-    return (s0 != 0) | (s1 != 0) << 1 | (s2 != 0) << 2
-
-
-def _flat_ExtraTensorInfo(o: Any, values: List[Any]) -> Any:
-    s0 = o.mutable_data_segments_idx
-    s2 = o.location
-    s3 = o.device_type
-    s4 = o.device_index
-    values += (s0, s2, s3, s4)
-    v = o.fully_qualified_name
-    if v is None:
-        k1 = None
-    else:
-        v = v.encode()
-        values.append(v)
-        k1 = len(v)
-    return ((s0 != 0) | (s2 != 0) << 2 | (s3 != 0) << 3 | (s4 != 0) << 4, k1)
 
 
 def _flat_Tensor(o: Any, values: List[Any]) -> Any:
@@ -98,10 +67,32 @@ def _flat_Tensor(o: Any, values: List[Any]) -> Any:
         v = bytes(v) if v.__class__ is list else ubytes(v)
         values.append(v)
         k3 = len(v)
-    v = o.allocation_info
-    k6 = None if v is None else _flat_AllocationDetails(v, values)
-    v = o.extra_tensor_info
-    k9 = None if v is None else _flat_ExtraTensorInfo(v, values)
+    t6 = o.allocation_info
+    if t6 is None:
+        k6 = None
+    else:
+        t6_s0 = t6.memory_id
+        t6_s1 = t6.memory_offset_low
+        t6_s2 = t6.memory_offset_high
+        values += (t6_s0, t6_s1, t6_s2)
+        k6 = (t6_s0 != 0) | (t6_s1 != 0) << 1 | (t6_s2 != 0) << 2
+    t9 = o.extra_tensor_info
+    if t9 is None:
+        k9 = None
+    else:
+        t9_s0 = t9.mutable_data_segments_idx
+        t9_s2 = t9.location
+        t9_s3 = t9.device_type
+        t9_s4 = t9.device_index
+        values += (t9_s0, t9_s2, t9_s3, t9_s4)
+        v = t9.fully_qualified_name
+        if v is None:
+            t9_k1 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            t9_k1 = len(v)
+        k9 = ((t9_s0 != 0) | (t9_s2 != 0) << 2 | (t9_s3 != 0) << 3 | (t9_s4 != 0) << 4, t9_k1)
     return ((s0 != 0) | (s1 != 0) << 1 | (s4 is True) << 4 | (s5 != 0) << 5 | (s7 != 0) << 7 | (s8 != 0) << 8, k2, k3, k6, k9)
 
 
@@ -135,7 +126,7 @@ def _flat_String(o: Any, values: List[Any]) -> Any:
         v = v.encode()
         values.append(v)
         k0 = len(v)
-    return (0, k0)
+    return (k0,)
 
 
 def _flat_IntList(o: Any, values: List[Any]) -> Any:
@@ -147,13 +138,13 @@ def _flat_IntList(o: Any, values: List[Any]) -> Any:
         k0 = len(v)
     else:
         k0 = items(v, values)
-    return (0, k0)
+    return (k0,)
 
 
 def _flat_DoubleList(o: Any, values: List[Any]) -> Any:
     v = o.items
     k0 = None if v is None else float_items(v, values)
-    return (0, k0)
+    return (k0,)
 
 
 def _flat_BoolList(o: Any, values: List[Any]) -> Any:
@@ -164,7 +155,7 @@ def _flat_BoolList(o: Any, values: List[Any]) -> Any:
         v = bool_bytes(v)
         values.append(v)
         k0 = len(v)
-    return (0, k0)
+    return (k0,)
 
 
 def _flat_TensorList(o: Any, values: List[Any]) -> Any:
@@ -176,7 +167,7 @@ def _flat_TensorList(o: Any, values: List[Any]) -> Any:
         k0 = len(v)
     else:
         k0 = items(v, values)
-    return (0, k0)
+    return (k0,)
 
 
 def _flat_OptionalTensorList(o: Any, values: List[Any]) -> Any:
@@ -188,28 +179,22 @@ def _flat_OptionalTensorList(o: Any, values: List[Any]) -> Any:
         k0 = len(v)
     else:
         k0 = items(v, values)
-    return (0, k0)
-
-
-def _flat_EValue(o: Any, values: List[Any]) -> Any:
-    v = o.val
-    if v is None:
-        k1 = None
-    else:
-        u, flat = _FLAT_KernelTypes[v.__class__.__name__]
-        k1 = u, flat(v, values)
-    return (0, k1)
-
-
-_PLANS_EValue: Dict[Any, Any] = {}
+    return (k0,)
 
 
 def _EValue(w: Writer, o: Any) -> int:
     values: List[Any] = []
-    return put(w, _PLANS_EValue, 'EValue', _flat_EValue(o, values), values)
+    v = o.val
+    if v is None:
+        u1 = k1 = None
+    else:
+        u1, flat = _FLAT_KernelTypes[v.__class__.__name__]
+        k1 = flat(v, values)
+    return put(w, 'EValue', (u1, k1), values)
 
 
-def _flat_Operator(o: Any, values: List[Any]) -> Any:
+def _Operator(w: Writer, o: Any) -> int:
+    values: List[Any] = []
     v = o.name
     if v is None:
         k0 = None
@@ -224,15 +209,7 @@ def _flat_Operator(o: Any, values: List[Any]) -> Any:
         v = v.encode()
         values.append(v)
         k1 = len(v)
-    return (0, k0, k1)
-
-
-_PLANS_Operator: Dict[Any, Any] = {}
-
-
-def _Operator(w: Writer, o: Any) -> int:
-    values: List[Any] = []
-    return put(w, _PLANS_Operator, 'Operator', _flat_Operator(o, values), values)
+    return put(w, 'Operator', (k0, k1), values)
 
 
 def _flat_KernelCall(o: Any, values: List[Any]) -> Any:
@@ -283,25 +260,19 @@ def _flat_FreeCall(o: Any, values: List[Any]) -> Any:
     return (s0 != 0)
 
 
-def _flat_Instruction(o: Any, values: List[Any]) -> Any:
-    v = o.instr_args
-    if v is None:
-        k1 = None
-    else:
-        u, flat = _FLAT_InstructionArguments[v.__class__.__name__]
-        k1 = u, flat(v, values)
-    return (0, k1)
-
-
-_PLANS_Instruction: Dict[Any, Any] = {}
-
-
 def _Instruction(w: Writer, o: Any) -> int:
     values: List[Any] = []
-    return put(w, _PLANS_Instruction, 'Instruction', _flat_Instruction(o, values), values)
+    v = o.instr_args
+    if v is None:
+        u1 = k1 = None
+    else:
+        u1, flat = _FLAT_InstructionArguments[v.__class__.__name__]
+        k1 = flat(v, values)
+    return put(w, 'Instruction', (u1, k1), values)
 
 
-def _flat_Frame(o: Any, values: List[Any]) -> Any:
+def _Frame(w: Writer, o: Any) -> int:
+    values: List[Any] = []
     s1 = o.lineno
     values.append(s1)
     v = o.filename
@@ -325,15 +296,7 @@ def _flat_Frame(o: Any, values: List[Any]) -> Any:
         v = v.encode()
         values.append(v)
         k3 = len(v)
-    return ((s1 != 0) << 1, k0, k2, k3)
-
-
-_PLANS_Frame: Dict[Any, Any] = {}
-
-
-def _Frame(w: Writer, o: Any) -> int:
-    values: List[Any] = []
-    return put(w, _PLANS_Frame, 'Frame', _flat_Frame(o, values), values)
+    return put(w, 'Frame', ((s1 != 0) << 1, k0, k2, k3), values)
 
 
 _LAYOUTS_FrameList: Dict[int, Layout] = {}
@@ -349,22 +312,16 @@ def _FrameList(w: Writer, o: Any) -> int:
     return finish_table(w, start, layout, [c0])
 
 
-def _flat_BackendDelegateDataReference(o: Any, values: List[Any]) -> Any:
+def _BackendDelegateDataReference(w: Writer, o: Any) -> int:
+    values: List[Any] = []
     s0 = o.location
     s1 = o.index
     values += (s0, s1)
-    return (s0 != 0) | (s1 != 0) << 1
+    return put(w, 'BackendDelegateDataReference', (s0 != 0) | (s1 != 0) << 1, values)
 
 
-_PLANS_BackendDelegateDataReference: Dict[Any, Any] = {}
-
-
-def _BackendDelegateDataReference(w: Writer, o: Any) -> int:
+def _CompileSpec(w: Writer, o: Any) -> int:
     values: List[Any] = []
-    return put(w, _PLANS_BackendDelegateDataReference, 'BackendDelegateDataReference', _flat_BackendDelegateDataReference(o, values), values)
-
-
-def _flat_CompileSpec(o: Any, values: List[Any]) -> Any:
     v = o.key
     if v is None:
         k0 = None
@@ -379,15 +336,7 @@ def _flat_CompileSpec(o: Any, values: List[Any]) -> Any:
         v = bytes(v) if v.__class__ is list else ubytes(v)
         values.append(v)
         k1 = len(v)
-    return (0, k0, k1)
-
-
-_PLANS_CompileSpec: Dict[Any, Any] = {}
-
-
-def _CompileSpec(w: Writer, o: Any) -> int:
-    values: List[Any] = []
-    return put(w, _PLANS_CompileSpec, 'CompileSpec', _flat_CompileSpec(o, values), values)
+    return put(w, 'CompileSpec', (k0, k1), values)
 
 
 _LAYOUTS_BackendDelegate: Dict[int, Layout] = {}
@@ -457,20 +406,13 @@ def _ExecutionPlan(w: Writer, o: Any) -> int:
     return finish_table(w, start, layout, [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9])
 
 
-def _flat_NonConstBufferDevice(o: Any, values: List[Any]) -> Any:
+def _NonConstBufferDevice(w: Writer, o: Any) -> int:
+    values: List[Any] = []
     s0 = o.buffer_idx
     s1 = o.device_type
     s2 = o.device_index
     values += (s0, s1, s2)
-    return (s0 != 0) | (s1 != 0) << 1 | (s2 != 0) << 2
-
-
-_PLANS_NonConstBufferDevice: Dict[Any, Any] = {}
-
-
-def _NonConstBufferDevice(w: Writer, o: Any) -> int:
-    values: List[Any] = []
-    return put(w, _PLANS_NonConstBufferDevice, 'NonConstBufferDevice', _flat_NonConstBufferDevice(o, values), values)
+    return put(w, 'NonConstBufferDevice', (s0 != 0) | (s1 != 0) << 1 | (s2 != 0) << 2, values)
 
 
 _LAYOUTS_Buffer: Dict[int, Layout] = {}
@@ -499,22 +441,16 @@ def _BackendDelegateInlineData(w: Writer, o: Any) -> int:
     return finish_table(w, start, layout, [c0])
 
 
-def _flat_DataSegment(o: Any, values: List[Any]) -> Any:
+def _DataSegment(w: Writer, o: Any) -> int:
+    values: List[Any] = []
     s0 = o.offset
     s1 = o.size
     values += (s0, s1)
-    return (s0 != 0) | (s1 != 0) << 1
+    return put(w, 'DataSegment', (s0 != 0) | (s1 != 0) << 1, values)
 
 
-_PLANS_DataSegment: Dict[Any, Any] = {}
-
-
-def _DataSegment(w: Writer, o: Any) -> int:
+def _SubsegmentOffsets(w: Writer, o: Any) -> int:
     values: List[Any] = []
-    return put(w, _PLANS_DataSegment, 'DataSegment', _flat_DataSegment(o, values), values)
-
-
-def _flat_SubsegmentOffsets(o: Any, values: List[Any]) -> Any:
     s0 = o.segment_index
     values.append(s0)
     v = o.offsets
@@ -525,18 +461,11 @@ def _flat_SubsegmentOffsets(o: Any, values: List[Any]) -> Any:
         k1 = len(v)
     else:
         k1 = items(v, values)
-    return ((s0 != 0), k1)
+    return put(w, 'SubsegmentOffsets', ((s0 != 0), k1), values)
 
 
-_PLANS_SubsegmentOffsets: Dict[Any, Any] = {}
-
-
-def _SubsegmentOffsets(w: Writer, o: Any) -> int:
+def _NamedData(w: Writer, o: Any) -> int:
     values: List[Any] = []
-    return put(w, _PLANS_SubsegmentOffsets, 'SubsegmentOffsets', _flat_SubsegmentOffsets(o, values), values)
-
-
-def _flat_NamedData(o: Any, values: List[Any]) -> Any:
     s1 = o.segment_index
     values.append(s1)
     v = o.key
@@ -546,15 +475,7 @@ def _flat_NamedData(o: Any, values: List[Any]) -> Any:
         v = v.encode()
         values.append(v)
         k0 = len(v)
-    return ((s1 != 0) << 1, k0)
-
-
-_PLANS_NamedData: Dict[Any, Any] = {}
-
-
-def _NamedData(w: Writer, o: Any) -> int:
-    values: List[Any] = []
-    return put(w, _PLANS_NamedData, 'NamedData', _flat_NamedData(o, values), values)
+    return put(w, 'NamedData', ((s1 != 0) << 1, k0), values)
 
 
 _LAYOUTS_Program: Dict[int, Layout] = {}

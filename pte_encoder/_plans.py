@@ -25,8 +25,7 @@ import struct
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import _layouts
-from ._writer import (_CHUNKS_PER_BLOCK, _SIZES, Writer, bytes_like, flush, picker, table_layout,
-                      to_float)
+from ._writer import _SIZES, Writer, bytes_like, picker, table_layout, to_float
 
 # (pack, pick, constants, new vtables (bytes, end), size, alignment, root table's end);
 # ends are relative to where the subtree starts.
@@ -37,7 +36,7 @@ Source = Optional[Tuple[str, Any]]
 
 # Shapes kept per table, beyond which the cache starts again (a bound on
 # memory for programs with very many distinct string or vector lengths).
-MAX_SHAPES = 4096
+MAX_SHAPES = 16384
 
 
 class Decision:
@@ -48,70 +47,105 @@ class Decision:
     def __init__(self, vtable: bytes, at: int) -> None:
         self.vtable = vtable
         self.at = at  # end of the table using it, relative to the subtree's start
-        self.known: Union[Decision, Plan, None] = None
-        self.new: Union[Decision, Plan, None] = None
+        self.known: Node = None
+        self.new: Node = None
+
+
+class Shape:
+    """The plans of one (table, shape, start % 8): ``first``, the first
+    Decision (or the Plan if there is no vtable to check); ``ready``, the
+    plan as the writer with serial ``ready[0]`` uses it, once that writer
+    has all of its vtables."""
+
+    __slots__ = ("first", "ready")
+
+    def __init__(self) -> None:
+        self.first: Node = None
+        self.ready: Tuple[int, Any] = (0, None)
 
 
 Node = Union[Decision, Plan, None]
+# A plan as one writer uses it: (pack, pick, constants, positions of the
+# vtables it reuses less their tables' ends, size, root table's end).
+Ready = Tuple[Any, Any, Tuple[Any, ...], Tuple[int, ...], int, int]
+
+_SHAPES: Dict[Tuple[str, Any, int], Shape] = {}
 
 
-def put(w: Writer, plans: Dict[Any, Node], table: str, shape: Any, values: List[Any]) -> int:
+def put(w: Writer, table: str, shape: Any, values: List[Any]) -> int:
     """Write the subtree ``table`` of ``shape`` whose flat values are ``values``;
     returns the root table's position."""
     size = w.size
+    key = (table, shape, size & 7)
+    plans = _SHAPES.get(key) or _new_shape(key)
+    serial, ready = plans.ready
+    if serial != w.serial:
+        ready = _resolve(w, plans, key, len(values))
+    pack, pick, constants, known, plan_size, root = ready
+    for at in known:
+        values.append(at - size)
+    values += constants
+    w.chunks.append(pack(*pick(values)))
+    w.size = size + plan_size
+    return size + root
+
+
+def _new_shape(key: Tuple[str, Any, int]) -> Shape:
+    if len(_SHAPES) >= MAX_SHAPES:
+        _SHAPES.clear()
+    plans = _SHAPES[key] = Shape()
+    return plans
+
+
+def _resolve(w: Writer, plans: Shape, key: Tuple[str, Any, int], flat_count: int) -> Ready:
+    """The plan for the vtables ``w`` has: walk the shape's decisions
+    (compiling the plan if new), and write down the vtables it adds. A plan
+    that adds none stays right for ``w`` from then on."""
     vtables = w.vtables
-    flat_count = len(values)
-    node = plans.get((shape, size & 7))
+    known: List[int] = []
+    node = plans.first
     while node.__class__ is Decision:
         at = vtables.get(node.vtable)  # type: ignore[union-attr]
         if at is None:
             node = node.new  # type: ignore[union-attr]
         else:
-            values.append(at - size - node.at)  # type: ignore[union-attr]
+            known.append(at - node.at)  # type: ignore[union-attr]
             node = node.known  # type: ignore[union-attr]
     if node is None:
-        del values[flat_count:]
-        node = _learn(plans, table, shape, size, vtables, values)
+        known = []
+        node = _learn(plans, key, vtables, flat_count, known)
     pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
-    values += constants
-    w.chunks.append(pack(*pick(values)))
-    for vtable, end in new_vtables:
-        vtables[vtable] = size + end
-    w.size = size + plan_size
+    ready = (pack, pick, constants, tuple(known), plan_size, root)
+    if new_vtables:
+        for vtable, end in new_vtables:
+            vtables[vtable] = w.size + end
+    else:
+        plans.ready = (w.serial, ready)
     if w.minalign < align:
         w.minalign = align
-    if len(w.chunks) > _CHUNKS_PER_BLOCK:
-        flush(w)
-    return size + root
+    return ready
 
 
-def _learn(plans: Dict[Any, Node], table: str, shape: Any, size: int,
-           vtables: Dict[bytes, int], values: List[Any]) -> Plan:
+def _learn(plans: Shape, key: Tuple[str, Any, int], vtables: Dict[bytes, int], flat_count: int,
+           known: List[int]) -> Plan:
     """Compile the plan for the writer's current vtables, file it under the
-    decisions that led to it, and append the known vtables' offsets to ``values``."""
-    sim = _Sim(size & 7, len(values), vtables)
+    decisions that led to it, and append to ``known`` the position, less the
+    table's end, of each vtable it reuses."""
+    table, shape, start = key
+    sim = _Sim(start, flat_count, vtables)
     sim.table(table, shape)
     plan = sim.compile()
-    if len(plans) >= MAX_SHAPES:
-        plans.clear()
-    key = (shape, size & 7)
     parent: Any = plans
-    slot: Any = key
-    for vtable, at, known in sim.decisions:
-        node = parent.get(slot) if isinstance(parent, dict) else getattr(parent, slot)
+    slot = "first"
+    for vtable, at, is_known in sim.decisions:
+        node = getattr(parent, slot)
         if node is None:
             node = Decision(vtable, at)
-            if isinstance(parent, dict):
-                parent[slot] = node
-            else:
-                setattr(parent, slot, node)
-        parent, slot = node, "known" if known else "new"
-        if known:
-            values.append(vtables[vtable] - size - at)
-    if isinstance(parent, dict):
-        parent[slot] = plan
-    else:
-        setattr(parent, slot, plan)
+            setattr(parent, slot, node)
+        parent, slot = node, "known" if is_known else "new"
+        if is_known:
+            known.append(vtables[vtable] - at)
+    setattr(parent, slot, plan)
     return plan
 
 
@@ -173,11 +207,29 @@ class _Sim:
         generated _flat_ function produced them: scalars first, in slot order."""
         rows = _layouts.TABLES[table]
         spec = _layouts.SPECS[table]
-        bits, parts = (shape, ()) if isinstance(shape, int) else (shape[0], shape[1:])
+        children_rows = [row for row in rows if row[1] != "SCALAR"]
+        if not children_rows:
+            bits, parts = shape, ()
+        elif len(children_rows) < len(rows):
+            bits, parts = shape[0], shape[1:]
+        else:
+            bits, parts = 0, shape
         scalar_values = {row[2]: self._values(1) for row in rows if row[1] == "SCALAR"}
         bit_of = {slot: bit for bit, slot, _fmt, _flag in spec}
         children: Dict[int, Tuple[str, Any]] = {}
-        for (name, kind, slot, elem, *_rest), part in zip([r for r in rows if r[1] != "SCALAR"], parts):
+        at = 0
+        for _name, kind, slot, elem, *_rest in children_rows:
+            part = parts[at]
+            at += 1
+            if kind == "UNION":  # (type id, member's shape)
+                member_shape = parts[at]
+                at += 1
+                if part is not None:
+                    member = _layouts.UNIONS[elem][part - 1]  # type: ignore[index]
+                    children[slot - 1] = ("type", part)
+                    children[slot] = ("c", self.table(member, member_shape))
+                    bits |= 1 << bit_of[slot]
+                continue
             if part is None:
                 continue
             bits |= 1 << bit_of[slot]
@@ -185,12 +237,8 @@ class _Sim:
                 children[slot] = ("c", self.vector(elem, part))  # type: ignore[arg-type]
             elif kind == "STRING":
                 children[slot] = ("c", self.string(part))
-            elif kind == "TABLE":
+            else:
                 children[slot] = ("c", self.table(elem, part))  # type: ignore[arg-type]
-            else:  # UNION: (type id, member's shape)
-                member = _layouts.UNIONS[elem][part[0] - 1]  # type: ignore[index]
-                children[slot - 1] = ("type", part[0])
-                children[slot] = ("c", self.table(member, part[1]))
         placed, table_size, vtable, align = table_layout(bits << 3 | self.pos & 7, spec)
         end = self.pos + table_size
         piece: List[Tuple[str, Source]] = [("i", self._vtable_offset(vtable, end))]

@@ -3,9 +3,9 @@
 flatc builds a FlatBuffer back to front; so does this writer. Each object is
 appended to ``chunks`` in the order flatc writes it, and ``size`` counts the
 bytes written so far (positions are counted from the end of the buffer, as
-flatc does). Every few thousand chunks are joined, reversed, into one of
-``blocks``, which keeps memory near the output size; a big blob becomes a
-block of its own, uncopied. Alignment is always relative to the end, so
+flatc does). After each thousand or so tables of a vector, the chunks are
+joined, reversed, into one of ``blocks``, which keeps memory near the output
+size; a big blob becomes a block of its own, uncopied. Alignment is always relative to the end, so
 padding depends only on ``size``.
 
 A table's layout depends on which of its fields are present and on ``size``
@@ -15,6 +15,7 @@ modulo 8 when it starts; :func:`new_layout` computes it once per such key
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 from operator import itemgetter
@@ -26,6 +27,7 @@ _BIG_BLOB = 1 << 16
 _U32 = struct.Struct("<I").pack
 _SIZES = {c: struct.calcsize(c) for c in "?bBhHiIqQfd"}
 _VECTORS: Dict[Tuple[str, int], Tuple[Any, int, int]] = {}
+_SERIALS = itertools.count(1)
 
 # (pack, pick, offsets, vtable, table size, alignment): see new_layout
 Layout = Tuple[Callable[..., bytes], Callable[[List[Any]], Any], Tuple[Tuple[int, int], ...],
@@ -33,7 +35,7 @@ Layout = Tuple[Callable[..., bytes], Callable[[List[Any]], Any], Tuple[Tuple[int
 
 
 class Writer:
-    __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns")
+    __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns", "serial")
 
     def __init__(self, aligns: Sequence[int]) -> None:
         self.chunks: List[Any] = []
@@ -42,6 +44,7 @@ class Writer:
         self.minalign = 1
         self.vtables: Dict[bytes, int] = {}
         self.aligns = aligns  # force_align of each aligned field, in _encoders.FORCE_ALIGNED order
+        self.serial = next(_SERIALS)  # tells this writer's plans from others' (see _plans.put)
 
 
 def flush(w: Writer) -> None:
@@ -166,8 +169,17 @@ def blob(w: Writer, data: Any, align: int) -> int:
 def tables(w: Writer, items: Sequence[Any], encode: Callable[[Writer, Any], int]) -> int:
     if items.__class__ is not list and not isinstance(items, (list, tuple)):
         raise TypeError("not a list")
-    positions = [encode(w, item) for item in items]
-    n = len(positions)
+    n = len(items)
+    if n <= _CHUNKS_PER_BLOCK:
+        positions = [encode(w, item) for item in items]
+    else:
+        positions = []
+        for first in range(0, n, _CHUNKS_PER_BLOCK):
+            positions += [encode(w, item) for item in items[first:first + _CHUNKS_PER_BLOCK]]
+            if len(w.chunks) > _CHUNKS_PER_BLOCK:
+                flush(w)
+    if len(w.chunks) > _CHUNKS_PER_BLOCK:
+        flush(w)
     if n == 0:
         return empty_vector(w)
     if w.size & 3:
@@ -211,8 +223,6 @@ def finish_table(w: Writer, start: int, layout: Layout, values: List[Any]) -> in
         w.size = table
     if w.minalign < align:
         w.minalign = align
-    if len(w.chunks) > _CHUNKS_PER_BLOCK:
-        flush(w)
     return table
 
 

@@ -464,67 +464,72 @@ def flat_roots(schema: Schema, flat: List[str]) -> List[str]:
     return [t for t in flat if t in roots]
 
 
-def flat_lines(schema: Schema, table: str, root: bool) -> List[str]:
-    """A flat table's reader (values and shape, see _plans.py) and, for a
-    subtree's root, its encoder."""
+def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[str], str]:
+    """Code that reads a flat table ``obj`` into ``values`` (its scalars in
+    slot order, then its children in slot order) and an expression for its
+    shape: (scalar presence bits, then per child its length or shape, None if
+    absent; a union gives its type and its member's shape). Child tables are
+    read inline; union members by their _flat_ function."""
     scalars, names, children, bits, parts = [], [], [], [], []
     for bit, (name, kind, slot, elem, default, _align, _enum) in enumerate(layout_rows(schema, table)):
         if kind == "SCALAR":
-            var = f"s{slot}"
+            var = f"{prefix}s{slot}"
             checks, present = scalar_lines(var, str(elem), default)
-            scalars += [f"    {var} = o.{name}", *checks]
+            scalars += [f"{var} = {obj}.{name}", *[line[4:] for line in checks]]
             names.append(var)
             bits.append(f"{present} << {bit}" if bit else present)
             continue
-        var = f"k{slot}"
-        parts.append(var)
-        children.append(f"    v = o.{name}")
+        var = f"{prefix}k{slot}"
         if kind == "UNION":
-            children += [f"    if v is None:", f"        {var} = None", "    else:",
-                         f"        u, flat = _FLAT_{elem}[v.__class__.__name__]",
-                         f"        {var} = u, flat(v, values)"]
-        elif kind == "TABLE":
-            children.append(f"    {var} = None if v is None else _flat_{elem}(v, values)")
-        elif kind == "STRING" or elem in ("B", "?"):
+            kind_var = f"{prefix}u{slot}"
+            parts += [kind_var, var]
+            children += [f"v = {obj}.{name}", "if v is None:", f"    {kind_var} = {var} = None", "else:",
+                         f"    {kind_var}, flat = _FLAT_{elem}[v.__class__.__name__]",
+                         f"    {var} = flat(v, values)"]
+            continue
+        parts.append(var)
+        if kind == "TABLE":
+            child = f"{prefix}t{slot}"
+            lines, shape = flat_block(schema, str(elem), child, child + "_")
+            children += [f"{child} = {obj}.{name}", f"if {child} is None:", f"    {var} = None", "else:",
+                         *[f"    {line}" for line in lines], f"    {var} = {shape}"]
+            continue
+        children.append(f"v = {obj}.{name}")
+        if kind == "STRING" or elem in ("B", "?"):
             convert = {"B": "bytes(v) if v.__class__ is list else ubytes(v)",
                        "?": "bool_bytes(v)"}.get(str(elem), "v.encode()")
-            children += [f"    if v is None:", f"        {var} = None", "    else:",
-                         f"        v = {convert}", "        values.append(v)",
-                         f"        {var} = len(v)"]
+            children += ["if v is None:", f"    {var} = None", "else:",
+                         f"    v = {convert}", "    values.append(v)", f"    {var} = len(v)"]
         elif elem in ("d", "f"):
-            children.append(f"    {var} = None if v is None else float_items(v, values)")
+            children.append(f"{var} = None if v is None else float_items(v, values)")
         elif elem in WIDE_SCALARS:
-            children += [f"    if v is None:", f"        {var} = None",
-                         "    elif v.__class__ is list:", "        values += v", f"        {var} = len(v)",
-                         "    else:", f"        {var} = items(v, values)"]
+            children += ["if v is None:", f"    {var} = None", "elif v.__class__ is list:",
+                         "    values += v", f"    {var} = len(v)", "else:", f"    {var} = items(v, values)"]
         else:
             raise SystemExit(f"schema: {table}.{name}: vectors of {elem} are unsupported")
     if len(names) == 1:
-        scalars.append(f"    values.append({names[0]})")
+        scalars.append(f"values.append({names[0]})")
     elif names:
-        scalars.append(f"    values += ({', '.join(names)})")
+        scalars.append(f"values += ({', '.join(names)})")
     shape = " | ".join(bits) or "0"
-    shape = f"({shape}, {', '.join(parts)})" if parts else shape
-    reader = [
-        f"def _flat_{table}(o: Any, values: List[Any]) -> Any:",
-        *scalars,
-        *children,
-        f"    return {shape}",
-        "",
-        "",
-    ]
-    if not root:
-        return reader
-    return reader + [
-        f"_PLANS_{table}: Dict[Any, Any] = {{}}",
-        "",
-        "",
-        f"def _{table}(w: Writer, o: Any) -> int:",
-        "    values: List[Any] = []",
-        f"    return put(w, _PLANS_{table}, {table!r}, _flat_{table}(o, values), values)",
-        "",
-        "",
-    ]
+    if parts:
+        shape = f"({', '.join(([shape] if bits else []) + parts)}{',' if len(parts) == 1 and not bits else ''})"
+    return scalars + children, shape
+
+
+def flat_lines(schema: Schema, table: str, root: bool, member: bool) -> List[str]:
+    """For a flat table: the reader a union calls (``member``), and for a
+    subtree's ``root``, its encoder."""
+    lines, shape = flat_block(schema, table, "o", "")
+    body = [f"    {line}" for line in lines]
+    out = []
+    if member:
+        out += [f"def _flat_{table}(o: Any, values: List[Any]) -> Any:", *body,
+                f"    return {shape}", "", ""]
+    if root:
+        out += [f"def _{table}(w: Writer, o: Any) -> int:", "    values: List[Any] = []", *body,
+                f"    return put(w, {table!r}, {shape}, values)", "", ""]
+    return out
 
 
 def render_encoders(schema: Schema) -> str:
@@ -532,9 +537,11 @@ def render_encoders(schema: Schema) -> str:
     functions: List[str] = []
     flat = flat_tables(schema)
     roots = flat_roots(schema, flat)
+    members = {m for table in flat for row in layout_rows(schema, table) if row[1] == "UNION"
+               for m in schema.unions[str(row[3])]}
     for table in schema.tables:
         if table in flat:
-            functions += flat_lines(schema, table, table in roots)
+            functions += flat_lines(schema, table, table in roots, table in members)
         else:
             functions += encoder_lines(schema, table, aligned)
     out = [
