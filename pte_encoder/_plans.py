@@ -61,13 +61,14 @@ class Shape:
 
     def __init__(self) -> None:
         self.first: Node = None
-        self.ready: Tuple[int, Any] = (0, None)
+        self.ready: Tuple[int, Ready] = (0, _UNRESOLVED)  # writer serials start at 1
 
 
 Node = Union[Decision, Plan, None]
 # A plan as one writer uses it: (pack, pick, constants, positions of the
 # vtables it reuses less their tables' ends, size, root table's end).
 Ready = Tuple[Any, Any, Tuple[Any, ...], Tuple[int, ...], int, int]
+_UNRESOLVED: Ready = (None, None, (), (), 0, 0)
 
 _SHAPES: Dict[Tuple[str, Any, int], Shape] = {}
 
@@ -208,24 +209,22 @@ class _Sim:
         rows = _layouts.TABLES[table]
         spec = _layouts.SPECS[table]
         children_rows = [row for row in rows if row[1] != "SCALAR"]
+        bits: int = 0
+        parts: Tuple[Any, ...] = shape if isinstance(shape, tuple) else ()
         if not children_rows:
-            bits, parts = shape, ()
+            bits = shape
         elif len(children_rows) < len(rows):
             bits, parts = shape[0], shape[1:]
-        else:
-            bits, parts = 0, shape
         scalar_values = {row[2]: self._values(1) for row in rows if row[1] == "SCALAR"}
         bit_of = {slot: bit for bit, slot, _fmt, _flag in spec}
         children: Dict[int, Tuple[str, Any]] = {}
-        at = 0
+        unread = iter(parts)
         for _name, kind, slot, elem, *_rest in children_rows:
-            part = parts[at]
-            at += 1
-            if kind == "UNION":  # (type id, member's shape)
-                member_shape = parts[at]
-                at += 1
+            part = next(unread)
+            if kind == "UNION":  # the type id, then the member's shape
+                member_shape = next(unread)
                 if part is not None:
-                    member = _layouts.UNIONS[elem][part - 1]  # type: ignore[index]
+                    member = _layouts.UNIONS[str(elem)][part - 1]
                     children[slot - 1] = ("type", part)
                     children[slot] = ("c", self.table(member, member_shape))
                     bits |= 1 << bit_of[slot]
@@ -234,11 +233,11 @@ class _Sim:
                 continue
             bits |= 1 << bit_of[slot]
             if kind == "VECTOR":
-                children[slot] = ("c", self.vector(elem, part))  # type: ignore[arg-type]
+                children[slot] = ("c", self.vector(str(elem), part))
             elif kind == "STRING":
                 children[slot] = ("c", self.string(part))
             else:
-                children[slot] = ("c", self.table(elem, part))  # type: ignore[arg-type]
+                children[slot] = ("c", self.table(str(elem), part))
         placed, table_size, vtable, align = table_layout(bits << 3 | self.pos & 7, spec)
         end = self.pos + table_size
         piece: List[Tuple[str, Source]] = [("i", self._vtable_offset(vtable, end))]
