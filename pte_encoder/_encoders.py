@@ -11,7 +11,7 @@ from math import copysign
 from typing import Any, Callable, Dict, List, Tuple
 
 from ._layouts import SPECS
-from ._plans import bool_bytes, float_items, items, put, ubytes
+from ._plans import SHORT_VECTOR, bool_bytes, items, put, ubytes
 from ._writer import (Layout, Writer, bools, byte_vector, finish_table, new_layout, scalars,
                       string, tables, to_float)
 
@@ -55,11 +55,11 @@ def _flat_Tensor(o: Any, values: List[Any]) -> Any:
     v = o.sizes
     if v is None:
         k2 = None
-    elif v.__class__ is list:
+    elif v.__class__ is list and len(v) <= SHORT_VECTOR:
         values += v
         k2 = len(v)
     else:
-        k2 = items(v, values)
+        k2 = items(v, 'i', values)
     v = o.dim_order
     if v is None:
         k3 = None
@@ -133,17 +133,17 @@ def _flat_IntList(o: Any, values: List[Any]) -> Any:
     v = o.items
     if v is None:
         k0 = None
-    elif v.__class__ is list:
+    elif v.__class__ is list and len(v) <= SHORT_VECTOR:
         values += v
         k0 = len(v)
     else:
-        k0 = items(v, values)
+        k0 = items(v, 'q', values)
     return (k0,)
 
 
 def _flat_DoubleList(o: Any, values: List[Any]) -> Any:
     v = o.items
-    k0 = None if v is None else float_items(v, values)
+    k0 = None if v is None else items(v, 'd', values)
     return (k0,)
 
 
@@ -162,11 +162,11 @@ def _flat_TensorList(o: Any, values: List[Any]) -> Any:
     v = o.items
     if v is None:
         k0 = None
-    elif v.__class__ is list:
+    elif v.__class__ is list and len(v) <= SHORT_VECTOR:
         values += v
         k0 = len(v)
     else:
-        k0 = items(v, values)
+        k0 = items(v, 'i', values)
     return (k0,)
 
 
@@ -174,11 +174,11 @@ def _flat_OptionalTensorList(o: Any, values: List[Any]) -> Any:
     v = o.items
     if v is None:
         k0 = None
-    elif v.__class__ is list:
+    elif v.__class__ is list and len(v) <= SHORT_VECTOR:
         values += v
         k0 = len(v)
     else:
-        k0 = items(v, values)
+        k0 = items(v, 'i', values)
     return (k0,)
 
 
@@ -218,11 +218,11 @@ def _flat_KernelCall(o: Any, values: List[Any]) -> Any:
     v = o.args
     if v is None:
         k1 = None
-    elif v.__class__ is list:
+    elif v.__class__ is list and len(v) <= SHORT_VECTOR:
         values += v
         k1 = len(v)
     else:
-        k1 = items(v, values)
+        k1 = items(v, 'i', values)
     return ((s0 != 0), k1)
 
 
@@ -232,11 +232,11 @@ def _flat_DelegateCall(o: Any, values: List[Any]) -> Any:
     v = o.args
     if v is None:
         k1 = None
-    elif v.__class__ is list:
+    elif v.__class__ is list and len(v) <= SHORT_VECTOR:
         values += v
         k1 = len(v)
     else:
-        k1 = items(v, values)
+        k1 = items(v, 'i', values)
     return ((s0 != 0), k1)
 
 
@@ -456,11 +456,11 @@ def _SubsegmentOffsets(w: Writer, o: Any) -> int:
     v = o.offsets
     if v is None:
         k1 = None
-    elif v.__class__ is list:
+    elif v.__class__ is list and len(v) <= SHORT_VECTOR:
         values += v
         k1 = len(v)
     else:
-        k1 = items(v, values)
+        k1 = items(v, 'Q', values)
     return put(w, 'SubsegmentOffsets', ((s0 != 0), k1), values)
 
 

@@ -22,7 +22,7 @@ one per vtable it checks, whose leaves are the compiled :data:`Plan`.
 from __future__ import annotations
 
 import struct
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _layouts
 from ._writer import _SIZES, Writer, bytes_like, picker, table_layout, to_float
@@ -37,6 +37,9 @@ Source = Optional[Tuple[str, Any]]
 # Shapes kept per table, beyond which the cache starts again (a bound on
 # memory for programs with very many distinct string or vector lengths).
 MAX_SHAPES = 16384
+
+# Longest scalar vector packed item by item (see items).
+SHORT_VECTOR = 16
 
 
 class Decision:
@@ -67,7 +70,7 @@ class Shape:
 Node = Union[Decision, Plan, None]
 # A plan as one writer uses it: (pack, pick, constants, positions of the
 # vtables it reuses less their tables' ends, size, root table's end).
-Ready = Tuple[Any, Any, Tuple[Any, ...], Tuple[int, ...], int, int]
+Ready = Tuple[Any, Any, Tuple[Any, ...], Sequence[int], int, int]
 _UNRESOLVED: Ready = (None, None, (), (), 0, 0)
 
 _SHAPES: Dict[Tuple[str, Any, int], Shape] = {}
@@ -116,7 +119,7 @@ def _resolve(w: Writer, plans: Shape, key: Tuple[str, Any, int], flat_count: int
         known = []
         node = _learn(plans, key, vtables, flat_count, known)
     pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
-    ready = (pack, pick, constants, tuple(known), plan_size, root)
+    ready = (pack, pick, constants, known, plan_size, root)
     if new_vtables:
         for vtable, end in new_vtables:
             vtables[vtable] = w.size + end
@@ -180,13 +183,13 @@ class _Sim:
             self.pos += count
 
     def vector(self, fmt: str, count: int) -> int:
-        """A scalar vector; [ubyte] and [bool] come as one bytes value."""
+        """A scalar vector; [ubyte], [bool] and long vectors come as one bytes value."""
         size = _SIZES[fmt]
         align = 4 if count == 0 or size < 4 else size
         self._pad(-(self.pos + count * size) & (align - 1))
         piece: List[Tuple[str, Source]] = [("I", ("c", count))]
-        if fmt in "B?":
-            piece.append((f"{count}s", ("v", self._values(1))))
+        if fmt in "B?" or count > SHORT_VECTOR:
+            piece.append((f"{count * size}s", ("v", self._values(1))))
         else:
             first = self._values(count)
             piece += [(fmt, ("v", first + i)) for i in range(count)]
@@ -298,21 +301,22 @@ class _Sim:
                 new_vtables, self.pos - self.start, self.align, self.root - self.start)
 
 
-# Readers of vectors for the generated _flat_ functions (lists of ints are
-# read inline there).
+# Readers of vectors for the generated _flat_ functions. A short list of
+# ints goes into the values item by item (read inline there); a longer
+# vector goes in as its packed bytes, so that a plan's size and the time to
+# compile it do not grow with vector lengths.
 
-def items(value: Any, values: List[Any]) -> int:
+def items(value: Any, fmt: str, values: List[Any]) -> int:
     if not isinstance(value, (list, tuple)):
         raise TypeError("not a list")
-    values += value
-    return len(value)
-
-
-def float_items(value: Any, values: List[Any]) -> int:
-    if not isinstance(value, (list, tuple)):
-        raise TypeError("not a list")
-    values += [x if x.__class__ is float else to_float(x) for x in value]
-    return len(value)
+    if fmt in "df":
+        value = [x if x.__class__ is float else to_float(x) for x in value]
+    count = len(value)
+    if count <= SHORT_VECTOR:
+        values += value
+    else:
+        values.append(struct.pack(f"<{count}{fmt}", *value))
+    return count
 
 
 def ubytes(value: Any) -> bytes:

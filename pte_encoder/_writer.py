@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import struct
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 _PADS = [bytes(n) for n in range(64)]
@@ -186,7 +186,7 @@ def tables(w: Writer, items: Sequence[Any], encode: Callable[[Writer, Any], int]
         _pad(w, -w.size & 3)
     base = w.size + 4 * n
     packer = (_VECTORS.get(("I", n)) or _vector_struct("I", n))[0]
-    w.chunks.append(packer(n, *[base - 4 * i - p for i, p in enumerate(positions)]))
+    w.chunks.append(packer(n, *map(sub, range(base, base - 4 * n, -4), positions)))
     w.size = base + 4
     if w.minalign < 4:
         w.minalign = 4

@@ -14,6 +14,7 @@ from typing import Any, Dict
 from hypothesis import strategies as st
 
 from pte_encoder import _layouts, model
+from pte_encoder._plans import SHORT_VECTOR
 
 _RANGES = {c: (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1) - 1)
            for c in "bhiq"}
@@ -76,8 +77,16 @@ def table(name: str, flatc_safe: bool = True, dense: bool = False) -> st.SearchS
             kwargs[attr] = maybe(st.one_of(st.binary(max_size=40),
                                            st.lists(st.integers(0, 255), min_size=min_size, max_size=5)))
         else:
-            kwargs[attr] = maybe(st.lists(scalar(elem, enum, flatc_safe), min_size=min_size, max_size=5))
+            kwargs[attr] = maybe(scalar_vectors(scalar(elem, enum, flatc_safe), min_size))
     return st.builds(getattr(model, name), **kwargs)
+
+
+def scalar_vectors(item: st.SearchStrategy[Any], min_size: int) -> st.SearchStrategy[Any]:
+    """Short lists, tuples, and lists around the length beyond which a plan
+    takes a vector as one packed value (_plans.SHORT_VECTOR)."""
+    return st.one_of(st.lists(item, min_size=min_size, max_size=5),
+                     st.lists(item, min_size=min_size, max_size=5).map(tuple),
+                     st.lists(item, min_size=SHORT_VECTOR, max_size=SHORT_VECTOR + 4))
 
 
 def programs(flatc_safe: bool = True) -> st.SearchStrategy[Any]:

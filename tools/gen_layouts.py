@@ -501,10 +501,12 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
             children += ["if v is None:", f"    {var} = None", "else:",
                          f"    v = {convert}", "    values.append(v)", f"    {var} = len(v)"]
         elif elem in ("d", "f"):
-            children.append(f"{var} = None if v is None else float_items(v, values)")
+            children.append(f"{var} = None if v is None else items(v, {elem!r}, values)")
         elif elem in WIDE_SCALARS:
-            children += ["if v is None:", f"    {var} = None", "elif v.__class__ is list:",
-                         "    values += v", f"    {var} = len(v)", "else:", f"    {var} = items(v, values)"]
+            children += ["if v is None:", f"    {var} = None",
+                         "elif v.__class__ is list and len(v) <= SHORT_VECTOR:",
+                         "    values += v", f"    {var} = len(v)", "else:",
+                         f"    {var} = items(v, {elem!r}, values)"]
         else:
             raise SystemExit(f"schema: {table}.{name}: vectors of {elem} are unsupported")
     if len(names) == 1:
@@ -558,7 +560,7 @@ def render_encoders(schema: Schema) -> str:
         "from typing import Any, Callable, Dict, List, Tuple",
         "",
         "from ._layouts import SPECS",
-        "from ._plans import bool_bytes, float_items, items, put, ubytes",
+        "from ._plans import SHORT_VECTOR, bool_bytes, items, put, ubytes",
         "from ._writer import (Layout, Writer, bools, byte_vector, finish_table, new_layout, scalars,",
         "                      string, tables, to_float)",
         "",
