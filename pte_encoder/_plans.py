@@ -22,6 +22,7 @@ one per vtable it checks, whose leaves are the compiled :data:`Plan`.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _layouts
@@ -153,6 +154,17 @@ def _learn(plans: Shape, key: Tuple[str, Any, int], vtables: Dict[bytes, int], f
     return plan
 
 
+@lru_cache(maxsize=None)
+def _table_parts(table: str) -> Tuple[Any, Tuple[int, ...], Tuple[Any, ...], Dict[int, int]]:
+    """A table's spec, its scalars' slots, its other fields' rows, and the
+    presence bit of each slot."""
+    rows = _layouts.TABLES[table]
+    spec = _layouts.SPECS[table]
+    return (spec, tuple(row[2] for row in rows if row[1] == "SCALAR"),
+            tuple(row for row in rows if row[1] != "SCALAR"),
+            {slot: bit for bit, slot, _fmt, _flag in spec})
+
+
 class _Sim:
     """Writes a shape as _writer.py would, recording struct formats and the
     source of each value instead of bytes. Positions count from the end of
@@ -209,17 +221,14 @@ class _Sim:
     def table(self, table: str, shape: Any) -> int:
         """Children in slot order, then the table; consumes values as the
         generated _flat_ function produced them: scalars first, in slot order."""
-        rows = _layouts.TABLES[table]
-        spec = _layouts.SPECS[table]
-        children_rows = [row for row in rows if row[1] != "SCALAR"]
+        spec, scalar_slots, children_rows, bit_of = _table_parts(table)
         bits: int = 0
         parts: Tuple[Any, ...] = shape if isinstance(shape, tuple) else ()
         if not children_rows:
             bits = shape
-        elif len(children_rows) < len(rows):
+        elif scalar_slots:
             bits, parts = shape[0], shape[1:]
-        scalar_values = {row[2]: self._values(1) for row in rows if row[1] == "SCALAR"}
-        bit_of = {slot: bit for bit, slot, _fmt, _flag in spec}
+        scalar_values = {slot: self._values(1) for slot in scalar_slots}
         children: Dict[int, Tuple[str, Any]] = {}
         unread = iter(parts)
         for _name, kind, slot, elem, *_rest in children_rows:

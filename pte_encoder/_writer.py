@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import struct
+from functools import lru_cache
 from operator import itemgetter, sub
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
@@ -230,7 +231,8 @@ def finish_table(w: Writer, start: int, layout: Layout, values: List[Any]) -> in
 Spec = Tuple[Tuple[int, int, str, bool], ...]
 
 
-def table_layout(key: int, spec: Spec) -> Tuple[List[Tuple[int, str, int]], int, bytes, int]:
+@lru_cache(maxsize=4096)
+def table_layout(key: int, spec: Spec) -> Tuple[Tuple[Tuple[int, str, int], ...], int, bytes, int]:
     """Lay out a table as flatc does, for ``key`` = presence bits << 3 | start % 8.
 
     Fields go by size (8, 4, 2, 1), within one size by descending slot, each
@@ -252,12 +254,12 @@ def table_layout(key: int, spec: Spec) -> Tuple[List[Tuple[int, str, int]], int,
     for slot, _fmt, end in ends:
         voffsets[slot] = table_size - end
     vtable = struct.pack(f"<{len(voffsets) + 2}H", 4 + 2 * len(voffsets), table_size, *voffsets)
-    placed = sorted((table_size - end, fmt, slot) for slot, fmt, end in ends)
+    placed = tuple(sorted((table_size - end, fmt, slot) for slot, fmt, end in ends))
     return placed, table_size, vtable, align
 
 
 def new_layout(cache: Dict[int, Layout], key: int, spec: Spec) -> Layout:
-    """The :data:`Layout` of :func:`table_layout`, memoised in ``cache``."""
+    """The :data:`Layout` of :func:`table_layout` for finish_table, memoised in ``cache``."""
     placed, table_size, vtable, align = table_layout(key, spec)
     parts, at = ["<i"], 4
     for offset, fmt, _slot in placed:
