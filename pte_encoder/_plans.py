@@ -35,7 +35,7 @@ Plan = Tuple[Any, Any, Tuple[Any, ...], Tuple[Tuple[bytes, int], ...], int, int,
 # ("o", index of a known vtable's offset), ("c", constant), or None for padding.
 Source = Optional[Tuple[str, Any]]
 
-# Shapes kept per table, beyond which the cache starts again (a bound on
+# Shapes kept (all tables together), beyond which the cache starts again (a bound on
 # memory for programs with very many distinct string or vector lengths).
 MAX_SHAPES = 16384
 

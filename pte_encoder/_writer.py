@@ -171,6 +171,8 @@ def tables(w: Writer, items: Sequence[Any], encode: Callable[[Writer, Any], int]
     if items.__class__ is not list and not isinstance(items, (list, tuple)):
         raise TypeError("not a list")
     n = len(items)
+    if n == 0:
+        return empty_vector(w)
     if n <= _CHUNKS_PER_BLOCK:
         positions = [encode(w, item) for item in items]
     else:
@@ -181,8 +183,6 @@ def tables(w: Writer, items: Sequence[Any], encode: Callable[[Writer, Any], int]
                 flush(w)
     if len(w.chunks) > _CHUNKS_PER_BLOCK:
         flush(w)
-    if n == 0:
-        return empty_vector(w)
     if w.size & 3:
         _pad(w, -w.size & 3)
     base = w.size + 4 * n

@@ -13,7 +13,8 @@ One deviation: flatc drops a double equal to its default by value, turning
 from __future__ import annotations
 
 import struct
-from typing import Any, List, Optional, Tuple
+from functools import lru_cache
+from typing import Any, List, Optional, Sequence, Tuple
 
 from . import _encoders, _layouts
 from ._writer import Writer, flush
@@ -38,14 +39,20 @@ def check_alignment(name: str, value: Optional[int]) -> None:
 
 
 def resolve_alignments(constant_tensor_alignment: Optional[int],
-                       delegate_alignment: Optional[int]) -> List[int]:
+                       delegate_alignment: Optional[int]) -> Tuple[int, ...]:
     """The force_align of each field of _encoders.FORCE_ALIGNED, options applied."""
+    check_alignment("constant_tensor_alignment", constant_tensor_alignment)
+    check_alignment("delegate_alignment", delegate_alignment)
+    return _alignments(constant_tensor_alignment, delegate_alignment)
+
+
+@lru_cache(maxsize=64)
+def _alignments(constant_tensor_alignment: Optional[int],
+                delegate_alignment: Optional[int]) -> Tuple[int, ...]:
     options = {"constant_tensor_alignment": constant_tensor_alignment,
                "delegate_alignment": delegate_alignment}
-    for name, value in options.items():
-        check_alignment(name, value)
-    return [options[_OPTIONS[(table, field)]] or schema_align
-            for table, field, schema_align in _encoders.FORCE_ALIGNED]
+    return tuple(options[_OPTIONS[(table, field)]] or schema_align
+                 for table, field, schema_align in _encoders.FORCE_ALIGNED)
 
 
 def _finish(w: Writer, root: int) -> List[Any]:
@@ -64,7 +71,7 @@ def _finish(w: Writer, root: int) -> List[Any]:
     return w.blocks
 
 
-def encode_chunks(program: Any, alignments: List[int]) -> Tuple[List[Any], int]:
+def encode_chunks(program: Any, alignments: Sequence[int]) -> Tuple[List[Any], int]:
     """The FlatBuffer as a list of bytes-like chunks in order, and its size;
     ``alignments`` as :func:`resolve_alignments` returns them."""
     writer = Writer(alignments)
