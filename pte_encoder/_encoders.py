@@ -75,7 +75,7 @@ def _flat_Tensor(o: Any, values: List[Any]) -> Any:
         t6_s1 = t6.memory_offset_low
         t6_s2 = t6.memory_offset_high
         values += (t6_s0, t6_s1, t6_s2)
-        k6 = (t6_s0 != 0) | (t6_s1 != 0) << 1 | (t6_s2 != 0) << 2
+        k6 = ((t6_s0 != 0), (t6_s1 != 0), (t6_s2 != 0))
     t9 = o.extra_tensor_info
     if t9 is None:
         k9 = None
@@ -92,8 +92,8 @@ def _flat_Tensor(o: Any, values: List[Any]) -> Any:
             v = v.encode()
             values.append(v)
             t9_k1 = len(v)
-        k9 = ((t9_s0 != 0) | (t9_s2 != 0) << 2 | (t9_s3 != 0) << 3 | (t9_s4 != 0) << 4, t9_k1)
-    return ((s0 != 0) | (s1 != 0) << 1 | (s4 is True) << 4 | (s5 != 0) << 5 | (s7 != 0) << 7 | (s8 != 0) << 8, k2, k3, k6, k9)
+        k9 = (((t9_s0 != 0), (t9_s2 != 0), (t9_s3 != 0), (t9_s4 != 0)), t9_k1)
+    return (((s0 != 0), (s1 != 0), (s4 is True), (s5 != 0), (s7 != 0), (s8 != 0)), k2, k3, k6, k9)
 
 
 def _flat_Int(o: Any, values: List[Any]) -> Any:
@@ -244,14 +244,14 @@ def _flat_MoveCall(o: Any, values: List[Any]) -> Any:
     s0 = o.move_from
     s1 = o.move_to
     values += (s0, s1)
-    return (s0 != 0) | (s1 != 0) << 1
+    return ((s0 != 0), (s1 != 0))
 
 
 def _flat_JumpFalseCall(o: Any, values: List[Any]) -> Any:
     s0 = o.cond_value_index
     s1 = o.destination_instruction
     values += (s0, s1)
-    return (s0 != 0) | (s1 != 0) << 1
+    return ((s0 != 0), (s1 != 0))
 
 
 def _flat_FreeCall(o: Any, values: List[Any]) -> Any:
@@ -296,7 +296,7 @@ def _Frame(w: Writer, o: Any) -> int:
         v = v.encode()
         values.append(v)
         k3 = len(v)
-    return put(w, 'Frame', ((s1 != 0) << 1, k0, k2, k3), values)
+    return put(w, 'Frame', ((s1 != 0), k0, k2, k3), values)
 
 
 _LAYOUTS_FrameList: Dict[int, Layout] = {}
@@ -317,7 +317,7 @@ def _BackendDelegateDataReference(w: Writer, o: Any) -> int:
     s0 = o.location
     s1 = o.index
     values += (s0, s1)
-    return put(w, 'BackendDelegateDataReference', (s0 != 0) | (s1 != 0) << 1, values)
+    return put(w, 'BackendDelegateDataReference', ((s0 != 0), (s1 != 0)), values)
 
 
 def _CompileSpec(w: Writer, o: Any) -> int:
@@ -412,7 +412,7 @@ def _NonConstBufferDevice(w: Writer, o: Any) -> int:
     s1 = o.device_type
     s2 = o.device_index
     values += (s0, s1, s2)
-    return put(w, 'NonConstBufferDevice', (s0 != 0) | (s1 != 0) << 1 | (s2 != 0) << 2, values)
+    return put(w, 'NonConstBufferDevice', ((s0 != 0), (s1 != 0), (s2 != 0)), values)
 
 
 _LAYOUTS_Buffer: Dict[int, Layout] = {}
@@ -446,7 +446,7 @@ def _DataSegment(w: Writer, o: Any) -> int:
     s0 = o.offset
     s1 = o.size
     values += (s0, s1)
-    return put(w, 'DataSegment', (s0 != 0) | (s1 != 0) << 1, values)
+    return put(w, 'DataSegment', ((s0 != 0), (s1 != 0)), values)
 
 
 def _SubsegmentOffsets(w: Writer, o: Any) -> int:
@@ -475,7 +475,7 @@ def _NamedData(w: Writer, o: Any) -> int:
         v = v.encode()
         values.append(v)
         k0 = len(v)
-    return put(w, 'NamedData', ((s1 != 0) << 1, k0), values)
+    return put(w, 'NamedData', ((s1 != 0), k0), values)
 
 
 _LAYOUTS_Program: Dict[int, Layout] = {}

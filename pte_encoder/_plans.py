@@ -222,12 +222,12 @@ class _Sim:
         """Children in slot order, then the table; consumes values as the
         generated _flat_ function produced them: scalars first, in slot order."""
         spec, scalar_slots, children_rows, bit_of = _table_parts(table)
-        bits: int = 0
-        parts: Tuple[Any, ...] = shape if isinstance(shape, tuple) else ()
-        if not children_rows:
-            bits = shape
-        elif scalar_slots:
-            bits, parts = shape[0], shape[1:]
+        parts: Tuple[Any, ...] = ()
+        presence = shape
+        if children_rows:
+            presence, parts = (shape[0], shape[1:]) if scalar_slots else ((), shape)
+        flags = presence if len(scalar_slots) > 1 else (presence,) if scalar_slots else ()
+        bits = sum(bool(flag) << bit_of[slot] for flag, slot in zip(flags, scalar_slots))
         scalar_values = {slot: self._values(1) for slot in scalar_slots}
         children: Dict[int, Tuple[str, Any]] = {}
         unread = iter(parts)

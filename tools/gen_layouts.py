@@ -467,9 +467,10 @@ def flat_roots(schema: Schema, flat: List[str]) -> List[str]:
 def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[str], str]:
     """Code that reads a flat table ``obj`` into ``values`` (its scalars in
     slot order, then its children in slot order) and an expression for its
-    shape: (scalar presence bits, then per child its length or shape, None if
-    absent; a union gives its type and its member's shape). Child tables are
-    read inline; union members by their _flat_ function."""
+    shape: (which scalars differ from their defaults, then per child its
+    length or shape, None if absent; a union gives its type and its member's
+    shape). Child tables are read inline; union members by their _flat_
+    function."""
     scalars, names, children, bits, parts = [], [], [], [], []
     for bit, (name, kind, slot, elem, default, _align, _enum) in enumerate(layout_rows(schema, table)):
         if kind == "SCALAR":
@@ -477,7 +478,7 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
             checks, present = scalar_lines(var, str(elem), default)
             scalars += [f"{var} = {obj}.{name}", *[line[4:] for line in checks]]
             names.append(var)
-            bits.append(f"{present} << {bit}" if bit else present)
+            bits.append(present)
             continue
         var = f"{prefix}k{slot}"
         if kind == "UNION":
@@ -513,9 +514,11 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
         scalars.append(f"values.append({names[0]})")
     elif names:
         scalars.append(f"values += ({', '.join(names)})")
-    shape = " | ".join(bits) or "0"
-    if parts:
-        shape = f"({', '.join(([shape] if bits else []) + parts)}{',' if len(parts) == 1 and not bits else ''})"
+    # Presence of the scalars: one bool, or a tuple of them in slot order.
+    fields = [bits[0] if len(bits) == 1 else f"({', '.join(bits)})"] if bits else []
+    fields += parts
+    shape = "0" if not fields else fields[0] if len(fields) == 1 and bits else f"({', '.join(fields)},)"
+    shape = shape.replace(",)", ")") if len(fields) > 1 else shape
     return scalars + children, shape
 
 
