@@ -15,10 +15,10 @@ modulo 8 when it starts; :func:`new_layout` computes it once per such key
 
 from __future__ import annotations
 
-import itertools
 import math
 import struct
 from functools import lru_cache
+from itertools import count, repeat
 from operator import itemgetter, sub
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
@@ -26,9 +26,10 @@ _PADS = [bytes(n) for n in range(64)]
 _CHUNKS_PER_BLOCK = 1024
 _BIG_BLOB = 1 << 16
 _U32 = struct.Struct("<I").pack
+_U32_PAIR = struct.Struct("<II").pack
 _SIZES = {c: struct.calcsize(c) for c in "?bBhHiIqQfd"}
 _VECTORS: Dict[Tuple[str, int], Tuple[Any, int, int]] = {}
-_SERIALS = itertools.count(1)
+_SERIALS = count(1)
 
 # (pack, pick, offsets, vtable, table size, alignment): see new_layout
 Layout = Tuple[Callable[..., bytes], Callable[[List[Any]], Any], Tuple[Tuple[int, int], ...],
@@ -173,12 +174,21 @@ def tables(w: Writer, items: Sequence[Any], encode: Callable[[Writer, Any], int]
     n = len(items)
     if n == 0:
         return empty_vector(w)
+    if n == 1:  # one method, one chain, one delegate: common enough to skip the general case
+        position = encode(w, items[0])
+        if w.size & 3:
+            _pad(w, -w.size & 3)
+        w.chunks.append(_U32_PAIR(1, w.size + 4 - position))
+        w.size += 8
+        if w.minalign < 4:
+            w.minalign = 4
+        return w.size
     if n <= _CHUNKS_PER_BLOCK:
-        positions = [encode(w, item) for item in items]
+        positions = list(map(encode, repeat(w), items))
     else:
         positions = []
         for first in range(0, n, _CHUNKS_PER_BLOCK):
-            positions += [encode(w, item) for item in items[first:first + _CHUNKS_PER_BLOCK]]
+            positions += map(encode, repeat(w), items[first:first + _CHUNKS_PER_BLOCK])
             if len(w.chunks) > _CHUNKS_PER_BLOCK:
                 flush(w)
     if len(w.chunks) > _CHUNKS_PER_BLOCK:
