@@ -5,8 +5,8 @@ appended to ``chunks`` in the order flatc writes it, and ``size`` counts the
 bytes written so far (positions are counted from the end of the buffer, as
 flatc does). After each thousand or so tables of a vector, the chunks are
 joined, reversed, into one of ``blocks``, which keeps memory near the output
-size; a big blob becomes a block of its own, uncopied. Alignment is always relative to the end, so
-padding depends only on ``size``.
+size; a big blob becomes a block of its own, uncopied. Alignment is always
+relative to the end, so padding depends only on ``size``.
 
 A table's layout depends on which of its fields are present and on ``size``
 modulo 8 when it starts; :func:`new_layout` computes it once per such key
