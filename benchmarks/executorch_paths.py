@@ -26,7 +26,7 @@ import flatbuffers
 from pte_encoder import _layouts, program_to_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
-from flatc import flatc  # noqa: E402
+from find_flatc import flatc  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "executorch_flatbuffer"

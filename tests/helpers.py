@@ -21,7 +21,7 @@ CORPUS_CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 sys.path.insert(0, str(ROOT / "reference"))
 sys.path.insert(0, str(ROOT / "tools"))
 
-from flatc import flatc  # noqa: E402
+from find_flatc import flatc  # noqa: E402
 
 FLATC = flatc()
 

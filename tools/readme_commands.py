@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Dict
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def commands(text: str) -> dict:
+def commands(text: str) -> Dict[str, str]:
     section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```sh\n(.*?)\n```", section, re.S)
     if len(blocks) != 2:
