@@ -11,9 +11,9 @@ from math import copysign
 from typing import Any, Callable, Dict, List, Tuple
 
 from ._layouts import SPECS
-from ._plans import SHORT_VECTOR, bool_bytes, items, put, ubytes
-from ._writer import (Layout, Writer, bools, byte_vector, finish_table, new_layout, scalars,
-                      string, tables, to_float)
+from ._plans import SHORT_VECTOR, items, put
+from ._writer import (Layout, Writer, bool_bytes, bools, byte_vector, finish_table, new_layout,
+                      scalars, string, tables, to_float, ubytes)
 
 # (table, field, schema force_align): Writer.aligns holds their values in this order.
 FORCE_ALIGNED = (('Buffer', 'storage', 16), ('BackendDelegateInlineData', 'data', 16))

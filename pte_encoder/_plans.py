@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _layouts
-from ._writer import _SIZES, Writer, bytes_like, picker, table_layout, to_float
+from ._writer import _SIZES, Writer, picker, table_layout, to_float
 
 # (pack, pick, constants, new vtables (bytes, end), size, alignment, root table's end);
 # ends are relative to where the subtree starts.
@@ -326,14 +326,3 @@ def items(value: Any, fmt: str, values: List[Any]) -> int:
     else:
         values.append(struct.pack(f"<{count}{fmt}", *value))
     return count
-
-
-def ubytes(value: Any) -> bytes:
-    """A [ubyte] vector's bytes, from a bytes-like object or a sequence of ints."""
-    return value if value.__class__ is bytes else bytes(bytes_like(value))
-
-
-def bool_bytes(value: Any) -> bytes:
-    if not isinstance(value, (list, tuple)) or any(x is not True and x is not False for x in value):
-        raise TypeError("not a list of bools")
-    return bytes(value)

@@ -115,23 +115,23 @@ def scalars(w: Writer, items: Sequence[Any], fmt: str) -> int:
 
 
 def bools(w: Writer, items: Sequence[Any]) -> int:
+    return blob(w, bool_bytes(items), 4)
+
+
+def bool_bytes(items: Any) -> bytes:
     if not isinstance(items, (list, tuple)) or any(x is not True and x is not False for x in items):
         raise TypeError("not a list of bools")
-    return blob(w, bytes(items), 4)
+    return bytes(items)
 
 
 def byte_vector(w: Writer, value: Any, align: int) -> int:
     """A [ubyte] vector from a bytes-like object or a list of ints."""
-    if value.__class__ is list and value and align <= 4:
-        # Short lists (dim_order) are the common case: one chunk, no view.
-        n = len(value)
-        pad = -(w.size + n) & 3
-        w.chunks.append(b"".join((_U32(n), bytes(value), _PADS[pad])) if pad else _U32(n) + bytes(value))
-        w.size += n + 4 + pad
-        if w.minalign < 4:
-            w.minalign = 4
-        return w.size
     return blob(w, bytes_like(value), align)
+
+
+def ubytes(value: Any) -> bytes:
+    """A [ubyte] vector's bytes, from a bytes-like object or a sequence of ints."""
+    return value if value.__class__ is bytes else bytes(bytes_like(value))
 
 
 def bytes_like(value: Any) -> Any:
@@ -185,12 +185,11 @@ def tables(w: Writer, items: Sequence[Any], encode: Callable[[Writer, Any], int]
         return w.size
     if n <= _CHUNKS_PER_BLOCK:
         positions = list(map(encode, repeat(w), items))
-    else:
+    else:  # long vectors in batches, joining chunks into blocks between them
         positions = []
         for first in range(0, n, _CHUNKS_PER_BLOCK):
             positions += map(encode, repeat(w), items[first:first + _CHUNKS_PER_BLOCK])
-            if len(w.chunks) > _CHUNKS_PER_BLOCK:
-                flush(w)
+            flush(w)
     if len(w.chunks) > _CHUNKS_PER_BLOCK:
         flush(w)
     if w.size & 3:
@@ -237,7 +236,7 @@ def finish_table(w: Writer, start: int, layout: Layout, values: List[Any]) -> in
     return table
 
 
-# A table's fields for new_layout: (presence bit, slot, format, is_offset).
+# A table's fields for table_layout: (presence bit, slot, format, is_offset).
 Spec = Tuple[Tuple[int, int, str, bool], ...]
 
 
