@@ -1,0 +1,413 @@
+"""A verifying FlatBuffer reader driven by schema records, with the standard library only.
+
+Nothing here knows the program schema: a :class:`FlatBufferReader` takes a
+schema (tables of fields, unions, enums, file identifier, root table) and the
+model classes to build (one per table, keyword constructor with the schema's
+field names; enum classes optional), and turns bytes into a tree of those
+objects.
+
+Untrusted input is the normal case, so every read is checked before it is
+made, in the spirit of the FlatBuffers verifier but stricter where both
+writers we know (flatc and the FlatBuffers runtime's ``Builder``) are:
+
+- every offset, length and vtable lies inside the buffer; an offset of zero
+  (pointing at itself) is refused, and as offsets only point forward, no
+  object can be reached from itself;
+- alignment, relative to the start of the buffer: tables and vector lengths
+  to 4, vtables to 2, every scalar (in a table or a non-empty vector) to its
+  size (flatc leaves the items of an empty vector unaligned);
+- a vtable is at least 4 bytes and even, and each field it lists lies
+  inside its table (after the table's vtable offset);
+- strings are valid UTF-8 and end with the NUL byte FlatBuffers requires;
+- union type ids name a member of the union (0 is "none");
+- nesting depth is bounded (``max_depth``) and so is total work: the bytes
+  of all tables, vectors and strings decoded may add up to at most
+  ``work_factor`` times the buffer's size, so a buffer that points at one
+  object many times cannot blow up; no length is trusted before it is
+  checked against the buffer, so no single allocation exceeds its size.
+
+What is lenient, as in the FlatBuffers verifier: unknown enum values are
+kept as plain ``int`` (an older reader meeting a newer writer), bytes not
+reached from the root are ignored, and a union whose type is set but whose
+value is absent reads as ``None``.
+
+Every failure raises :class:`~pte_encoder.errors.DecodeError` naming the
+field path and the byte offset. ``[ubyte]`` vectors come back as
+``memoryview`` slices of the input, not copies: they stay valid as long as
+the input object (bytes, bytearray, mmap) is alive and unchanged.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from ._schema_shim import Field, Schema
+from .errors import DecodeError
+
+__all__ = ["FlatBufferReader", "byte_view"]
+
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
+_VTABLE_HEAD = struct.Struct("<HH")
+
+# What a table's field does with the value unpacked for it.
+_SCALAR, _ENUM, _STRING, _TABLE, _UNION, _VECTOR, _TABLE_VECTOR = range(7)
+
+
+class _Fail(Exception):
+    """A check failed at ``offset``; ``path`` grows, innermost first, as it unwinds."""
+
+    def __init__(self, message: str, offset: Optional[int]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.path: List[str] = []
+
+
+def byte_view(data: Any) -> memoryview:
+    """``data`` (bytes, bytearray, memoryview, mmap, ...) as a flat byte memoryview."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise DecodeError(f"expected a bytes-like object, got {type(data).__name__}") from None
+    if view.format != "B" or view.ndim != 1:
+        if not view.c_contiguous:
+            raise DecodeError("expected a contiguous buffer")
+        view = view.cast("B")
+    return view
+
+
+class _TableType:
+    """What is known about one table before seeing any bytes."""
+
+    def __init__(self, name: str, fields: Tuple[Field, ...], cls: Any,
+                 enums: Mapping[str, Dict[int, Any]], unions: Mapping[str, Tuple[str, ...]]) -> None:
+        self.name = name
+        self.fields = fields
+        self.make = _constructor(cls)
+        self.defaults: Dict[str, Any] = {}
+        for f in fields:
+            default = f.default
+            if f.kind == "SCALAR" and f.enum and f.enum in enums:
+                default = enums[f.enum].get(int(default or 0), default)
+            elif f.kind == "SCALAR" and f.elem == "?":
+                default = bool(default)
+            self.defaults[f.name] = default if f.kind == "SCALAR" else None
+        self.unions = unions
+
+
+def _constructor(cls: Any) -> Callable[[Dict[str, Any]], Any]:
+    """A fast way to build ``cls`` from a complete dict of its fields.
+
+    Plain dataclasses (no slots, no ``__post_init__``) get their ``__dict__``
+    set directly, which is what their ``__init__`` would do; anything else is
+    called with keyword arguments.
+    """
+    plain = (hasattr(cls, "__dataclass_fields__") and not hasattr(cls, "__slots__")
+             and not hasattr(cls, "__post_init__"))
+    if plain:
+        new = object.__new__
+
+        def make(values: Dict[str, Any]) -> Any:
+            obj = new(cls)
+            obj.__dict__ = values
+            return obj
+        return make
+    return lambda values: cls(**values)
+
+
+class _Multi:
+    """Unpacks fields one by one, for the rare table whose fields overlap."""
+
+    def __init__(self, parts: List[Tuple[struct.Struct, int]]) -> None:
+        self.parts = parts
+
+    def unpack_from(self, data: Any, pos: int) -> Tuple[Any, ...]:
+        return tuple(s.unpack_from(data, pos + o)[0] for s, o in self.parts)
+
+
+class FlatBufferReader:
+    """Decodes FlatBuffers of one schema into model objects.
+
+    ``classes`` maps each table name to its model class and, optionally,
+    each enum name to an ``IntEnum`` class (values of enums without a class
+    stay ``int``). A reader holds no state between calls: one may decode
+    many buffers, from several threads.
+    """
+
+    def __init__(self, schema: Schema, classes: Mapping[str, Any], *,
+                 max_depth: int = 64, work_factor: int = 4) -> None:
+        self.schema = schema
+        self.max_depth = max_depth
+        self.work_factor = work_factor
+        self.enums: Dict[str, Dict[int, Any]] = {}
+        for name in schema.enums:
+            enum_cls = classes.get(name)
+            self.enums[name] = {int(m): m for m in enum_cls} if enum_cls is not None else {}
+        self.types = {name: _TableType(name, fields, classes[name], self.enums, schema.unions)
+                      for name, fields in schema.tables.items()}
+
+    def decode(self, data: Any, *, size: Optional[int] = None) -> Any:
+        """The root table of the FlatBuffer in ``data[:size]`` (all of it by default).
+
+        Raises DecodeError if anything in it is out of place.
+        """
+        view = byte_view(data)
+        end = len(view) if size is None else size
+        if not 0 <= end <= len(view):
+            raise DecodeError(f"buffer size {end} is outside the {len(view)} bytes given", "", 0)
+        session = _Session(self, view, end)
+        try:
+            return session.root()
+        except _Fail as exc:
+            path = "".join(reversed(exc.path)).lstrip(".")
+            where = f" (at byte {exc.offset})" if exc.offset is not None else ""
+            raise DecodeError(f"{path or self.schema.root_table}: {exc.message}{where}",
+                              path, exc.offset) from None
+        except RecursionError:  # cannot happen within max_depth; kept as a guard
+            raise DecodeError("nesting too deep for this Python stack", "", None) from None
+
+
+class _Session:
+    """The state of one decode: the bytes, the work left, plans of vtables met."""
+
+    def __init__(self, reader: FlatBufferReader, view: memoryview, size: int) -> None:
+        self.reader = reader
+        self.view = view
+        # struct reads go through the view itself: no copy of the input
+        self.data = view
+        self.size = size
+        self.budget = reader.work_factor * size + 1024
+        self.max_depth = reader.max_depth
+        self.types = reader.types
+        # per table type, per (vtable position, table position % 8): the compiled reads
+        self.plans: Dict[str, Dict[Tuple[int, int], Any]] = {name: {} for name in reader.types}
+
+    # -- entry ----------------------------------------------------------------
+
+    def root(self) -> Any:
+        schema = self.reader.schema
+        ident = schema.file_identifier
+        if self.size < 8:
+            raise _Fail(f"a FlatBuffer is at least 8 bytes, got {self.size}", 0)
+        if ident and bytes(self.view[4:8]) != ident:
+            raise _Fail(f"expected the file identifier {ident.decode('ascii', 'replace')!r}, "
+                        f"got {bytes(self.view[4:8])!r}", 4)
+        root = _U32.unpack_from(self.data, 0)[0]
+        if root == 0:
+            raise _Fail("the root offset is 0", 0)
+        return self.table(schema.root_table, root, 0)
+
+    # -- checks ---------------------------------------------------------------
+
+    def _within(self, pos: int, length: int, what: str) -> None:
+        if pos < 0 or pos + length > self.size:
+            raise _Fail(f"{what} of {length} bytes at {pos} runs past the end of the "
+                        f"{self.size}-byte buffer", pos)
+
+    def _charge(self, amount: int, pos: int) -> None:
+        self.budget -= amount
+        if self.budget < 0:
+            raise _Fail(f"too much work: the objects reached add up to more than "
+                        f"{self.reader.work_factor}x the buffer's size "
+                        "(objects reached many times over?)", pos)
+
+    # -- tables ---------------------------------------------------------------
+
+    def _plan(self, ttype: _TableType, vt: int, pos: int) -> Any:
+        """Check the vtable at ``vt`` for a ``ttype`` table at ``pos`` and compile
+        the reads of its fields: (inline size, unpacker, actions)."""
+        if vt < 0 or vt + 4 > self.size:
+            raise _Fail(f"vtable offset points to {vt}, outside the buffer", pos)
+        if vt & 1:
+            raise _Fail(f"vtable at {vt} is not 2-byte aligned", pos)
+        vsize, tsize = _VTABLE_HEAD.unpack_from(self.data, vt)
+        if vsize < 4 or vsize & 1:
+            raise _Fail(f"vtable at {vt} has size {vsize}: expected an even size of at least 4", vt)
+        self._within(vt, vsize, "vtable")
+        if tsize < 4:
+            raise _Fail(f"vtable at {vt} gives the table {tsize} bytes: expected at least 4", vt + 2)
+        entries = vsize // 2 - 2
+        slots = [_U16.unpack_from(self.data, vt + 4 + 2 * i)[0] for i in range(entries)]
+
+        def offset_of(slot: int) -> int:
+            return slots[slot] if slot < entries else 0
+
+        inline: List[Tuple[int, str]] = []  # (offset in table, struct format)
+        actions: List[Tuple[int, str, Any, int, int]] = []  # (code, name, arg, value index, offset)
+
+        def add(off: int, fmt: str) -> int:
+            size = struct.calcsize(fmt)
+            if off < 4 or off + size > tsize:
+                raise _Fail(f"vtable at {vt} puts a field at offset {off}, outside the "
+                            f"table's {tsize} bytes", vt)
+            if (pos + off) % size:
+                raise _Fail(f"field at {pos + off} is not {size}-byte aligned", pos + off)
+            inline.append((off, fmt))
+            return len(inline) - 1
+
+        for f in ttype.fields:
+            if f.kind == "UNION":
+                toff, voff = offset_of(f.slot - 1), offset_of(f.slot)
+                tix = add(toff, "B") if toff else -1
+                vix = add(voff, "I") if voff else -1
+                if tix >= 0 or vix >= 0:
+                    actions.append((_UNION, f.name, (tix, ttype.unions[f.elem or ""]), vix, voff))
+                continue
+            off = offset_of(f.slot)
+            if not off:
+                continue
+            if f.kind == "SCALAR":
+                fmt = f.elem or ""
+                enum = self.reader.enums.get(f.enum) if f.enum else None
+                code = _ENUM if enum else _SCALAR
+                actions.append((code, f.name, enum, add(off, fmt), off))
+            elif f.kind == "STRING":
+                actions.append((_STRING, f.name, None, add(off, "I"), off))
+            elif f.kind == "TABLE":
+                actions.append((_TABLE, f.name, f.elem, add(off, "I"), off))
+            elif f.kind == "VECTOR":
+                enum = self.reader.enums.get(f.enum) if f.enum else None
+                actions.append((_VECTOR, f.name, (f.elem, enum), add(off, "I"), off))
+            else:
+                actions.append((_TABLE_VECTOR, f.name, f.elem, add(off, "I"), off))
+
+        order = sorted(range(len(inline)), key=lambda i: inline[i][0])
+        at, fmt, overlap = 0, "<", False
+        for i in order:
+            off, item = inline[i]
+            if off < at:
+                overlap = True
+                break
+            fmt += f"{off - at}x{item}" if off > at else item
+            at = off + struct.calcsize(item)
+        unpacker: Any
+        if overlap:
+            unpacker = _Multi([(struct.Struct("<" + item), off) for off, item in inline])
+        else:
+            # one unpack in offset order; map each action to its place in it
+            unpacker = struct.Struct(fmt)
+            place = {i: n for n, i in enumerate(order)}
+            actions = [(c, name, (place[arg[0]] if arg[0] >= 0 else -1, arg[1])
+                        if c == _UNION else arg, place[ix] if ix >= 0 else -1, off)
+                       for c, name, arg, ix, off in actions]
+        return tsize, unpacker, actions
+
+    def table(self, name: str, pos: int, depth: int) -> Any:
+        if pos & 3 or pos + 4 > self.size:
+            raise _Fail(f"a {name} table at {pos}: expected a 4-byte aligned position "
+                        "inside the buffer", pos)
+        if depth >= self.max_depth:
+            raise _Fail(f"nesting deeper than {self.max_depth} levels", pos)
+        ttype = self.types[name]
+        vt = pos - _I32.unpack_from(self.data, pos)[0]
+        key = (vt, pos & 7)
+        plan = self.plans[name].get(key)
+        if plan is None:
+            plan = self.plans[name][key] = self._plan(ttype, vt, pos)
+        tsize, unpacker, actions = plan
+        if pos + tsize > self.size:
+            raise _Fail(f"a {name} table of {tsize} bytes at {pos} runs past the end", pos)
+        self.budget -= tsize
+        if self.budget < 0:
+            self._charge(0, pos)
+        values = unpacker.unpack_from(self.data, pos)
+        out = ttype.defaults.copy()
+        name_ = ""
+        try:
+            for code, name_, arg, ix, off in actions:
+                if code == _SCALAR:
+                    out[name_] = values[ix]
+                elif code == _ENUM:
+                    v = values[ix]
+                    out[name_] = arg.get(v, v)
+                elif code == _TABLE:
+                    out[name_] = self.table(arg, self._target(pos + off, values[ix]), depth + 1)
+                elif code == _UNION:
+                    out[name_] = self._union(pos, arg, values, ix, off, depth)
+                elif code == _VECTOR:
+                    out[name_] = self.vector(arg, self._target(pos + off, values[ix]))
+                elif code == _STRING:
+                    out[name_] = self.string(self._target(pos + off, values[ix]))
+                else:
+                    out[name_] = self.table_vector(arg, self._target(pos + off, values[ix]), depth)
+        except _Fail as exc:
+            exc.path.append("." + name_)
+            raise
+        return ttype.make(out)
+
+    def _target(self, at: int, offset: int) -> int:
+        if offset == 0:
+            raise _Fail("offset 0 points at itself", at)
+        return at + offset
+
+    def _union(self, pos: int, arg: Any, values: Tuple[Any, ...], vix: int, off: int,
+               depth: int) -> Any:
+        tix, members = arg
+        type_id = values[tix] if tix >= 0 else 0
+        if type_id == 0 or vix < 0:
+            return None
+        if type_id > len(members):
+            raise _Fail(f"union type {type_id} is not a member (expected 1 to {len(members)})",
+                        pos)
+        return self.table(members[type_id - 1], self._target(pos + off, values[vix]), depth + 1)
+
+    # -- vectors and strings --------------------------------------------------
+
+    def _length(self, pos: int, item_size: int, what: str) -> int:
+        """The item count of the vector or string at ``pos``, checked to fit."""
+        if pos & 3 or pos + 4 > self.size:
+            raise _Fail(f"a {what} at {pos}: expected a 4-byte aligned position inside "
+                        "the buffer", pos)
+        n: int = _U32.unpack_from(self.data, pos)[0]
+        if pos + 4 + n * item_size > self.size:
+            raise _Fail(f"a {what} of {n} items of {item_size} bytes at {pos} runs past "
+                        f"the end of the {self.size}-byte buffer", pos)
+        self.budget -= 4 + n * item_size
+        if self.budget < 0:
+            self._charge(0, pos)
+        return n
+
+    def vector(self, arg: Tuple[str, Any], pos: int) -> Any:
+        fmt, enum = arg
+        size = struct.calcsize(fmt)
+        n = self._length(pos, size, "vector")
+        start = pos + 4
+        if start % size and n:  # flatc leaves empty vectors unaligned
+            raise _Fail(f"vector items at {start} are not {size}-byte aligned", start)
+        if fmt == "B" and not enum:
+            return self.view[start:start + n]
+        items = list(struct.unpack_from(f"<{n}{fmt}", self.data, start))
+        if enum:
+            items = [enum.get(v, v) for v in items]
+        return items
+
+    def string(self, pos: int) -> str:
+        n = self._length(pos, 1, "string")
+        end = pos + 4 + n
+        if end >= self.size or self.data[end] != 0:
+            raise _Fail(f"the string of {n} bytes at {pos} lacks its terminating NUL", end)
+        try:
+            return str(self.view[pos + 4:end], "utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Fail(f"the string at {pos} is not valid UTF-8 ({exc.reason} at its "
+                        f"byte {exc.start})", pos + 4 + exc.start) from None
+
+    def table_vector(self, name: str, pos: int, depth: int) -> List[Any]:
+        n = self._length(pos, 4, "vector of tables")
+        start = pos + 4
+        offsets = struct.unpack_from(f"<{n}I", self.data, start)
+        table = self.table
+        out = []
+        i = 0
+        try:
+            for i, offset in enumerate(offsets):
+                if offset == 0:
+                    raise _Fail("offset 0 points at itself", start + 4 * i)
+                out.append(table(name, start + 4 * i + offset, depth + 1))
+        except _Fail as exc:
+            exc.path.append(f"[{i}]")
+            raise
+        return out

@@ -1,0 +1,345 @@
+"""Read .pte files: the FlatBuffer, the extended header and the segments.
+
+Does what ExecuTorch 1.5.1's ``deserialize_pte_binary`` does, checking
+everything it reads: the extended header (``eh00``) says where the program
+ends and the segments start; delegate blobs in segments come back inline
+(appended to ``backend_delegate_data``), constants back into
+``constant_buffer``, mutable data and named data out beside the program.
+The result is the Program as it was handed to the writer, so
+``encode_program(f.program, mutable_data=f.mutable_data,
+named_data=f.named_data, <same options>)`` gives back the same file.
+
+Where this is more exact than ExecuTorch:
+
+- Constants come back without the padding the writer added after each one
+  (to ``constant_tensor_alignment``), when the tensors that use a constant
+  say its size (elements times item size) and the bytes cut off are all
+  zero; ExecuTorch returns each constant with its padding.
+- The program's ``named_data`` is left ``None`` (as the writer was given it)
+  rather than ``[]``; entries sharing one segment share one buffer.
+- Every offset and size is checked (ExecuTorch slices past the end
+  silently): a segment outside the file, constant offsets that go
+  backwards or past their segment, and references to missing segments
+  raise :class:`DecodeError`.
+
+Blobs (constants, delegate data, mutable and named data, every ``[ubyte]``
+vector) are ``memoryview`` slices of the input, not copies: they stay valid
+while the input object lives (for :func:`read_program`, the file's mmap,
+which stays open as long as any of them does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import mmap
+import os
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+from . import model
+from ._reader import FlatBufferReader, byte_view
+from ._schema_shim import PROGRAM_SCHEMA
+from .errors import DecodeError
+from .pte import HEADER_MAGIC, DataEntry, NamedDataOutput
+
+__all__ = ["decode_flatbuffer", "decode_program", "read_program", "PteFile", "ExtendedHeader"]
+
+_HEADER_MINIMUM_LENGTH = 24  # magic, length, program size, segment base offset
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+
+# Bytes per element of each ScalarType, for constant sizes; the packed
+# sub-byte types (QUINT4X2, QUINT2X4) are left out: their size is not
+# elements times a whole number of bytes.
+_ITEM_SIZES = {
+    model.ScalarType.BYTE: 1, model.ScalarType.CHAR: 1, model.ScalarType.SHORT: 2,
+    model.ScalarType.INT: 4, model.ScalarType.LONG: 8, model.ScalarType.HALF: 2,
+    model.ScalarType.FLOAT: 4, model.ScalarType.DOUBLE: 8, model.ScalarType.BOOL: 1,
+    model.ScalarType.QINT8: 1, model.ScalarType.QUINT8: 1, model.ScalarType.QINT32: 4,
+    model.ScalarType.BFLOAT16: 2, model.ScalarType.BITS16: 2,
+    model.ScalarType.FLOAT8E5M2: 1, model.ScalarType.FLOAT8E4M3FN: 1,
+    model.ScalarType.FLOAT8E5M2FNUZ: 1, model.ScalarType.FLOAT8E4M3FNUZ: 1,
+    model.ScalarType.UINT16: 2, model.ScalarType.UINT32: 4, model.ScalarType.UINT64: 8,
+}
+
+
+class _ProgramReader:
+    """The program schema's reader, built on first use."""
+
+    reader: Optional[FlatBufferReader] = None
+
+    @classmethod
+    def get(cls) -> FlatBufferReader:
+        if cls.reader is None:
+            classes = {name: getattr(model, name)
+                       for name in (*PROGRAM_SCHEMA.tables, *PROGRAM_SCHEMA.enums)}
+            cls.reader = FlatBufferReader(PROGRAM_SCHEMA, classes)
+        return cls.reader
+
+
+def decode_flatbuffer(data: Any) -> model.Program:
+    """The Program in a FlatBuffer (bytes, bytearray, memoryview or mmap).
+
+    Any valid FlatBuffer of the schema is read, whichever writer laid it out;
+    for flatc's layout, ``encode_flatbuffer`` of the result with the same
+    alignments gives back the same bytes. ``[ubyte]`` vectors are views of
+    ``data``. Raises :class:`DecodeError` naming the field path and byte
+    offset of anything out of place.
+    """
+    program: model.Program = _ProgramReader.get().decode(data)
+    return program
+
+
+@dataclass
+class ExtendedHeader:
+    """The ``eh00`` header after the file identifier of a .pte with segments."""
+
+    length: int
+    program_size: int  # bytes of the FlatBuffer, header included
+    segment_base_offset: int  # where segment offsets count from (0: no segments)
+    segment_data_size: int  # 0 if not recorded
+
+
+@dataclass
+class PteFile:
+    """A decoded .pte: the program as it was handed to the writer, the blobs
+    that lived beside it, and where everything was in the file."""
+
+    program: model.Program
+    mutable_data: Optional[List[memoryview]] = None
+    named_data: Optional[NamedDataOutput] = None
+    header: Optional[ExtendedHeader] = None
+    # The program as stored in the file (segments listed, constants and
+    # delegate blobs referenced); it shares unchanged parts with ``program``.
+    stored: Optional[model.Program] = None
+    # What each segment of ``stored.segments`` holds: "constants",
+    # "mutable data", "delegate <id>", "named data <key>", ...
+    segment_roles: List[List[str]] = field(default_factory=list)
+    size: int = 0
+
+
+def _header(view: memoryview) -> Optional[ExtendedHeader]:
+    if len(view) < 12 or bytes(view[8:12]) != HEADER_MAGIC:
+        return None
+    if len(view) < 8 + _HEADER_MINIMUM_LENGTH:
+        raise DecodeError(f"extended header: the file ends at byte {len(view)}, inside it",
+                          "header", len(view))
+    length = _U32.unpack_from(view, 12)[0]
+    if length < _HEADER_MINIMUM_LENGTH:
+        raise DecodeError(f"header.length: expected at least {_HEADER_MINIMUM_LENGTH}, "
+                          f"got {length} (at byte 12)", "header.length", 12)
+    if 8 + length > len(view):
+        raise DecodeError(f"header.length: {length} bytes run past the end of the "
+                          f"{len(view)}-byte file (at byte 12)", "header.length", 12)
+    program_size = _U64.unpack_from(view, 16)[0]
+    base = _U64.unpack_from(view, 24)[0]
+    data_size = _U64.unpack_from(view, 32)[0] if length >= 32 else 0
+    if not 8 + length <= program_size <= len(view):
+        raise DecodeError(f"header.program_size: expected {8 + length} to {len(view)} "
+                          f"(the file's size), got {program_size} (at byte 16)",
+                          "header.program_size", 16)
+    if base and not program_size <= base <= len(view):
+        raise DecodeError(f"header.segment_base_offset: expected 0 or {program_size} to "
+                          f"{len(view)}, got {base} (at byte 24)",
+                          "header.segment_base_offset", 24)
+    if base and data_size and base + data_size > len(view):
+        raise DecodeError(f"header.segment_data_size: {data_size} bytes from {base} run past "
+                          f"the end of the {len(view)}-byte file (at byte 32)",
+                          "header.segment_data_size", 32)
+    return ExtendedHeader(length, program_size, base, data_size)
+
+
+def _fail(path: str, message: str) -> DecodeError:
+    return DecodeError(f"{path}: {message}", path, None)
+
+
+def _exact_sizes(program: model.Program) -> Dict[int, int]:
+    """Constant buffer index -> its size in bytes, where the tensors using it agree."""
+    sizes: Dict[int, int] = {}
+    disputed = set()
+    for plan in program.execution_plan or []:
+        for value in plan.values or []:
+            tensor = value.val
+            if not isinstance(tensor, model.Tensor) or not tensor.data_buffer_idx:
+                continue
+            info = tensor.extra_tensor_info
+            if info is not None and info.location == model.TensorDataLocation.EXTERNAL:
+                continue
+            item = _ITEM_SIZES.get(tensor.scalar_type)  # type: ignore[call-overload]
+            if item is None or tensor.sizes is None or any(s < 0 for s in tensor.sizes):
+                disputed.add(tensor.data_buffer_idx)
+                continue
+            nbytes = item
+            for s in tensor.sizes:
+                nbytes *= s
+            if sizes.setdefault(tensor.data_buffer_idx, nbytes) != nbytes:
+                disputed.add(tensor.data_buffer_idx)
+    for index in disputed:
+        sizes.pop(index, None)
+    return sizes
+
+
+def _split(path: str, offsets: Sequence[int], segment: memoryview) -> List[memoryview]:
+    """The blobs of a segment holding several, each up to where the next starts."""
+    out = []
+    for i, start in enumerate(offsets):
+        end = offsets[i + 1] if i + 1 < len(offsets) else len(segment)
+        if not start <= end <= len(segment):
+            raise _fail(f"{path}.offsets[{i}]", f"expected an offset from "
+                        f"{offsets[i - 1] if i else 0} to {end if end <= len(segment) else len(segment)} "
+                        f"inside the {len(segment)}-byte segment, got {start}")
+        out.append(segment[start:end])
+    return out
+
+
+def _segment(path: str, index: int, segments: List[memoryview]) -> memoryview:
+    if not 0 <= index < len(segments):
+        raise _fail(path, f"expected a segment index below {len(segments)}, got {index}")
+    return segments[index]
+
+
+def decode_program(data: Any) -> PteFile:
+    """Decode a whole .pte file (bytes, bytearray, memoryview or mmap).
+
+    Returns a :class:`PteFile`: the Program with its segments moved back in
+    (delegate blobs inline, constants in ``constant_buffer``), the mutable
+    data and named data, and the file's layout. Raises :class:`DecodeError`
+    for anything out of place.
+    """
+    view = byte_view(data)
+    if len(view) < 8:
+        raise DecodeError(f"a .pte file is at least 8 bytes, got {len(view)}", "", 0)
+    header = _header(view)
+    program_size = header.program_size if header else len(view)
+    stored = _ProgramReader.get().decode(view, size=program_size)
+    pte = PteFile(program=stored, header=header, stored=stored, size=len(view))
+    table = stored.segments or []
+    pte.segment_roles = [[] for _ in table]
+    if header is None or header.segment_base_offset == 0:
+        if any(s.size for s in table):
+            raise _fail("segments", "listed, but the file has no extended header saying "
+                        "where they start")
+        return pte
+    base = header.segment_base_offset
+    end = base + header.segment_data_size if header.segment_data_size else len(view)
+    region = view[base:end]
+    segments = []
+    for i, segment in enumerate(table):
+        if segment.offset + segment.size > len(region):
+            raise _fail(f"segments[{i}]", f"{segment.size} bytes at {segment.offset} run past "
+                        f"the {len(region)} bytes of segment data")
+        segments.append(region[segment.offset:segment.offset + segment.size])
+
+    program = dataclasses.replace(stored, segments=[])
+    _restore_delegates(stored, program, segments, pte.segment_roles)
+    constant = stored.constant_segment
+    if constant is not None and constant.offsets:
+        where = "constant_segment"
+        blob = _segment(f"{where}.segment_index", constant.segment_index, segments)
+        pte.segment_roles[constant.segment_index].append("constants")
+        buffers = _split(where, constant.offsets, blob)
+        exact = _exact_sizes(stored)
+        for index, size in exact.items():
+            if index < len(buffers) and size < len(buffers[index]):
+                tail = buffers[index][size:]
+                if tail.tobytes() == bytes(len(tail)):
+                    buffers[index] = buffers[index][:size]
+        program.constant_buffer = [model.Buffer(storage=b) for b in buffers]
+        program.constant_segment = model.SubsegmentOffsets(segment_index=0, offsets=[])
+    if stored.mutable_data_segments:
+        if len(stored.mutable_data_segments) > 1:
+            raise _fail("mutable_data_segments", f"expected at most one (as ExecuTorch "
+                        f"writes), got {len(stored.mutable_data_segments)}")
+        mutable = stored.mutable_data_segments[0]
+        where = "mutable_data_segments[0]"
+        blob = _segment(f"{where}.segment_index", mutable.segment_index, segments)
+        pte.segment_roles[mutable.segment_index].append("mutable data")
+        pte.mutable_data = _split(where, mutable.offsets or [], blob)
+        program.mutable_data_segments = None
+    if stored.named_data:
+        pte.named_data = _restore_named_data(stored, segments, pte.segment_roles)
+        program.named_data = None
+    pte.program = program
+    return pte
+
+
+def _restore_delegates(stored: model.Program, program: model.Program,
+                       segments: List[memoryview], roles: List[List[str]]) -> None:
+    inline = list(stored.backend_delegate_data or [])
+    plans = []
+    for p, plan in enumerate(stored.execution_plan or []):
+        delegates = []
+        changed = False
+        for d, delegate in enumerate(plan.delegates or []):
+            ref = delegate.processed
+            where = f"execution_plan[{p}].delegates[{d}].processed"
+            if ref is None or ref.location == model.DataLocation.INLINE:
+                if ref is not None and not 0 <= ref.index < len(stored.backend_delegate_data or []):
+                    raise _fail(f"{where}.index", "expected an index into the "
+                                f"{len(stored.backend_delegate_data or [])} "
+                                f"backend_delegate_data entries, got {ref.index}")
+                delegates.append(delegate)
+                continue
+            if ref.location != model.DataLocation.SEGMENT:
+                raise _fail(f"{where}.location", f"expected INLINE (0) or SEGMENT (1), "
+                            f"got {ref.location}")
+            blob = _segment(f"{where}.index", ref.index, segments)
+            roles[ref.index].append(f"delegate {delegate.id}")
+            inline.append(model.BackendDelegateInlineData(data=blob))
+            reference = model.BackendDelegateDataReference(
+                location=model.DataLocation.INLINE, index=len(inline) - 1)
+            delegates.append(dataclasses.replace(delegate, processed=reference))
+            changed = True
+        plans.append(dataclasses.replace(plan, delegates=delegates) if changed else plan)
+    program.execution_plan = plans if stored.execution_plan is not None else None
+    if len(inline) != len(stored.backend_delegate_data or []):
+        program.backend_delegate_data = inline
+
+
+def _restore_named_data(stored: model.Program, segments: List[memoryview],
+                        roles: List[List[str]]) -> NamedDataOutput:
+    buffers: List[memoryview] = []
+    buffer_of: Dict[int, int] = {}
+    entries: Dict[str, DataEntry] = {}
+    for i, entry in enumerate(stored.named_data or []):
+        where = f"named_data[{i}]"
+        if entry.key is None:
+            raise _fail(f"{where}.key", "missing")
+        blob = _segment(f"{where}.segment_index", entry.segment_index, segments)
+        if entry.key in entries and buffer_of.get(entry.segment_index) != \
+                entries[entry.key].buffer_index:
+            raise _fail(f"{where}.key", f"{entry.key!r} names two different segments")
+        if entry.segment_index not in buffer_of:
+            buffer_of[entry.segment_index] = len(buffers)
+            buffers.append(blob)
+        roles[entry.segment_index].append(f"named data {entry.key}")
+        # alignment 1, as ExecuTorch: the file does not record it (see infer_options)
+        entries[entry.key] = DataEntry(buffer_of[entry.segment_index], 1)
+    return NamedDataOutput(buffers, entries)
+
+
+def read_program(path: Union[str, "os.PathLike[str]"]) -> PteFile:
+    """Decode the .pte file at ``path``, mapping it into memory (not reading it).
+
+    The blobs of the result are views of the mapping, which stays open as
+    long as any of them (or the result) is alive. An empty file is refused.
+    """
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            raise DecodeError(f"{os.fspath(path)}: the file is empty", "", 0)
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    return decode_program(mapped)
+
+
+def infer_options(pte: PteFile) -> Dict[str, Any]:
+    """``encode_program`` options under which ``pte.program`` (with its mutable
+    and named data) is written back as the same file, where the file shows
+    them; see :func:`options_for` for the full search."""
+    return _infer(pte)[0]
+
+
+def _infer(pte: PteFile) -> Tuple[Dict[str, Any], bool]:
+    from .pte import DEFAULT_TENSOR_ALIGNMENT  # noqa: F401  (documentation of the default)
+    raise NotImplementedError
