@@ -1,16 +1,23 @@
 """pte_encoder: write ExecuTorch program files (.pte) with the standard library only."""
 
-from .errors import EncodeError
+from .errors import DecodeError, EncodeError, PteEncoderError
 from .flatbuffer import encode_flatbuffer
 from .json_form import options_from_json, program_from_json, program_to_json
 from .model import *  # noqa: F401,F403  (the model classes and enums)
 from .model import __all__ as _model_all
 from .pte import DataEntry, NamedDataOutput, encode_program, write_program
+from .pte_read import PteFile, decode_flatbuffer, decode_program, read_program
 
 __version__ = "0.1.0"
 
 __all__ = [
     "EncodeError",
+    "DecodeError",
+    "PteEncoderError",
+    "PteFile",
+    "decode_flatbuffer",
+    "decode_program",
+    "read_program",
     "DataEntry",
     "NamedDataOutput",
     "encode_flatbuffer",

@@ -217,10 +217,7 @@ def decode_program(data: Any) -> PteFile:
     table = stored.segments or []
     pte.segment_roles = [[] for _ in table]
     if header is None or header.segment_base_offset == 0:
-        if any(s.size for s in table):
-            raise _fail("segments", "listed, but the file has no extended header saying "
-                        "where they start")
-        return pte
+        return pte  # as ExecuTorch: no segments to restore, the program as stored
     base = header.segment_base_offset
     end = base + header.segment_data_size if header.segment_data_size else len(view)
     region = view[base:end]
