@@ -35,7 +35,7 @@ import mmap
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import model
 from ._reader import FlatBufferReader, byte_view
@@ -166,7 +166,7 @@ def _exact_sizes(program: model.Program) -> Dict[int, int]:
             info = tensor.extra_tensor_info
             if info is not None and info.location == model.TensorDataLocation.EXTERNAL:
                 continue
-            item = _ITEM_SIZES.get(tensor.scalar_type)  # type: ignore[call-overload]
+            item = _ITEM_SIZES.get(tensor.scalar_type)
             if item is None or tensor.sizes is None or any(s < 0 for s in tensor.sizes):
                 disputed.add(tensor.data_buffer_idx)
                 continue
@@ -328,15 +328,3 @@ def read_program(path: Union[str, "os.PathLike[str]"]) -> PteFile:
             raise DecodeError(f"{os.fspath(path)}: the file is empty", "", 0)
         mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     return decode_program(mapped)
-
-
-def infer_options(pte: PteFile) -> Dict[str, Any]:
-    """``encode_program`` options under which ``pte.program`` (with its mutable
-    and named data) is written back as the same file, where the file shows
-    them; see :func:`options_for` for the full search."""
-    return _infer(pte)[0]
-
-
-def _infer(pte: PteFile) -> Tuple[Dict[str, Any], bool]:
-    from .pte import DEFAULT_TENSOR_ALIGNMENT  # noqa: F401  (documentation of the default)
-    raise NotImplementedError

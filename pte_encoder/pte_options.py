@@ -1,0 +1,186 @@
+"""Which ``encode_program`` options write a decoded .pte back as the same bytes.
+
+A .pte does not record the options it was written with, but they leave
+traces: the segment base offset and the segment offsets are rounded up to
+``segment_alignment`` (named blobs to their own alignment too), constants
+are padded to ``constant_tensor_alignment``, and the extended header is
+padded to the largest ``force_align`` (``constant_tensor_alignment`` or
+``delegate_alignment``). :func:`infer_options` reads those traces, prefers
+the defaults where they fit, and checks its answer by encoding again.
+
+What cannot be recovered: an alignment that left no trace (any value that
+gives the same bytes is as good), and the exact bytes of a file laid out by
+another FlatBuffers writer (its meaning is read, but re-encoding writes
+flatc's layout).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from .errors import EncodeError
+from .pte import HEADER_LENGTH, DataEntry, NamedDataOutput, encode_program
+from .pte_read import PteFile
+
+__all__ = ["infer_options"]
+
+_DEFAULT_SEGMENT_ALIGNMENT = 128
+_DEFAULT_FORCE_ALIGN = 16  # the schema's force_align, and the default tensor alignment
+_MAX_ALIGNMENT = 1 << 24
+
+
+def _round_up(value: int, alignment: int) -> int:
+    return value + -value % alignment
+
+
+def _powers(limit: int = _MAX_ALIGNMENT) -> List[int]:
+    return [1 << k for k in range(limit.bit_length()) if 1 << k <= limit]
+
+
+def _segment_alignment(pte: PteFile) -> Tuple[int, Dict[int, int]]:
+    """The segment alignment that places the segments where they are, and the
+    alignment each named-data segment needs beyond it."""
+    header, stored = pte.header, pte.stored
+    if header is None or not header.segment_base_offset or stored is None:
+        return _DEFAULT_SEGMENT_ALIGNMENT, {}
+    named = {entry.segment_index for entry in stored.named_data or []}
+    table = stored.segments or []
+    for candidate in [_DEFAULT_SEGMENT_ALIGNMENT] + _powers():
+        if _round_up(header.program_size, candidate) != header.segment_base_offset:
+            continue
+        extra: Dict[int, int] = {}
+        end = 0
+        for index, segment in enumerate(table):
+            at = _round_up(end, candidate)
+            if at != segment.offset and index in named and segment.offset % candidate == 0:
+                # the named blob asked for more: the largest power of two its offset allows
+                alignment = segment.offset & -segment.offset
+                if _round_up(end, math.lcm(alignment, candidate)) == segment.offset:
+                    extra[index] = alignment
+                    at = segment.offset
+            if at != segment.offset:
+                break
+            end = segment.offset + segment.size
+        else:
+            return candidate, extra
+    return _DEFAULT_SEGMENT_ALIGNMENT, {}
+
+
+def _tensor_alignments(pte: PteFile) -> List[Optional[int]]:
+    """Constant alignments that pad the constants as the file has them, default first."""
+    stored = pte.stored
+    offsets = stored.constant_segment.offsets if stored and stored.constant_segment else None
+    sizes = [len(b.storage or b"") for b in pte.program.constant_buffer or []]
+    found: List[Optional[int]] = []
+    for candidate in [_DEFAULT_FORCE_ALIGN] + _powers(1 << 16):
+        if offsets and len(sizes) == len(offsets):
+            if any(offsets[i + 1] != _round_up(offsets[i] + sizes[i], candidate)
+                   for i in range(len(offsets) - 1)):
+                continue
+        value = None if candidate == _DEFAULT_FORCE_ALIGN else candidate
+        if value not in found:
+            found.append(value)
+    return found or [None]
+
+
+def _header_sizes(data: Any, pte: PteFile) -> List[int]:
+    """Header sizes (32 padded to the largest force_align) the zero bytes allow."""
+    if pte.header is None:
+        return []
+    view = memoryview(data)
+    root = int.from_bytes(view[0:4], "little")
+    sizes = []
+    for alignment in _powers(1 << 16):
+        size = HEADER_LENGTH + -HEADER_LENGTH % alignment
+        if size in sizes:
+            continue
+        if 8 + size > root or any(view[8 + HEADER_LENGTH:8 + size]):
+            break
+        sizes.append(size)
+    return sizes
+
+
+def _inline_blobs(pte: PteFile) -> bool:
+    """Whether the file keeps a non-empty delegate blob inline (the writer
+    was told not to extract them)."""
+    stored = pte.stored
+    inline = (stored.backend_delegate_data if stored else None) or []
+    return any(d.processed is not None and d.processed.location == 0
+               and 0 <= d.processed.index < len(inline)
+               and len(inline[d.processed.index].data or b"")
+               for plan in (stored.execution_plan if stored else None) or []
+               for d in plan.delegates or [])
+
+
+def _blob_options(pte: PteFile, named_extra: Dict[int, int]) -> Dict[str, Any]:
+    options: Dict[str, Any] = {}
+    if pte.mutable_data is not None:
+        options["mutable_data"] = pte.mutable_data
+    if pte.named_data is not None:
+        segment_of = {}
+        for entry in (pte.stored.named_data if pte.stored else None) or []:
+            segment_of[entry.key] = entry.segment_index
+        entries = {key: DataEntry(e.buffer_index, named_extra.get(segment_of.get(key, -1), 1))
+                   for key, e in pte.named_data.pte_data.items()}
+        options["named_data"] = NamedDataOutput(pte.named_data.buffers, entries)
+    return options
+
+
+def infer_options(pte: PteFile, data: Any) -> Tuple[Dict[str, Any], bool]:
+    """``encode_program`` options (blobs included) that write ``pte`` (decoded
+    from ``data``) back as ``data``, and whether they were checked to do so.
+
+    When no candidate gives back the same bytes (a file from another writer),
+    the most likely options are returned with ``False``.
+    """
+    segment_alignment, named_extra = _segment_alignment(pte)
+    base: Dict[str, Any] = {"extract_delegate_segments": not _inline_blobs(pte),
+                            "segment_alignment": segment_alignment}
+    base.update(_blob_options(pte, named_extra))
+    header_sizes = _header_sizes(data, pte) or [HEADER_LENGTH]
+    tried = set()
+    first: Optional[Dict[str, Any]] = None
+    view = memoryview(data)
+    for tensor in _tensor_alignments(pte):
+        for header_size in header_sizes:
+            largest = header_size if header_size > HEADER_LENGTH else 1
+            tensor_value = tensor or _DEFAULT_FORCE_ALIGN
+            delegate: Optional[int] = None
+            if HEADER_LENGTH + -HEADER_LENGTH % max(tensor_value, _DEFAULT_FORCE_ALIGN) != header_size:
+                delegate = largest if largest > tensor_value else None
+            key = (tensor, delegate)
+            if key in tried:
+                continue
+            tried.add(key)
+            options = dict(base, constant_tensor_alignment=tensor, delegate_alignment=delegate)
+            if first is None:
+                first = options
+            if _reproduces(pte, options, view):
+                return options, True
+    return first or base, False
+
+
+def _reproduces(pte: PteFile, options: Dict[str, Any], view: memoryview) -> bool:
+    try:
+        out = encode_program(pte.program, **options)
+    except EncodeError:
+        return False
+    return len(out) == len(view) and view == out
+
+
+def options_to_json_form(options: Dict[str, Any]) -> Dict[str, Any]:
+    """The options in the form ``options_from_json`` reads (blobs as base64)."""
+    import base64
+    out: Dict[str, Any] = {key: options.get(key) for key in (
+        "extract_delegate_segments", "segment_alignment", "constant_tensor_alignment",
+        "delegate_alignment")}
+    mutable: Optional[Sequence[Any]] = options.get("mutable_data")
+    out["mutable_data"] = None if mutable is None else \
+        [base64.b64encode(bytes(b)).decode("ascii") for b in mutable]
+    named = options.get("named_data")
+    out["named_data"] = None if named is None else {
+        "buffers": [base64.b64encode(bytes(b)).decode("ascii") for b in named.buffers],
+        "pte_data": {key: {"buffer_index": e.buffer_index, "alignment": e.alignment}
+                     for key, e in named.pte_data.items()}}
+    return out
