@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import List, Optional
 
 from .demo import demo_program
-from .errors import EncodeError
+from .cli_read import ReadError, add_commands as add_read_commands
+from .errors import EncodeError, PteEncoderError
 from .flatbuffer import encode_flatbuffer
 from .json_form import options_from_json, program_from_json
 from .pte import write_atomically, write_program
@@ -50,7 +51,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pte-encoder", description="Write ExecuTorch program files (.pte).")
+        prog="pte-encoder", description="Write and read ExecuTorch program files (.pte).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     encode = commands.add_parser(
         "encode", help="encode a Program from ExecuTorch's JSON form",
@@ -70,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
                     "ExecuTorch's runtime runs with its portable kernels.")
     demo.add_argument("-o", "--output", required=True, metavar="OUT.pte")
     demo.set_defaults(run=_demo)
+    add_read_commands(commands)
     return parser
 
 
@@ -77,7 +79,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.run(args)
-    except (CommandError, EncodeError, OSError) as exc:
+    except (CommandError, ReadError, PteEncoderError, OSError) as exc:
         message = str(exc) if not isinstance(exc, OSError) else \
             f"cannot write {args.output}: {exc.strerror or exc}"
         print(f"pte-encoder: error: {message}", file=sys.stderr)

@@ -1,0 +1,76 @@
+"""The reading commands of pte-encoder: ``inspect`` and ``decode``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from .json_form import program_to_json
+from .pte import write_atomically
+from .pte_options import infer_options, options_to_json_form
+from .pte_read import PteFile, read_program
+from .summary import format_summary, summarize
+
+
+class ReadError(Exception):
+    """A file that cannot be read, reported in one line."""
+
+
+def _read(path: str) -> PteFile:
+    try:
+        return read_program(path)
+    except OSError as exc:
+        raise ReadError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _inspect(args: argparse.Namespace) -> None:
+    summary = summarize(_read(args.file))
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(format_summary(args.file, summary))
+
+
+def _decode(args: argparse.Namespace) -> None:
+    pte = _read(args.file)
+    text = program_to_json(pte.program)
+    write_atomically(args.output, [text.encode("utf-8")])
+    print(f"wrote {args.output} ({len(text)} bytes)")
+    blobs = pte.mutable_data is not None or pte.named_data is not None
+    if args.options_out:
+        with open(args.file, "rb") as f:
+            data: Any = f.read()
+        options, exact = infer_options(pte, data)
+        form = json.dumps(options_to_json_form(options), indent=1)
+        write_atomically(args.options_out, [form.encode("utf-8")])
+        print(f"wrote {args.options_out}")
+        if not exact:
+            print("note: no options make `encode` give back these exact bytes (the file is not "
+                  "in flatc's layout, or was changed after writing); it gives back the same "
+                  "program")
+    elif blobs:
+        print("note: the file has mutable or named data, which go in the options: "
+              "pass --options-out to keep them")
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``inspect`` and ``decode`` to the pte-encoder subcommands."""
+    inspect = commands.add_parser(
+        "inspect", help="show what is inside a .pte",
+        description="Show a .pte file's methods (inputs, outputs, values by kind, operators "
+                    "with call counts, delegates), its segments, constants, named data and "
+                    "bytes by category. The file is checked throughout; a bad one is "
+                    "reported in one line.")
+    inspect.add_argument("file", metavar="FILE")
+    inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
+    inspect.set_defaults(run=_inspect)
+    decode = commands.add_parser(
+        "decode", help="write a .pte's Program in ExecuTorch's JSON form",
+        description="Decode a .pte into the JSON form `encode` reads, constants and delegate "
+                    "blobs back in the program; with --options-out, also the options (blobs "
+                    "included) under which `encode` writes the same bytes again.")
+    decode.add_argument("file", metavar="FILE.pte")
+    decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json")
+    decode.add_argument("--options-out", metavar="OPTIONS.json")
+    decode.set_defaults(run=_decode)

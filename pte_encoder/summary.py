@@ -1,0 +1,191 @@
+"""What is inside a decoded .pte, as a JSON-able summary and as text (``inspect``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Dict, List, Optional
+
+from . import model
+from .pte_read import PteFile
+
+__all__ = ["summarize", "format_summary"]
+
+
+def _nbytes(blob: Any) -> int:
+    return len(memoryview(blob)) if blob is not None and not isinstance(blob, list) \
+        else len(blob or [])
+
+
+def _dtype(value: Any) -> str:
+    return value.name.lower() if isinstance(value, model.ScalarType) else f"dtype {value}"
+
+
+def _describe(value: Optional[model.EValue]) -> str:
+    """One value in a few words: ``Tensor float[1, 3]``, ``Int 4``, ..."""
+    val = value.val if value is not None else None
+    if val is None:
+        return "none"
+    kind = type(val).__name__
+    if isinstance(val, model.Tensor):
+        sizes = ", ".join(str(s) for s in val.sizes or [])
+        dynamic = "" if val.shape_dynamism in (0, None) else " (dynamic)"
+        return f"Tensor {_dtype(val.scalar_type)}[{sizes}]{dynamic}"
+    if isinstance(val, (model.Int, model.Bool, model.Double)):
+        return f"{kind} {next(iter(vars(val).values()))}"
+    if isinstance(val, model.String):
+        return f"String {val.string_val!r}"
+    items = getattr(val, "items", None)
+    if items is not None:
+        return f"{kind} of {len(items)}"
+    return kind
+
+
+def _method(pte: PteFile, index: int, plan: model.ExecutionPlan,
+            stored_plan: Optional[model.ExecutionPlan]) -> Dict[str, Any]:
+    values = plan.values or []
+
+    def describe(i: int) -> Dict[str, Any]:
+        value = values[i] if 0 <= i < len(values) else None
+        return {"index": i, "value": _describe(value) if value is not None else "out of range"}
+
+    operators = plan.operators or []
+    calls: Counter[str] = Counter()
+    instructions: Counter[str] = Counter()
+    for chain in plan.chains or []:
+        for instruction in chain.instructions or []:
+            args = instruction.instr_args
+            instructions[type(args).__name__ if args is not None else "none"] += 1
+            if isinstance(args, model.KernelCall):
+                op = operators[args.op_index] if 0 <= args.op_index < len(operators) else None
+                calls[f"{op.name}.{op.overload}" if op and op.overload else
+                      (op.name or "?") if op else f"operator {args.op_index}"] += 1
+    for op in operators:
+        calls.setdefault(f"{op.name}.{op.overload}" if op.overload else op.name or "?", 0)
+    delegates = []
+    stored_delegates = (stored_plan.delegates if stored_plan else None) or []
+    inline = pte.program.backend_delegate_data or []
+    for d, delegate in enumerate(plan.delegates or []):
+        ref = delegate.processed
+        blob = inline[ref.index].data if ref is not None and 0 <= ref.index < len(inline) else None
+        stored_ref = stored_delegates[d].processed if d < len(stored_delegates) else ref
+        where = "inline"
+        if stored_ref is not None and stored_ref.location == model.DataLocation.SEGMENT:
+            where = f"segment {stored_ref.index}"
+        delegates.append({"id": delegate.id, "bytes": _nbytes(blob), "stored": where,
+                          "compile_specs": [c.key for c in delegate.compile_specs or []]})
+    return {
+        "name": plan.name,
+        "inputs": [describe(i) for i in plan.inputs or []],
+        "outputs": [describe(i) for i in plan.outputs or []],
+        "values": dict(Counter(type(v.val).__name__ if v.val is not None else "none"
+                               for v in values).most_common()),
+        "value_count": len(values),
+        "instructions": dict(instructions.most_common()),
+        "operators": dict(calls.most_common()),
+        "delegates": delegates,
+        "memory_planned_buffers": list(plan.non_const_buffer_sizes or []),
+    }
+
+
+def summarize(pte: PteFile) -> Dict[str, Any]:
+    """A JSON-able summary: methods, segments, constants, named data, sizes."""
+    program, stored = pte.program, pte.stored or pte.program
+    header = pte.header
+    program_size = header.program_size if header else pte.size
+    base = header.segment_base_offset if header else 0
+    segments = []
+    by_role: Counter[str] = Counter()
+    for i, segment in enumerate(stored.segments or []):
+        roles = pte.segment_roles[i] if i < len(pte.segment_roles) else []
+        segments.append({"index": i, "offset": base + segment.offset, "size": segment.size,
+                         "holds": roles})
+        kind = roles[0].split(" ")[0] if roles else "unused"
+        by_role["named data" if kind == "named" else
+                "mutable data" if kind == "mutable" else
+                "delegate data" if kind == "delegate" else kind] += segment.size
+    constants = [_nbytes(b.storage) for b in program.constant_buffer or []]
+    inline_constants = sum(_nbytes(b.storage) for b in stored.constant_buffer or [])
+    inline_delegates = sum(_nbytes(d.data) for d in stored.backend_delegate_data or [])
+    named = []
+    if pte.named_data is not None:
+        for key, entry in pte.named_data.pte_data.items():
+            named.append({"key": key, "bytes": _nbytes(pte.named_data.buffers[entry.buffer_index])})
+    stored_plans = stored.execution_plan or []
+    sizes = {"header": (header.length + 8) if header else 8,
+             "program": program_size - ((header.length + 8) if header else 8)
+             - inline_constants - inline_delegates}
+    if inline_constants:
+        sizes["constants inline"] = inline_constants
+    if inline_delegates:
+        sizes["delegate data inline"] = inline_delegates
+    for role, size in sorted(by_role.items()):
+        sizes[role] = size
+    sizes["padding"] = pte.size - sum(sizes.values())
+    return {
+        "file_bytes": pte.size,
+        "version": program.version,
+        "extended_header": None if header is None else {
+            "program_size": header.program_size, "segment_base_offset": base,
+            "segment_data_size": header.segment_data_size},
+        "methods": [_method(pte, i, plan, stored_plans[i] if i < len(stored_plans) else None)
+                    for i, plan in enumerate(program.execution_plan or [])],
+        "segments": segments,
+        "constants": {"count": sum(1 for n in constants if n), "bytes": sum(constants),
+                      "buffers": len(constants)},
+        "mutable_data": None if pte.mutable_data is None else {
+            "count": len(pte.mutable_data), "bytes": sum(len(b) for b in pte.mutable_data)},
+        "named_data": named,
+        "bytes_by_category": sizes,
+    }
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _counts(counts: Dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in counts.items()) or "none"
+
+
+def format_summary(name: str, summary: Dict[str, Any]) -> str:
+    """The summary as text for a terminal."""
+    lines: List[str] = []
+    header = summary["extended_header"]
+    where = (f"program {_n(header['program_size'])} bytes, segments from byte "
+             f"{_n(header['segment_base_offset'])}") if header else "no extended header"
+    lines.append(f"{name}: {_n(summary['file_bytes'])} bytes, ExecuTorch program version "
+                 f"{summary['version']}, {where}")
+    for method in summary["methods"]:
+        count = sum(method["instructions"].values())
+        lines.append(f"method {method['name']}: {method['value_count']} values, "
+                     f"{count} instruction{'' if count == 1 else 's'} "
+                     f"({_counts(method['instructions'])})")
+        for label in ("inputs", "outputs"):
+            items = method[label]
+            text = "; ".join(f"%{v['index']} {v['value']}" for v in items) or "none"
+            lines.append(f"  {label}: {text}")
+        lines.append(f"  values: {_counts(method['values'])}")
+        lines.append(f"  operators (calls): {_counts(method['operators'])}")
+        for d in method["delegates"]:
+            lines.append(f"  delegate {d['id']}: {_n(d['bytes'])} bytes, {d['stored']}")
+        if method["memory_planned_buffers"]:
+            lines.append("  memory-planned buffers: "
+                         + ", ".join(_n(n) for n in method["memory_planned_buffers"]) + " bytes")
+    constants = summary["constants"]
+    lines.append(f"constants: {constants['count']} tensors, {_n(constants['bytes'])} bytes")
+    if summary["mutable_data"]:
+        mutable = summary["mutable_data"]
+        lines.append(f"mutable data: {mutable['count']} tensors, {_n(mutable['bytes'])} bytes")
+    if summary["named_data"]:
+        lines.append(f"named data: {len(summary['named_data'])} keys, "
+                     f"{_n(sum(e['bytes'] for e in summary['named_data']))} bytes")
+        for entry in summary["named_data"]:
+            lines.append(f"  {entry['key']}: {_n(entry['bytes'])} bytes")
+    if summary["segments"]:
+        lines.append("segments:")
+        for s in summary["segments"]:
+            lines.append(f"  {s['index']}: byte {_n(s['offset'])}, {_n(s['size'])} bytes, "
+                         f"{', '.join(s['holds']) or 'unused'}")
+    lines.append("bytes by category: " + ", ".join(
+        f"{name} {_n(size)}" for name, size in summary["bytes_by_category"].items()))
+    return "\n".join(lines)
