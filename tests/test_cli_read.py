@@ -1,0 +1,117 @@
+"""pte-encoder inspect and decode, and infer_options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import pte_encoder as pe
+from helpers import CORPUS, CORPUS_CASES
+from pte_encoder.cli import main
+from pte_encoder.pte_options import infer_options
+
+
+def run(args: list, capsys: pytest.CaptureFixture[str]) -> tuple:
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("case", CORPUS_CASES)
+def test_decode_then_encode_gives_back_the_file(case: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    program, options, out = tmp_path / "p.json", tmp_path / "o.json", tmp_path / "out.pte"
+    code, stdout, _ = run(["decode", CORPUS / case / "expected.pte", "-o", program,
+                           "--options-out", options], capsys)
+    assert code == 0 and "note" not in stdout
+    assert run(["encode", program, "--options", options, "-o", out], capsys)[0] == 0
+    assert out.read_bytes() == (CORPUS / case / "expected.pte").read_bytes()
+
+
+@pytest.mark.parametrize("case", CORPUS_CASES)
+def test_decode_of_the_flatbuffers_layout_gives_the_same_program(
+        case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    theirs, ours = tmp_path / "theirs.json", tmp_path / "ours.json"
+    code, stdout, _ = run(["decode", CORPUS / case / "expected-flatbuffers.pte", "-o", theirs,
+                           "--options-out", tmp_path / "o.json"], capsys)
+    assert code == 0 and "no options make `encode` give back these exact bytes" in stdout
+    run(["decode", CORPUS / case / "expected.pte", "-o", ours], capsys)
+    assert json.loads(theirs.read_text()) == json.loads(ours.read_text())
+
+
+def test_decode_says_blobs_need_the_options(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run(["decode", CORPUS / "xnn_mlp" / "expected.pte", "-o",
+                           tmp_path / "p.json"], capsys)
+    assert code == 0 and "pass --options-out" in stdout
+
+
+def test_inspect_text(capsys: pytest.CaptureFixture[str]) -> None:
+    path = CORPUS / "xnn_mlp" / "expected.pte"
+    code, out, _ = run(["inspect", path], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == (f"{path}: 6,048 bytes, ExecuTorch program version 0, program 1,456 "
+                        "bytes, segments from byte 1,536")
+    assert "  inputs: %0 Tensor float[4, 16]" in lines
+    assert "  delegate XnnpackBackend: 1,280 bytes, segment 1" in lines
+    assert "named data: 4 keys, 3,232 bytes" in lines
+    assert "  1: byte 1,536, 1,280 bytes, delegate XnnpackBackend" in lines
+    assert lines[-1] == ("bytes by category: header 40, program 1,416, constants 0, "
+                         "delegate data 1,280, named data 3,232, padding 80")
+
+
+def test_inspect_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["inspect", CORPUS / "conv" / "expected.pte", "--json"], capsys)
+    assert code == 0
+    summary = json.loads(out)
+    method = summary["methods"][0]
+    assert method["operators"]["aten::convolution.out"] == 2
+    assert sum(method["values"].values()) == method["value_count"] == 78
+    assert summary["constants"]["count"] == 7
+    assert summary["segments"] == [{"index": 0, "offset": 4992, "size": 2136,
+                                    "holds": ["constants"]}]
+    assert sum(summary["bytes_by_category"].values()) == summary["file_bytes"]
+
+
+@pytest.mark.parametrize("case", CORPUS_CASES)
+def test_inspect_sizes_add_up(case: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["inspect", CORPUS / case / "expected.pte", "--json"], capsys)
+    summary = json.loads(out)
+    assert code == 0 and summary["bytes_by_category"]["padding"] >= 0
+    assert sum(summary["bytes_by_category"].values()) == summary["file_bytes"]
+
+
+@pytest.mark.parametrize("content", [b"", b"junk", b"\0" * 64, b"PK\3\4" + b"x" * 100])
+def test_junk_gets_one_line_and_status_2(content: bytes, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "junk.pte"
+    path.write_bytes(content)
+    for command in (["inspect", path], ["decode", path, "-o", tmp_path / "p.json"]):
+        code, out, err = run(command, capsys)
+        assert code == 2 and out == ""
+        assert err.startswith("pte-encoder: error: ") and err.count("\n") == 1
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["inspect", tmp_path / "nope.pte"], capsys)
+    assert code == 2 and err == f"pte-encoder: error: cannot read {tmp_path / 'nope.pte'}: " \
+                                "No such file or directory\n"
+
+
+def test_inferred_options_prefer_defaults() -> None:
+    data = (CORPUS / "mlp" / "expected.pte").read_bytes()
+    options, exact = infer_options(pe.decode_program(data), data)
+    assert exact and options == {"extract_delegate_segments": True, "segment_alignment": 128,
+                                 "constant_tensor_alignment": None, "delegate_alignment": None}
+
+
+def test_inferred_options_find_other_alignments() -> None:
+    """align was written with 4096/64/256: options giving the same bytes are found."""
+    data = (CORPUS / "align" / "expected.pte").read_bytes()
+    options, exact = infer_options(pe.decode_program(data), data)
+    assert exact and options["segment_alignment"] in (2048, 4096)
+    assert pe.encode_program(pe.decode_program(data).program, **options) == data
