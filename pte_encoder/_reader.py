@@ -97,6 +97,7 @@ class _TableType:
                 default = bool(default)
             self.defaults[f.name] = default if f.kind == "SCALAR" else None
         self.unions = unions
+        self.slots = max((f.slot + 1 for f in fields), default=0)
 
 
 def _constructor(cls: Any) -> Callable[[Dict[str, Any]], Any]:
@@ -238,7 +239,8 @@ class _Session:
         self._within(vt, vsize, "vtable")
         if tsize < 4:
             raise _Fail(f"vtable at {vt} gives the table {tsize} bytes: expected at least 4", vt + 2)
-        entries = vsize // 2 - 2
+        # only the slots this table has: a huge vtable costs no more than a small one
+        entries = min(vsize // 2 - 2, ttype.slots)
         slots = [_U16.unpack_from(self.data, vt + 4 + 2 * i)[0] for i in range(entries)]
 
         def offset_of(slot: int) -> int:

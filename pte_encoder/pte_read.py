@@ -154,8 +154,9 @@ def _fail(path: str, message: str) -> DecodeError:
     return DecodeError(f"{path}: {message}", path, None)
 
 
-def _exact_sizes(program: model.Program) -> Dict[int, int]:
-    """Constant buffer index -> its size in bytes, where the tensors using it agree."""
+def _exact_sizes(program: model.Program, limit: int) -> Dict[int, int]:
+    """Constant buffer index -> its size in bytes (at most ``limit``), where the
+    tensors using it agree."""
     sizes: Dict[int, int] = {}
     disputed = set()
     for plan in program.execution_plan or []:
@@ -173,6 +174,8 @@ def _exact_sizes(program: model.Program) -> Dict[int, int]:
             nbytes = item
             for s in tensor.sizes:
                 nbytes *= s
+                if nbytes > limit:  # no constant is that big: stop before the product grows
+                    break
             if sizes.setdefault(tensor.data_buffer_idx, nbytes) != nbytes:
                 disputed.add(tensor.data_buffer_idx)
     for index in disputed:
@@ -236,7 +239,7 @@ def decode_program(data: Any) -> PteFile:
         blob = _segment(f"{where}.segment_index", constant.segment_index, segments)
         pte.segment_roles[constant.segment_index].append("constants")
         buffers = _split(where, constant.offsets, blob)
-        exact = _exact_sizes(stored)
+        exact = _exact_sizes(stored, len(blob))
         for index, size in exact.items():
             if index < len(buffers) and size < len(buffers[index]):
                 tail = buffers[index][size:]
