@@ -236,3 +236,25 @@ def executorch_pte(program: Any, encode: Callable[..., bytes], segment_alignment
 def _segment(offset: int, size: int) -> Any:
     from pte_encoder import DataSegment
     return DataSegment(offset=offset, size=size)
+
+
+def executorch_deserialize(data: bytes, decode: Callable[[bytes], Any]) -> Any:
+    """ExecuTorch's ``deserialize_pte_binary`` around a FlatBuffer decoder, for
+    constants (the case the benchmark exercises): header, program, segments
+    sliced, constants restored with their padding."""
+    from pte_encoder import Buffer
+    program_size, base = len(data), 0
+    if data[8:12] == b"eh00":
+        program_size = int.from_bytes(data[16:24], "little")
+        base = int.from_bytes(data[24:32], "little")
+    program = decode(data[:program_size])
+    if base:
+        region = data[base:]
+        segments = [region[s.offset:s.offset + s.size] for s in program.segments]
+        offsets = program.constant_segment.offsets
+        blob = segments[program.constant_segment.segment_index]
+        program.constant_buffer = [
+            Buffer(storage=blob[start:offsets[i + 1] if i + 1 < len(offsets) else len(blob)])
+            for i, start in enumerate(offsets)]
+        program.segments = []
+    return program

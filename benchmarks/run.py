@@ -11,8 +11,9 @@ the ratios b/a, c/a and a/d (how many times faster (a) is than (b) and (c),
 and how many touch walks (a) costs), the output size and (a)'s peak traced
 memory. Then the full .pte (encode_program) on the largest case against (b)
 plus ExecuTorch's segment handling, and encode_program / write_program peak
-memory on a program with 256 MiB of constants, and the first encode in a
-new process. Needs the test extra
+memory on a program with 256 MiB of constants, the first encode in a
+new process, and decoding (decode_flatbuffer, decode_program) against
+ExecuTorch's way back. Needs the test extra
 (flatbuffers, flatc).
 """
 
@@ -36,7 +37,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import pte_encoder as pe  # noqa: E402
-from executorch_paths import FlatcPath, ObjectApiPath, executorch_pte  # noqa: E402
+from executorch_paths import (FlatcPath, ObjectApiPath, executorch_deserialize,  # noqa: E402
+                              executorch_pte)
 from programs import synthetic_program  # noqa: E402
 from touch import touch_program  # noqa: E402
 
@@ -165,6 +167,32 @@ def first_encode_note(quick: bool) -> str:
     return "First encode in a new process (plans compiled as shapes are first met): " + "; ".join(parts) + "."
 
 
+def decode_notes(quick: bool) -> List[str]:
+    """Reading back: decode_flatbuffer against ExecuTorch's way (object-API
+    unpack, then dataclasses), and decode_program against its
+    deserialize_pte_binary, on the synthetic programs."""
+    object_api = ObjectApiPath(Path(tempfile.mkdtemp(prefix="pte-bench-decode-")))
+    parts, ratios = [], []
+    for n in sizes(quick):
+        program = synthetic_program(n)
+        data = pe.encode_flatbuffer(program)
+        assert pe.encode_flatbuffer(pe.decode_flatbuffer(data)) == data
+        ours = timed_auto(lambda: pe.decode_flatbuffer(data))
+        theirs = timed(lambda: object_api.decode(data), 1 if n >= 100_000 else 3)
+        ratios.append(theirs / ours)
+        parts.append(f"{n // 1000}k values {ours * 1e3:.1f} ms vs {theirs * 1e3:.1f} ms "
+                     f"({theirs / ours:.1f}x)")
+    notes = ["Decoding, decode_flatbuffer vs ExecuTorch's object-API unpack to dataclasses: "
+             + "; ".join(parts) + f"; slowest case {min(ratios):.1f}x."]
+    pte = pe.encode_program(program)
+    ours = timed(lambda: pe.decode_program(pte), 3)
+    theirs = timed(lambda: executorch_deserialize(pte, object_api.decode), 1)
+    notes.append(f"Full .pte on {n // 1000}k values: decode_program {ours * 1e3:.0f} ms, "
+                 f"ExecuTorch's deserialize_pte_binary rebuilt {theirs * 1e3:.0f} ms: "
+                 f"{theirs / ours:.1f}x.")
+    return notes
+
+
 def memory_notes(mib: int) -> List[str]:
     """Peak traced memory of encode_program and write_program on big constants."""
     program = synthetic_program(1_000)
@@ -213,6 +241,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(" | ".join(HEADER))
     rows, notes = measure(args.quick)
     notes.append(first_encode_note(args.quick))
+    notes += decode_notes(args.quick)
     notes += memory_notes(16 if args.quick else 256)
     for note in notes:
         print(note)
