@@ -374,8 +374,9 @@ class _Session:
                         "the buffer", pos)
         n: int = _U32.unpack_from(self.data, pos)[0]
         if pos + 4 + n * item_size > self.size:
-            raise _Fail(f"a {what} of {n} items of {item_size} bytes at {pos} runs past "
-                        f"the end of the {self.size}-byte buffer", pos)
+            count = f"{n} bytes" if what == "string" else f"{n} items of {item_size} bytes"
+            raise _Fail(f"a {what} of {count} at {pos} runs past the end of the "
+                        f"{self.size}-byte buffer", pos)
         self.budget -= 4 + n * item_size
         if self.budget < 0:
             self._charge(0, pos)
