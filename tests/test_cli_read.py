@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import assume, given, strategies as st
 
 import pte_encoder as pe
 from helpers import CORPUS, CORPUS_CASES
 from pte_encoder.cli import main
 from pte_encoder.pte_options import infer_options
+from strategies import programs
 
 
 def run(args: list, capsys: pytest.CaptureFixture[str]) -> tuple:
@@ -115,3 +118,39 @@ def test_inferred_options_find_other_alignments() -> None:
     options, exact = infer_options(pe.decode_program(data), data)
     assert exact and options["segment_alignment"] in (2048, 4096)
     assert pe.encode_program(pe.decode_program(data).program, **options) == data
+
+
+BLOBS = st.lists(st.binary(max_size=40), max_size=4)
+POWERS = st.sampled_from([1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096])
+
+
+@st.composite
+def named_data(draw: st.DrawFn) -> Any:
+    buffers = draw(st.lists(st.binary(max_size=40), max_size=4))
+    if not buffers:
+        return None
+    keys = draw(st.lists(st.text(max_size=6), unique=True, max_size=5))
+    entries = {key: pe.DataEntry(draw(st.integers(0, len(buffers) - 1)), draw(POWERS))
+               for key in keys}
+    return pe.NamedDataOutput(buffers, entries)
+
+
+@given(programs(), st.one_of(st.none(), BLOBS), named_data(), POWERS,
+       st.sampled_from([None, 1, 4, 16, 64, 256]), st.sampled_from([None, 1, 16, 32, 512]))
+def test_options_are_inferred_for_generated_files(program: pe.Program, mutable: Any, named: Any,
+                                                  segment_alignment: int, tensor: Any,
+                                                  delegate: Any) -> None:
+    program.segments, program.named_data, program.mutable_data_segments = [], None, None
+    program.constant_segment = None
+    assume(all(d.processed is not None for plan in program.execution_plan or []
+               for d in plan.delegates or []))
+    try:
+        data = pe.encode_program(program, mutable_data=mutable, named_data=named,
+                                 segment_alignment=segment_alignment,
+                                 constant_tensor_alignment=tensor, delegate_alignment=delegate)
+    except pe.EncodeError:
+        return
+    pte = pe.decode_program(data)
+    options, exact = infer_options(pte, data)
+    assert exact
+    assert pe.encode_program(pte.program, **options) == data
