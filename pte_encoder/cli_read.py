@@ -39,9 +39,7 @@ def _decode(args: argparse.Namespace) -> None:
     print(f"wrote {args.output} ({len(text)} bytes)")
     blobs = pte.mutable_data is not None or pte.named_data is not None
     if args.options_out:
-        with open(args.file, "rb") as f:
-            data: Any = f.read()
-        options, exact = infer_options(pte, data)
+        options, exact = infer_options(pte)
         form = json.dumps(options_to_json_form(options), indent=1)
         write_atomically(args.options_out, [form.encode("utf-8")])
         print(f"wrote {args.options_out}")

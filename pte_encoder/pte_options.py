@@ -20,7 +20,7 @@ import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .errors import EncodeError
-from .pte import HEADER_LENGTH, DataEntry, NamedDataOutput, encode_program
+from .pte import HEADER_LENGTH, DataEntry, NamedDataOutput, write_program
 from .pte_read import PteFile
 
 __all__ = ["infer_options"]
@@ -127,13 +127,16 @@ def _blob_options(pte: PteFile, named_extra: Dict[int, int]) -> Dict[str, Any]:
     return options
 
 
-def infer_options(pte: PteFile, data: Any) -> Tuple[Dict[str, Any], bool]:
-    """``encode_program`` options (blobs included) that write ``pte`` (decoded
-    from ``data``) back as ``data``, and whether they were checked to do so.
+def infer_options(pte: PteFile, data: Any = None) -> Tuple[Dict[str, Any], bool]:
+    """``encode_program`` options (blobs included) that write ``pte`` back as
+    the bytes it was decoded from (``data``, by default ``pte.data``), and
+    whether they were checked to do so.
 
     When no candidate gives back the same bytes (a file from another writer),
     the most likely options are returned with ``False``.
     """
+    if data is None:
+        data = pte.data
     segment_alignment, named_extra = _segment_alignment(pte)
     base: Dict[str, Any] = {"extract_delegate_segments": not _inline_blobs(pte),
                             "segment_alignment": segment_alignment}
@@ -161,12 +164,31 @@ def infer_options(pte: PteFile, data: Any) -> Tuple[Dict[str, Any], bool]:
     return first or base, False
 
 
+class _Comparer:
+    """A file-like sink that checks what is written against ``view``, chunk by
+    chunk, so checking a big file never holds a second copy of it."""
+
+    def __init__(self, view: memoryview) -> None:
+        self.view = view
+        self.at = 0
+        self.same = True
+
+    def write(self, chunk: Any) -> int:
+        n = len(memoryview(chunk).cast("B"))
+        if self.same:
+            self.same = self.at + n <= len(self.view) and \
+                self.view[self.at:self.at + n] == memoryview(chunk).cast("B")
+        self.at += n
+        return n
+
+
 def _reproduces(pte: PteFile, options: Dict[str, Any], view: memoryview) -> bool:
+    sink = _Comparer(view)
     try:
-        out = encode_program(pte.program, **options)
+        write_program(pte.program, sink, **options)  # type: ignore[arg-type]
     except EncodeError:
         return False
-    return len(out) == len(view) and view == out
+    return sink.same and sink.at == len(view)
 
 
 def options_to_json_form(options: Dict[str, Any]) -> Dict[str, Any]:

@@ -117,6 +117,7 @@ class PteFile:
     # "mutable data", "delegate <id>", "named data <key>", ...
     segment_roles: List[List[str]] = field(default_factory=list)
     size: int = 0
+    data: Optional[memoryview] = None  # the whole input, as decoded
 
 
 def _header(view: memoryview) -> Optional[ExtendedHeader]:
@@ -216,7 +217,7 @@ def decode_program(data: Any) -> PteFile:
     header = _header(view)
     program_size = header.program_size if header else len(view)
     stored = _ProgramReader.get().decode(view, size=program_size)
-    pte = PteFile(program=stored, header=header, stored=stored, size=len(view))
+    pte = PteFile(program=stored, header=header, stored=stored, size=len(view), data=view)
     table = stored.segments or []
     pte.segment_roles = [[] for _ in table]
     if header is None or header.segment_base_offset == 0:
