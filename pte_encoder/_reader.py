@@ -73,9 +73,9 @@ def byte_view(data: Any) -> memoryview:
         view = memoryview(data)
     except TypeError:
         raise DecodeError(f"expected a bytes-like object, got {type(data).__name__}") from None
+    if not view.c_contiguous:
+        raise DecodeError("expected a contiguous buffer, got a strided view")
     if view.format != "B" or view.ndim != 1:
-        if not view.c_contiguous:
-            raise DecodeError("expected a contiguous buffer")
         view = view.cast("B")
     return view
 

@@ -162,6 +162,19 @@ def test_accepts_mmap_and_memoryview(tmp_path: Path) -> None:
     assert normalize("Program", pe.decode_flatbuffer(bytearray(data))) == want
 
 
+def test_other_inputs() -> None:
+    data = (CORPUS / "cond" / "flatbuffer.bin").read_bytes()
+    want = normalize("Program", pe.decode_flatbuffer(data))
+    # a view of 32-bit words is read as its bytes
+    assert normalize("Program", pe.decode_flatbuffer(memoryview(data).cast("I"))) == want
+    with pytest.raises(pe.DecodeError, match="contiguous"):
+        pe.decode_flatbuffer(memoryview(data + data)[::2])
+    with pytest.raises(pe.DecodeError, match="expected a bytes-like object, got str"):
+        pe.decode_flatbuffer("ET12")
+    with pytest.raises(pe.DecodeError, match="expected a bytes-like object, got str"):
+        pe.decode_program("ET12")
+
+
 def test_the_input_is_not_modified() -> None:
     data = bytearray((CORPUS / "xnn_mlp" / "expected.pte").read_bytes())
     before = bytes(data)
