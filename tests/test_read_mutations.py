@@ -21,7 +21,7 @@ import pte_encoder as pe
 from helpers import CORPUS, CORPUS_CASES
 from pte_encoder._reader import _Session
 from pte_encoder.pte_read import _ProgramReader
-from pte_encoder.summary import summarize
+from pte_encoder.summary import format_summary, summarize
 
 FLATBUFFERS = [(CORPUS / c / name).read_bytes() for c in CORPUS_CASES
                for name in ("flatbuffer.bin", "flatbuffer-flatbuffers.bin")]
@@ -54,7 +54,7 @@ def decodes_or_refuses(decode: Callable[[bytes], Any], data: bytes) -> None:
 
 
 def decode_pte_and_summarize(data: bytes) -> None:
-    summarize(pe.decode_program(data))
+    format_summary("file.pte", summarize(pe.decode_program(data)))
 
 
 def vtables(data: bytes, size: int) -> List[int]:
