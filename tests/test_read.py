@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, Tuple
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, strategies as st
 
 import pte_encoder as pe
 from helpers import CORPUS, CORPUS_CASES, load_options, normalize
@@ -296,3 +296,71 @@ def test_shared_objects_cannot_blow_up() -> None:
     assert len(data) < 100_000
     with pytest.raises(pe.DecodeError, match="too much work"):
         pe.decode_flatbuffer(data)
+
+
+# -- any writer's layout -------------------------------------------------------
+
+def _flags(fmt: str) -> Any:
+    from flatbuffers import number_types as N
+    return {"b": N.Int8Flags, "B": N.Uint8Flags, "?": N.BoolFlags, "h": N.Int16Flags,
+            "H": N.Uint16Flags, "i": N.Int32Flags, "I": N.Uint32Flags, "q": N.Int64Flags,
+            "Q": N.Uint64Flags, "f": N.Float32Flags, "d": N.Float64Flags}[fmt]
+
+
+def _number(fmt: str, value: Any) -> Any:
+    return float(value) if fmt in "df" else int(value)
+
+
+def build_any_order(b: Any, table: str, obj: Any, rng: Any) -> int:
+    """``obj`` written with the flatbuffers runtime, children and fields in a
+    random order: another valid layout of the same meaning."""
+    from pte_encoder import _layouts
+    fields = list(_layouts.TABLES[table])
+    rng.shuffle(fields)
+    children: Dict[str, int] = {}
+    for name, kind, _slot, elem, _default, _align, _enum in fields:
+        value = getattr(obj, name)
+        if value is None or kind == "SCALAR":
+            continue
+        if kind == "STRING":
+            children[name] = b.CreateString(value)
+        elif kind == "TABLE":
+            children[name] = build_any_order(b, elem, value, rng)
+        elif kind == "UNION":
+            children[name] = build_any_order(b, type(value).__name__, value, rng)
+        elif kind == "TABLE_VECTOR":
+            items = [build_any_order(b, elem, item, rng) for item in value]
+            b.StartVector(4, len(items), 4)
+            for item in reversed(items):
+                b.PrependUOffsetTRelative(item)
+            children[name] = b.EndVector()
+        elif elem == "B" and not isinstance(value, list):
+            children[name] = b.CreateByteVector(bytes(value))
+        else:
+            size = struct.calcsize(elem)
+            b.StartVector(size, len(value), size)
+            for item in reversed(value):
+                b.Prepend(_flags(elem), _number(elem, item))
+            children[name] = b.EndVector()
+    b.StartObject(max((f[2] for f in fields), default=-1) + 1)
+    for name, kind, slot, elem, default, _align, _enum in fields:
+        value = getattr(obj, name)
+        if kind == "SCALAR":
+            b.PrependSlot(_flags(elem), slot, _number(elem, value), default)
+        elif name in children:
+            if kind == "UNION":
+                member = type(value).__name__
+                b.PrependUint8Slot(slot - 1, _layouts.UNIONS[elem].index(member) + 1, 0)
+            b.PrependUOffsetTRelativeSlot(slot, children[name], 0)
+    return int(b.EndObject())
+
+
+@given(programs(), st.randoms(use_true_random=False), st.booleans())
+def test_any_valid_layout_decodes_to_the_same_meaning(program: pe.Program, rng: Any,
+                                                      force_defaults: bool) -> None:
+    import flatbuffers
+    b = flatbuffers.Builder(0)
+    b.ForceDefaults(force_defaults)
+    b.Finish(build_any_order(b, "Program", program, rng), file_identifier=b"ET12")
+    data = bytes(b.Output())
+    assert normalize("Program", pe.decode_flatbuffer(data)) == normalize("Program", program)
