@@ -19,8 +19,11 @@ Where this is more exact than ExecuTorch:
   rather than ``[]``; entries sharing one segment share one buffer.
 - Every offset and size is checked (ExecuTorch slices past the end
   silently): a segment outside the file, constant offsets that go
-  backwards or past their segment, and references to missing segments
-  raise :class:`DecodeError`.
+  backwards or past their segment, references to missing segments, and an
+  ``eh00`` header whose length or sizes are impossible (ExecuTorch ignores
+  a header with a short length) raise :class:`DecodeError`. These errors
+  name the field path and the values; the FlatBuffer's own errors also name
+  the byte offset.
 
 Blobs (constants, delegate data, mutable and named data, every ``[ubyte]``
 vector) are ``memoryview`` slices of the input, not copies: they stay valid
