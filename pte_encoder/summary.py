@@ -96,6 +96,10 @@ def summarize(pte: PteFile) -> Dict[str, Any]:
     segments = []
     by_role: Counter[str] = Counter()
     for i, segment in enumerate(stored.segments or []):
+        if not base:  # as ExecuTorch: without a header, segments are not in this file
+            segments.append({"index": i, "offset": None, "size": segment.size,
+                             "holds": ["not in this file (no extended header)"]})
+            continue
         roles = pte.segment_roles[i] if i < len(pte.segment_roles) else []
         segments.append({"index": i, "offset": base + segment.offset, "size": segment.size,
                          "holds": roles})
@@ -143,6 +147,10 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _counts(counts: Dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in counts.items()) or "none"
 
@@ -172,19 +180,22 @@ def format_summary(name: str, summary: Dict[str, Any]) -> str:
             lines.append("  memory-planned buffers: "
                          + ", ".join(_n(n) for n in method["memory_planned_buffers"]) + " bytes")
     constants = summary["constants"]
-    lines.append(f"constants: {constants['count']} tensors, {_n(constants['bytes'])} bytes")
+    lines.append(f"constants: {_plural(constants['count'], 'tensor')}, "
+                 f"{_n(constants['bytes'])} bytes")
     if summary["mutable_data"]:
         mutable = summary["mutable_data"]
-        lines.append(f"mutable data: {mutable['count']} tensors, {_n(mutable['bytes'])} bytes")
+        lines.append(f"mutable data: {_plural(mutable['count'], 'tensor')}, "
+                     f"{_n(mutable['bytes'])} bytes")
     if summary["named_data"]:
-        lines.append(f"named data: {len(summary['named_data'])} keys, "
+        lines.append(f"named data: {_plural(len(summary['named_data']), 'key')}, "
                      f"{_n(sum(e['bytes'] for e in summary['named_data']))} bytes")
         for entry in summary["named_data"]:
             lines.append(f"  {entry['key']}: {_n(entry['bytes'])} bytes")
     if summary["segments"]:
         lines.append("segments:")
         for s in summary["segments"]:
-            lines.append(f"  {s['index']}: byte {_n(s['offset'])}, {_n(s['size'])} bytes, "
+            where = f"byte {_n(s['offset'])}" if s["offset"] is not None else "no offset"
+            lines.append(f"  {s['index']}: {where}, {_n(s['size'])} bytes, "
                          f"{', '.join(s['holds']) or 'unused'}")
     lines.append("bytes by category: " + ", ".join(
         f"{name} {_n(size)}" for name, size in summary["bytes_by_category"].items()))

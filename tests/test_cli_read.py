@@ -154,3 +154,31 @@ def test_options_are_inferred_for_generated_files(program: pe.Program, mutable: 
     options, exact = infer_options(pte, data)
     assert exact
     assert pe.encode_program(pte.program, **options) == data
+
+
+def test_inspect_a_bare_flatbuffer(capsys: pytest.CaptureFixture[str]) -> None:
+    """No extended header: the listed segments are not in this file."""
+    code, out, _ = run(["inspect", CORPUS / "twomethods" / "flatbuffer.bin", "--json"], capsys)
+    summary = json.loads(out)
+    assert code == 0 and summary["extended_header"] is None
+    assert summary["segments"] == [{"index": 0, "offset": None, "size": 144,
+                                    "holds": ["not in this file (no extended header)"]}]
+    assert summary["bytes_by_category"] == {"header": 8, "program": 2256, "padding": 0}
+    assert [m["name"] for m in summary["methods"]] == ["forward", "other"]
+
+
+def test_readme_shows_real_inspect_output(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("```text\n$ pte-encoder inspect conv.pte\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    expected = []
+    for part in ("$ pte-encoder inspect conv.pte\n" + block).split("$ pte-encoder inspect ")[1:]:
+        name, output = part.split("\n", 1)
+        (tmp_path / name).write_bytes((CORPUS / name[:-4] / "expected.pte").read_bytes())
+        code, out, _ = run(["inspect", name], capsys)
+        assert code == 0
+        expected.append((out, output))
+    assert len(expected) == 2
+    for out, output in expected:
+        assert out == output
