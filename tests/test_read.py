@@ -314,8 +314,8 @@ def _number(fmt: str, value: Any) -> Any:
 def build_any_order(b: Any, table: str, obj: Any, rng: Any) -> int:
     """``obj`` written with the flatbuffers runtime, children and fields in a
     random order: another valid layout of the same meaning."""
-    from pte_encoder import _layouts
-    fields = list(_layouts.TABLES[table])
+    from pte_encoder._schema_shim import PROGRAM_SCHEMA
+    fields = list(PROGRAM_SCHEMA.tables[table])
     rng.shuffle(fields)
     children: Dict[str, int] = {}
     for name, kind, _slot, elem, _default, _align, _enum in fields:
@@ -350,7 +350,7 @@ def build_any_order(b: Any, table: str, obj: Any, rng: Any) -> int:
         elif name in children:
             if kind == "UNION":
                 member = type(value).__name__
-                b.PrependUint8Slot(slot - 1, _layouts.UNIONS[elem].index(member) + 1, 0)
+                b.PrependUint8Slot(slot - 1, PROGRAM_SCHEMA.unions[elem].index(member) + 1, 0)
             b.PrependUOffsetTRelativeSlot(slot, children[name], 0)
     return int(b.EndObject())
 
