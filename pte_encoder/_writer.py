@@ -135,12 +135,15 @@ def ubytes(value: Any) -> bytes:
 
 
 def bytes_like(value: Any) -> Any:
-    """``value`` as bytes, bytearray or a flat memoryview, copying only lists."""
+    """``value`` as bytes, bytearray or a flat memoryview, copying only lists
+    and non-contiguous buffers (a strided view is copied in logical order)."""
     if isinstance(value, (bytes, bytearray)):
         return value
     if isinstance(value, (list, tuple)):
         return bytes(value)
     view = memoryview(value)
+    if not view.c_contiguous:
+        return view.tobytes()
     if view.format != "B" or view.ndim != 1:
         view = view.cast("B")
     return view

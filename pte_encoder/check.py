@@ -8,29 +8,42 @@ The encoder does not check as it goes: when it fails, it calls
 from __future__ import annotations
 
 import math
+import operator
 import struct
 from typing import Any
 
 from . import _layouts
-from .errors import EncodeError
+from .errors import EncodeError, fail, join
 
-__all__ = ["check_program"]
+# A [ubyte] vector, like the whole FlatBuffer, must stay under 2 GiB (the
+# format's offsets are signed 32-bit).
+MAX_VECTOR_BYTES = 2**31 - 1
+
+__all__ = ["check_program", "check_table", "check_object", "check_scalar", "integer"]
 
 _RANGES = {c: (0, 2 ** (8 * struct.calcsize(c))) if c.isupper() else
            (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1))
            for c in "bBhHiIqQ"}
 _MISSING = object()
+_NOT_TABLES = (int, float, str, bytes, bytearray, memoryview, list, tuple, dict)
 
 
-def _fail(path: str, value: Any, expected: str) -> EncodeError:
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return EncodeError(f"{path or 'program'}: expected {expected}, got {text}")
+_fail = fail
+_join = join
 
 
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
+def integer(value: Any) -> Any:
+    """``value`` as an int if it is one or is integer-like (``__index__``, as
+    numpy integers are), else None. bool counts as an int, as it does for
+    ``struct`` and for flatbuffers' own Builder (see the README)."""
+    if isinstance(value, int):
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+    except Exception:  # a hostile __index__: not an integer either
+        return None
 
 
 def check_scalar(path: str, value: Any, fmt: str) -> None:
@@ -43,27 +56,35 @@ def check_scalar(path: str, value: Any, fmt: str) -> None:
                 raise _fail(path, value, "a float (or the string 'inf' or '-inf')")
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _fail(path, value, "a float")
-        elif fmt == "f" and not math.isinf(value) and not math.isnan(value):
+        else:
             try:
-                struct.pack("<f", value)
+                number = float(value)
             except OverflowError:
-                raise _fail(path, value, "a float in the range of a 32-bit float") from None
+                raise _fail(path, value, "a number in the range of a 64-bit float") from None
+            if fmt == "f" and not math.isinf(number) and not math.isnan(number):
+                try:
+                    struct.pack("<f", number)
+                except OverflowError:
+                    raise _fail(path, value, "a float in the range of a 32-bit float") from None
     else:
-        if not isinstance(value, int):
+        number = integer(value)
+        if number is None:
             raise _fail(path, value, "an integer")
         low, high = _RANGES[fmt]
-        if not low <= value < high:
+        if not low <= number < high:
             raise _fail(path, value, f"an integer in [{low}, {high - 1}]")
 
 
 def _check_vector(path: str, value: Any, fmt: str) -> None:
     if fmt == "B" and not isinstance(value, (list, tuple)):
         try:
-            view = memoryview(value)
-        except TypeError:
+            size = memoryview(value).nbytes
+        except (TypeError, ValueError):  # ValueError: a released memoryview
             raise _fail(path, value, "a bytes-like object or a list of integers") from None
-        if not view.c_contiguous:
-            raise _fail(path, value, "a contiguous buffer")
+        if size > MAX_VECTOR_BYTES:
+            expected = f"at most {MAX_VECTOR_BYTES} bytes (the FlatBuffer limit)"
+            raise EncodeError(f"{path}: expected {expected}, got {size} bytes",
+                              path=path, value=value, expected=expected, has_value=True)
         return
     if not isinstance(value, (list, tuple)):
         raise _fail(path, value, "a list")
@@ -71,14 +92,20 @@ def _check_vector(path: str, value: Any, fmt: str) -> None:
         check_scalar(f"{path}[{index}]", item, fmt)
 
 
-def check_table(path: str, obj: Any, table: str) -> None:
-    if obj is None or isinstance(obj, (int, float, str, bytes, list, tuple, dict)):
+def check_object(path: str, obj: Any, table: str) -> None:
+    """Refuse what cannot be a table object: None, numbers, text, bytes, containers."""
+    if obj is None or isinstance(obj, _NOT_TABLES):
         raise _fail(path, obj, f"a {table} object")
+
+
+def check_table(path: str, obj: Any, table: str) -> None:
+    check_object(path, obj, table)
     for name, kind, _slot, elem, _default, _align, _enum in _layouts.TABLES[table]:
         where = _join(path, name)
         value = getattr(obj, name, _MISSING)
         if value is _MISSING:
-            raise EncodeError(f"{where}: missing (a {table} needs the attribute {name!r})")
+            raise EncodeError(f"{where}: missing (a {table} needs the attribute {name!r})",
+                              path=where, expected=f"the attribute {name!r}")
         if kind == "SCALAR":
             check_scalar(where, value, elem or "")
         elif value is None:
