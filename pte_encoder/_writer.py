@@ -16,6 +16,7 @@ modulo 8 when it starts; :func:`new_layout` computes it once per such key
 from __future__ import annotations
 
 import math
+import operator
 import struct
 from functools import lru_cache
 from itertools import count, repeat
@@ -204,6 +205,14 @@ def tables(w: Writer, items: Sequence[Any], encode: Callable[[Writer, Any], int]
     if w.minalign < 4:
         w.minalign = 4
     return w.size
+
+
+def absent_integer(value: Any) -> bool:
+    """The presence of an integer field's value that equals the default but
+    is not an int: False (left out) if it is integer-like, else TypeError
+    (``0.0`` and ``Decimal(0)`` are refused like ``1.0``)."""
+    operator.index(value)
+    return False
 
 
 def to_float(value: Any) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reprlib
 from typing import Any, Optional
 
-__all__ = ["EncodeError", "describe", "key_text", "join"]
+__all__ = ["EncodeError", "describe", "fail", "key_text", "join", "member"]
 
 # Longest text of a value (or of a key in a path) shown in a message, and of
 # a whole message: an error is always one readable line.
@@ -79,6 +79,14 @@ def describe(value: Any, limit: int = VALUE_LIMIT) -> str:
 def key_text(key: Any) -> str:
     """A mapping key as it appears in a path: ``repr``, shortened."""
     return describe(key, 60)
+
+
+def member(path: str, key: Any) -> str:
+    """The path of ``key`` in an object at ``path``: ``path.key`` for a short
+    identifier, else ``path[<key_text>]``."""
+    if isinstance(key, str) and key.isidentifier() and len(key) <= 60:
+        return join(path, key)
+    return f"{path}[{key_text(key)}]"
 
 
 def join(path: str, name: str) -> str:

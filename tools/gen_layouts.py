@@ -389,7 +389,12 @@ def scalar_lines(var: str, elem: str, default: Any) -> Tuple[List[str], str]:
         sign = math.copysign(1.0, zero)
         return ([f"    if {var}.__class__ is not float:", f"        {var} = to_float({var})"],
                 f"({var} != {zero!r} or copysign(1.0, {var}) != {sign!r})")
-    return [], f"({var} != {default!r})"
+    # An integer equal to its default is left out; a float or Decimal equal
+    # to it (0.0 == 0) must be refused like any other non-integer, so a value
+    # that is equal but not an int (nor an int subclass: IntEnum, bool) must
+    # pass operator.index (numpy integers do); the int case costs one test.
+    return [], (f"({var} != {default!r} or {var}.__class__ is not int "
+                f"and not isinstance({var}, int) and absent_integer({var}))")
 
 
 def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]]) -> List[str]:
@@ -565,8 +570,8 @@ def render_encoders(schema: Schema) -> str:
         "",
         "from ._layouts import SPECS",
         "from ._plans import SHORT_VECTOR, items, put",
-        "from ._writer import (Layout, Writer, bool_bytes, bools, byte_vector, finish_table, new_layout,",
-        "                      scalars, string, tables, to_float, ubytes)",
+        "from ._writer import (Layout, Writer, absent_integer, bool_bytes, bools, byte_vector,",
+        "                      finish_table, new_layout, scalars, string, tables, to_float, ubytes)",
         "",
         "# (table, field, schema force_align): Writer.aligns holds their values in this order.",
         f"FORCE_ALIGNED = {tuple(aligned)!r}",
