@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import operator
 import struct
-from typing import Any
+from typing import Any, Sequence
 
 from . import _layouts
 from .errors import EncodeError, fail, join
@@ -19,7 +19,7 @@ from .errors import EncodeError, fail, join
 # format's offsets are signed 32-bit).
 MAX_VECTOR_BYTES = 2**31 - 1
 
-__all__ = ["check_program", "check_table", "check_object", "check_scalar", "integer"]
+__all__ = ["check_program", "check_table", "check_object", "check_scalar", "integer", "missing"]
 
 _RANGES = {c: (0, 2 ** (8 * struct.calcsize(c))) if c.isupper() else
            (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1))
@@ -92,6 +92,16 @@ def _check_vector(path: str, value: Any, fmt: str) -> None:
         check_scalar(f"{path}[{index}]", item, fmt)
 
 
+def missing(path: str, obj: Any, name: str, table: str, names: Sequence[str]) -> EncodeError:
+    """The error for ``obj`` (at ``path``) lacking the attribute ``name`` of a
+    ``table``: the object is of the wrong kind if it has none of ``names``."""
+    if not any(hasattr(obj, other) for other in names):
+        return _fail(path, obj, f"a {table} object")
+    where = _join(path, name)
+    return EncodeError(f"{where}: missing (a {table} needs the attribute {name!r})",
+                       path=where, expected=f"the attribute {name!r}")
+
+
 def check_object(path: str, obj: Any, table: str) -> None:
     """Refuse what cannot be a table object: None, numbers, text, bytes, containers."""
     if obj is None or isinstance(obj, _NOT_TABLES):
@@ -104,8 +114,7 @@ def check_table(path: str, obj: Any, table: str) -> None:
         where = _join(path, name)
         value = getattr(obj, name, _MISSING)
         if value is _MISSING:
-            raise EncodeError(f"{where}: missing (a {table} needs the attribute {name!r})",
-                              path=where, expected=f"the attribute {name!r}")
+            raise missing(path, obj, name, table, [row[0] for row in _layouts.TABLES[table]])
         if kind == "SCALAR":
             check_scalar(where, value, elem or "")
         elif value is None:

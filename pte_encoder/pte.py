@@ -17,9 +17,9 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from . import model
+from . import _layouts, model
 from ._writer import bytes_like
-from .check import check_object, check_scalar, integer
+from .check import check_object, check_scalar, integer, missing
 from .errors import EncodeError, describe, fail, join, key_text
 from .flatbuffer import MAX_SEGMENT_ALIGNMENT, check_alignment, encode_chunks, resolve_alignments
 
@@ -29,6 +29,8 @@ DEFAULT_TENSOR_ALIGNMENT = 16
 HEADER_MAGIC = b"eh00"
 HEADER_LENGTH = 32
 _MISSING = object()
+# The attributes of the option objects (schema tables have theirs in _layouts).
+_NAMES = {"NamedDataOutput": ("buffers", "pte_data"), "DataEntry": ("buffer_index", "alignment")}
 _HEADER = struct.Struct("<4sIQQQ")
 
 
@@ -120,9 +122,8 @@ def _field(obj: Any, name: str, path: str, what: str) -> Any:
     check_object(path, obj, what)
     value = getattr(obj, name, _MISSING)
     if value is _MISSING:
-        where = join(path, name)
-        raise EncodeError(f"{where}: missing (a {what} needs the attribute {name!r})",
-                          path=where, expected=f"the attribute {name!r}")
+        names = _NAMES.get(what) or [row[0] for row in _layouts.TABLES[what]]
+        raise missing(path, obj, name, what, names)
     return value
 
 
