@@ -112,7 +112,11 @@ def check_table(path: str, obj: Any, table: str) -> None:
     check_object(path, obj, table)
     for name, kind, _slot, elem, _default, _align, _enum in _layouts.TABLES[table]:
         where = _join(path, name)
-        value = getattr(obj, name, _MISSING)
+        try:
+            value = getattr(obj, name, _MISSING)
+        except Exception as exc:  # a property that raises: its error, with the place
+            raise EncodeError(f"{where}: cannot be read: {type(exc).__name__}: {exc}",
+                              path=where) from exc
         if value is _MISSING:
             raise missing(path, obj, name, table, [row[0] for row in _layouts.TABLES[table]])
         if kind == "SCALAR":
@@ -123,9 +127,11 @@ def check_table(path: str, obj: Any, table: str) -> None:
             if not isinstance(value, str):
                 raise _fail(where, value, "a str")
             try:
-                value.encode("utf-8")
+                size = len(value.encode("utf-8"))
             except UnicodeEncodeError:
                 raise _fail(where, value, "a str encodable as UTF-8") from None
+            if size > MAX_VECTOR_BYTES:
+                raise _fail(where, value, f"a str of at most {MAX_VECTOR_BYTES} bytes in UTF-8")
         elif kind == "TABLE":
             check_table(where, value, elem or "")
         elif kind == "UNION":

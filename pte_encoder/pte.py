@@ -11,6 +11,7 @@ of the caller's buffers until they are joined or written.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import struct
 import tempfile
@@ -382,6 +383,9 @@ def write_program(program: Any, file: Union[str, "os.PathLike[str]", BinaryIO], 
     path is written atomically: to a temporary file in the same folder,
     renamed at the end, removed on error. Returns the number of bytes.
     """
+    if not isinstance(file, (str, os.PathLike)) and (
+            not callable(getattr(file, "write", None)) or isinstance(file, io.TextIOBase)):
+        raise fail("file", file, "a path or a binary file object")
     chunks, size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                segment_alignment, constant_tensor_alignment, delegate_alignment)
     if isinstance(file, (str, os.PathLike)):

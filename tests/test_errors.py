@@ -671,3 +671,25 @@ def test_junk_at_the_pte_level_gives_bytes_or_encode_error(inputs: Tuple[Any, Di
     else:
         assert data == out.getvalue() and size == len(data)
     assert repr(inputs) == before
+
+
+@pytest.mark.parametrize("file", [5, None, io.StringIO(), b"out.pte"])
+def test_write_program_needs_a_path_or_a_binary_file(file: Any) -> None:
+    with pytest.raises(pe.EncodeError, match="^file: expected a path or a binary file object") as info:
+        pe.write_program(pe.Program(), file)
+    assert info.value.path == "file"
+
+
+def test_attributes_that_raise_are_named() -> None:
+    class Hostile:
+        version = 0
+
+        @property
+        def execution_plan(self) -> Any:
+            raise RuntimeError("no plans today")
+
+        def __getattr__(self, name: str) -> Any:
+            return None
+
+    with pytest.raises(pe.EncodeError, match="^execution_plan: cannot be read: RuntimeError: no plans today$"):
+        pe.program_to_json(Hostile())
