@@ -10,39 +10,52 @@ import pytest
 
 from helpers import FLATC, ROOT
 
-UPSTREAM = ROOT.parent / "shared" / "upstream" / "executorch-1.5.1" / "program.fbs"
-# flatc's binary schema (reflection) of the upstream program.fbs, as written by
-# `flatc -b --schema` 25.12.19: tables, fields, slot ids, types, defaults,
-# enums, unions, attributes such as force_align, identifier and extension;
-# comments are not part of it.
-UPSTREAM_BFBS = ROOT / "tests" / "data" / "upstream-1.5.1-program.bfbs"
+UPSTREAM = ROOT.parent / "shared" / "upstream" / "executorch-1.5.1"
+# Our schemas, by the name of ExecuTorch's file each matches.
+SCHEMAS = ["program", "flat_tensor"]
+
+
+def upstream_bfbs(name: str) -> Path:
+    """flatc's binary schema (reflection) of the upstream NAME.fbs, as written by
+    `flatc -b --schema` 25.12.19: tables, fields, slot ids, types, defaults,
+    enums, unions, attributes such as force_align, identifier and extension;
+    comments are not part of it."""
+    return ROOT / "tests" / "data" / f"upstream-1.5.1-{name}.bfbs"
 
 
 def binary_schema(fbs: Path, tmp_path: Path) -> bytes:
     out = tmp_path / fbs.parent.name
     subprocess.run([FLATC, "-b", "--schema", "-o", str(out), str(fbs)], check=True)
-    return (out / "program.bfbs").read_bytes()
+    return (out / fbs.with_suffix(".bfbs").name).read_bytes()
 
 
-def test_schema_is_structurally_identical_to_executorch(tmp_path: Path) -> None:
-    assert binary_schema(ROOT / "schema" / "program.fbs", tmp_path) == UPSTREAM_BFBS.read_bytes()
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_schema_is_structurally_identical_to_executorch(name: str, tmp_path: Path) -> None:
+    assert binary_schema(ROOT / "schema" / f"{name}.fbs", tmp_path) == upstream_bfbs(name).read_bytes()
 
 
 @pytest.mark.skipif(not UPSTREAM.exists(), reason="../shared/upstream is not beside the clone")
-def test_stored_upstream_binary_schema_is_current(tmp_path: Path) -> None:
-    assert binary_schema(UPSTREAM, tmp_path) == UPSTREAM_BFBS.read_bytes()
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_stored_upstream_binary_schema_is_current(name: str, tmp_path: Path) -> None:
+    assert binary_schema(UPSTREAM / f"{name}.fbs", tmp_path) == upstream_bfbs(name).read_bytes()
 
 
-def test_a_changed_schema_would_be_noticed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name, old, new", [
+    ("program", "  layout: byte;\n", "  layout: ubyte;\n"),
+    ("flat_tensor", "  segment_index: uint32;\n", "  segment_index: int32;\n"),
+    ("flat_tensor", "file_identifier \"FT01\";", "file_identifier \"FT02\";"),
+])
+def test_a_changed_schema_would_be_noticed(name: str, old: str, new: str, tmp_path: Path) -> None:
     changed = tmp_path / "changed"
     changed.mkdir()
-    text = (ROOT / "schema" / "program.fbs").read_text()
-    (changed / "program.fbs").write_text(text.replace("  layout: byte;\n", "  layout: ubyte;\n"))
+    text = (ROOT / "schema" / f"{name}.fbs").read_text()
+    assert old in text
+    (changed / f"{name}.fbs").write_text(text.replace(old, new))
     (changed / "scalar_type.fbs").write_text((ROOT / "schema" / "scalar_type.fbs").read_text())
-    assert binary_schema(changed / "program.fbs", tmp_path) != UPSTREAM_BFBS.read_bytes()
+    assert binary_schema(changed / f"{name}.fbs", tmp_path) != upstream_bfbs(name).read_bytes()
 
 
-@pytest.mark.parametrize("tool", ["gen_layouts.py", "gen_reference.py"])
+@pytest.mark.parametrize("tool", ["gen_schema.py", "gen_reference.py"])
 def test_generated_code_is_current(tool: str) -> None:
     result = subprocess.run([sys.executable, str(ROOT / "tools" / tool), "--check"],
                             capture_output=True, text=True)
