@@ -150,7 +150,7 @@ for _ in range(2):
 
 def first_encode_note(quick: bool) -> str:
     """The first encode in a new process pays for compiling each subtree
-    shape's plan when it first meets it (see pte_encoder/_plans.py)."""
+    shape's plan when it first meets it (see pte_encoder/engine/plans.py)."""
     parts = []
     for label, case in (("conv", str(CORPUS / "conv" / "flatbuffer.json")),
                         (f"synthetic {sizes(quick)[-1] // 1000}k values", str(sizes(quick)[-1]))):
