@@ -5,12 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Dict
 
 import pytest
 
 from helpers import FLATC, ROOT
 
-UPSTREAM = ROOT.parent / "shared" / "upstream" / "executorch-1.5.1"
+# ../shared beside the clone (or beside the folder of worktrees holding it).
+UPSTREAM = next((p / "shared" / "upstream" / "executorch-1.5.1" for p in (ROOT.parent, ROOT.parent.parent)
+                 if (p / "shared" / "upstream" / "executorch-1.5.1").exists()),
+                ROOT.parent / "shared" / "upstream" / "executorch-1.5.1")
 # Our schemas, by the name of ExecuTorch's file each matches.
 SCHEMAS = ["program", "flat_tensor"]
 
@@ -60,3 +64,38 @@ def test_generated_code_is_current(tool: str) -> None:
     result = subprocess.run([sys.executable, str(ROOT / "tools" / tool), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _parse(tmp_path: Path, files: Dict[str, str]) -> Any:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    import gen_schema
+    return gen_schema.records(gen_schema.parse(tmp_path / "main.fbs"), "main")
+
+
+def test_generator_resolves_includes_namespaces_and_qualified_names(tmp_path: Path) -> None:
+    schema = _parse(tmp_path, {
+        "other.fbs": "namespace a.b;\nenum Kind : ubyte { X, Y = 4 }\ntable Inner { k: Kind = Y; }\n"
+                     "file_identifier \"NOPE\";\nroot_type Inner;\n",
+        "main.fbs": 'include "other.fbs";\nnamespace c;\nfile_identifier "MAIN";\n'
+                    "table Outer { kind: a.b.Kind; inner: a.b.Inner; items: [a.b.Inner]; }\n"
+                    "root_type Outer;\n",
+    })
+    assert (schema.namespace, schema.file_identifier, schema.root_table) == ("c", b"MAIN", "Outer")
+    assert schema.enums["Kind"].values == (("X", 0), ("Y", 4))
+    assert [tuple(f) for f in schema.tables["Outer"]] == [
+        ("kind", "SCALAR", 0, "B", 0, 0, "Kind"), ("inner", "TABLE", 1, "Inner", None, 0, None),
+        ("items", "TABLE_VECTOR", 2, "Inner", None, 0, None)]
+    assert schema.tables["Inner"][0].default == 4
+
+
+@pytest.mark.parametrize("main, error", [
+    ("namespace c;\ntable T { x: Nowhere; }\nroot_type T;\n", "unknown type 'Nowhere'"),
+    ('include "other.fbs";\nnamespace c;\ntable Inner { x: int; }\nroot_type Inner;\n',
+     "two declarations named 'Inner'"),
+    ("namespace c;\ntable T { x: int (key); }\nroot_type T;\n", "unsupported attributes"),
+    ("namespace c;\ntable T { x: [string]; }\nroot_type T;\n", "unsupported vector of string"),
+])
+def test_generator_refuses_what_the_engine_cannot_follow(tmp_path: Path, main: str, error: str) -> None:
+    with pytest.raises(SystemExit, match=error):
+        _parse(tmp_path, {"other.fbs": "namespace a.b;\ntable Inner { k: int; }\n", "main.fbs": main})

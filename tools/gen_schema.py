@@ -221,8 +221,10 @@ class Parser:
                 while (key := self.next()) != ")":
                     if key == ",":
                         continue
-                    self.expect(":")
-                    attrs[key] = self.next()
+                    attrs[key] = ""  # a bare attribute, such as (deprecated)
+                    if self.tokens[self.pos] == ":":
+                        self.pos += 1
+                        attrs[key] = self.next()
             self.expect(";")
             fields.append(FieldDef(token, type_name, vector, default, attrs, self.namespace))
         self.parsed.tables[self.qualified(name)] = fields
