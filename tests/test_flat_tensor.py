@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, List
 
 import pytest
 from hypothesis import given
@@ -17,7 +18,7 @@ import pte_encoder as pe
 from pte_encoder import flat_tensor_model as ft
 from pte_encoder._codecs import FLAT_TENSOR, PROGRAM
 from pte_encoder.engine.json import to_json
-from helpers import FLATC, ROOT, _TMP, decode_flatbuffer, flatc_binary, normalize
+from helpers import CORPUS, CORPUS_CASES, FLATC, ROOT, _TMP, decode_flatbuffer, flatc_binary, normalize
 from strategies import TEXT, table
 
 SCHEMA = FLAT_TENSOR.schema
@@ -108,3 +109,31 @@ def test_the_codec_holds_the_model_classes() -> None:
     assert PROGRAM.models["NamedData"] is pe.NamedData
     assert SCHEMA.namespace == "flat_tensor_flatbuffer" and SCHEMA.file_identifier == b"FT01"
     assert SCHEMA.file_extension == "ptd" and SCHEMA.root_table == "FlatTensor"
+
+
+def test_threads_encoding_both_schemas_agree_with_one_thread() -> None:
+    programs = [pe.program_from_json((CORPUS / c / "flatbuffer.json").read_text()) for c in CORPUS_CASES]
+
+    def layout(j: int, i: int) -> Any:
+        return ft.TensorLayout(ft.ScalarType.FLOAT, [j, i], [0, 1]) if j % 2 else None
+
+    tensors = [ft.FlatTensor(version=i, segments=[ft.DataSegment(64 * j, j + i) for j in range(i)],
+                             named_data=[ft.NamedData(f"w{j}", j, layout(j, i)) for j in range(i)])
+               for i in range(len(programs))]
+    jobs = [(pe.encode_flatbuffer, p) for p in programs] + [(FLAT_TENSOR.encode, t) for t in tensors]
+    expected = [encode(obj) for encode, obj in jobs]
+    failures: List[int] = []
+
+    def work(offset: int) -> None:
+        for round in range(20):
+            index = (offset + 3 * round) % len(jobs)
+            encode, obj = jobs[index]
+            if encode(obj) != expected[index]:
+                failures.append(index)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
