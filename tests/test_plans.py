@@ -98,3 +98,22 @@ def test_vectors_short_and_long(length: int) -> None:
               pe.EValue(pe.TensorList(items=tuple(range(length)))),
               pe.EValue(pe.BoolList(items=[True] * length))]
     same_as_flatc(program_of(values))
+
+
+def test_every_cache_of_the_codec_stays_within_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tiny bounds: the caches start again as they fill, and the bytes do not change.
+    from pte_encoder.engine import codec as codec_module, writer as writer_module
+    programs = [pe.program_from_json((CORPUS / case / "flatbuffer.json").read_text()) for case in CORPUS_CASES]
+    expected = [pe.encode_flatbuffer(p) for p in programs]
+    monkeypatch.setattr(codec_module, "MAX_LAYOUTS", 2)
+    monkeypatch.setattr(writer_module, "MAX_VECTOR_PACKERS", 2)
+    monkeypatch.setattr(PROGRAM.plans, "max_shapes", 2)
+    # The bounds hold from the next miss on: start from empty caches.
+    for cache in (PROGRAM.plans.shapes, PROGRAM._vectors, PROGRAM._table_layouts,
+                  *(PROGRAM.layouts(table) for table in PROGRAM.schema.tables)):
+        cache.clear()  # type: ignore[attr-defined]
+    for program, out in zip(programs, expected):
+        assert pe.encode_flatbuffer(program) == out
+        assert len(PROGRAM.plans.shapes) <= 2
+        assert len(PROGRAM._vectors) <= 2 and len(PROGRAM._table_layouts) <= 2
+        assert all(len(PROGRAM.layouts(table)) <= 2 for table in PROGRAM.schema.tables)

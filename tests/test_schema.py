@@ -99,3 +99,12 @@ def test_generator_resolves_includes_namespaces_and_qualified_names(tmp_path: Pa
 def test_generator_refuses_what_the_engine_cannot_follow(tmp_path: Path, main: str, error: str) -> None:
     with pytest.raises(SystemExit, match=error):
         _parse(tmp_path, {"other.fbs": "namespace a.b;\ntable Inner { k: int; }\n", "main.fbs": main})
+
+
+def test_schema_records_are_checked() -> None:
+    from pte_encoder.engine.schema import Field, Schema
+    table = {"T": (Field("x", "TABLE", 0, "Missing", None, 0, None),)}
+    with pytest.raises(ValueError, match=r"T\.x: 'Missing' is not a table"):
+        Schema("s", "ns", b"SSSS", "s", "T", table, {}, {})
+    with pytest.raises(ValueError, match=r"T\.x: unknown kind"):
+        Schema("s", "ns", b"SSSS", "s", "T", {"T": (Field("x", "BLOB", 0, None, None, 0, None),)}, {}, {})

@@ -68,6 +68,11 @@ class Schema:
     force_aligned: Tuple[Tuple[str, str, int], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        for table, fields in self.tables.items():
+            for f in fields:
+                _validate(self, table, f)
+        if self.root_table not in self.tables:
+            raise ValueError(f"root table {self.root_table!r} is not a table of the schema")
         object.__setattr__(self, "specs", {t: _spec(fields) for t, fields in self.tables.items()})
         # (table, field, schema force_align) of each force-aligned vector, in
         # declaration order: Writer.aligns holds their values in this order.
@@ -111,6 +116,20 @@ class Schema:
                     flat[table] = None
                     changed = True
         return tuple(t for t in self.tables if t in flat)
+
+
+def _validate(schema: Schema, table: str, f: Field) -> None:
+    """Refuse a record the encoders could not follow."""
+    where = f"{table}.{f.name}"
+    if f.kind not in KINDS:
+        raise ValueError(f"{where}: unknown kind {f.kind!r}")
+    names = {"TABLE": schema.tables, "TABLE_VECTOR": schema.tables, "UNION": schema.unions}
+    if f.kind in names and f.elem not in names[f.kind]:
+        raise ValueError(f"{where}: {f.elem!r} is not a {f.kind.split('_')[0].lower()} of the schema")
+    if f.kind in ("SCALAR", "VECTOR") and (f.elem is None or f.elem not in "?bBhHiIqQfd"):
+        raise ValueError(f"{where}: {f.elem!r} is not a scalar format")
+    if f.enum is not None and f.enum not in schema.enums:
+        raise ValueError(f"{where}: {f.enum!r} is not an enum of the schema")
 
 
 def _spec(fields: Tuple[Field, ...]) -> Spec:
