@@ -17,7 +17,8 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from .engine.codec import Codec, Encoder
 from .engine.plans import SHORT_VECTOR, items
-from .engine.writer import Writer, bool_bytes, to_float, ubytes
+from .engine.values import bool_bytes, to_float, ubytes
+from .engine.writer import Writer
 
 
 def build(codec: Codec) -> Encoder:

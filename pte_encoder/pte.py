@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import model
 from .errors import EncodeError
-from .engine.writer import bytes_like
+from .engine.values import bytes_like
 from .flatbuffer import check_alignment, encode_chunks, resolve_alignments
 
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]

@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .layout import SIZES, TableLayout, picker
 from .schema import Field, Schema
-from .writer import Writer, to_float
+from .values import to_float
 
 # (pack, pick, constants, new vtables (bytes, end), size, alignment, root table's end);
 # ends are relative to where the subtree starts.
@@ -105,37 +105,12 @@ class Plans:
         plans = self.shapes[key] = Shape()
         return plans
 
-    def resolve(self, w: Writer, plans: Shape, key: ShapeKey, flat_count: int) -> Ready:
-        """The plan for the vtables ``w`` has: walk the shape's decisions
-        (compiling the plan if new), and tell ``w`` the vtables it adds. A plan
-        that adds none stays right for ``w`` from then on."""
-        vtables = w.vtables
-        known: List[int] = []
-        node = plans.first
-        while node.__class__ is Decision:
-            at = vtables.get(node.vtable)  # type: ignore[union-attr]
-            if at is None:
-                node = node.new  # type: ignore[union-attr]
-            else:
-                known.append(at - node.at)  # type: ignore[union-attr]
-                node = node.known  # type: ignore[union-attr]
-        if node is None:
-            known = []
-            node = self._learn(plans, key, vtables, flat_count, known)
-        pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
-        ready = (pack, pick, constants, known, plan_size, root)
-        if new_vtables:
-            w.add_vtables(new_vtables)
-        else:
-            plans.ready = (w.serial, ready)
-        w.align_to(align)
-        return ready
-
-    def _learn(self, plans: Shape, key: ShapeKey, vtables: Dict[bytes, int], flat_count: int,
+    def learn(self, plans: Shape, key: ShapeKey, vtables: Dict[bytes, int], flat_count: int,
                known: List[int]) -> Plan:
-        """Compile the plan for the writer's current vtables, file it under the
+        """Compile the plan for a writer's current ``vtables``, file it under the
         decisions that led to it, and append to ``known`` the position, less the
-        table's end, of each vtable it reuses."""
+        table's end, of each vtable it reuses (Writer.subtree walks the
+        decisions, and calls this at a leaf not compiled yet)."""
         table, shape, start = key
         sim = _Sim(self, start, flat_count, vtables)
         sim.table(table, shape)

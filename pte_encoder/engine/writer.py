@@ -15,16 +15,14 @@ writer is made by, which hands it over at construction.
 
 from __future__ import annotations
 
-import math
 import struct
 from itertools import repeat
 from operator import sub
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from .layout import SIZES, Layout
-
-if TYPE_CHECKING:
-    from .plans import Plans
+from .plans import Decision, Plans, Ready, Shape, ShapeKey
+from .values import bool_bytes, bytes_like, to_float
 
 _PADS = [bytes(n) for n in range(64)]
 _CHUNKS_PER_BLOCK = 1024
@@ -59,7 +57,11 @@ class Writer:
         self.serial = plans.new_serial()  # tells this writer's plans from others' (see Plans)
 
     def align_to(self, align: int) -> None:
-        """Note that the buffer must be aligned to ``align`` as a whole."""
+        """Note that the buffer must be aligned to ``align`` as a whole.
+
+        Only alignments above 4 need saying: the root is a table, and
+        finish_table notes at least 4 for every table (strings, vectors and
+        offsets need no more)."""
         if self.minalign < align:
             self.minalign = align
 
@@ -80,7 +82,6 @@ class Writer:
         pad = -(self.size + n + 1) & 3
         self.chunks.append(b"".join((_U32(n), data, _PADS[pad + 1])))
         self.size += n + 5 + pad
-        self.align_to(4)
         return self.size
 
     def empty_vector(self) -> int:
@@ -88,7 +89,6 @@ class Writer:
             self.pad(-self.size & 3)
         self.chunks.append(b"\0\0\0\0")
         self.size += 4
-        self.align_to(4)
         return self.size
 
     def _vector_packer(self, fmt: str, n: int) -> VectorPacker:
@@ -162,7 +162,6 @@ class Writer:
                 self.pad(-self.size & 3)
             self.chunks.append(_U32_PAIR(1, self.size + 4 - position))
             self.size += 8
-            self.align_to(4)
             return self.size
         if n <= _CHUNKS_PER_BLOCK:
             positions = list(map(encode, repeat(self), items))
@@ -179,7 +178,6 @@ class Writer:
         packer = (self._vectors.get(("I", n)) or self._vector_packer("I", n))[0]
         self.chunks.append(packer(n, *map(sub, range(base, base - 4 * n, -4), positions)))
         self.size = base + 4
-        self.align_to(4)
         return self.size
 
     def finish_table(self, start: int, layout: Layout, values: List[Any]) -> int:
@@ -208,7 +206,7 @@ class Writer:
         plans = self._shapes.get(key) or self._plans.new_shape(key)
         serial, ready = plans.ready
         if serial != self.serial:
-            ready = self._plans.resolve(self, plans, key, len(values))
+            ready = self._resolve(plans, key, len(values))
         pack, pick, constants, known, plan_size, root = ready
         for at in known:
             values.append(at - size)
@@ -217,11 +215,33 @@ class Writer:
         self.size = size + plan_size
         return size + root
 
-    def add_vtables(self, vtables: Sequence[Tuple[bytes, int]]) -> None:
-        """Note vtables a subtree about to be written at ``size`` writes, at their
-        ends relative to it."""
-        for vtable, end in vtables:
-            self.vtables[vtable] = self.size + end
+    def _resolve(self, plans: Shape, key: ShapeKey, flat_count: int) -> Ready:
+        """The plan of a shape for the vtables this writer has: walk the
+        shape's decisions (compiling the plan if new), and note the vtables it
+        adds. A plan that adds none stays right for this writer from then on."""
+        vtables = self.vtables
+        known: List[int] = []
+        node = plans.first
+        while node.__class__ is Decision:
+            at = vtables.get(node.vtable)  # type: ignore[union-attr]
+            if at is None:
+                node = node.new  # type: ignore[union-attr]
+            else:
+                known.append(at - node.at)  # type: ignore[union-attr]
+                node = node.known  # type: ignore[union-attr]
+        if node is None:
+            known = []
+            node = self._plans.learn(plans, key, vtables, flat_count, known)
+        pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
+        ready = (pack, pick, constants, known, plan_size, root)
+        if new_vtables:
+            for vtable, end in new_vtables:
+                vtables[vtable] = self.size + end
+        else:
+            plans.ready = (self.serial, ready)
+        if align > 4:  # 4 goes without saying (see align_to)
+            self.align_to(align)
+        return ready
 
     def finish(self, root: int, identifier: bytes) -> List[Any]:
         """Pad to the largest alignment used, then the identifier and root offset.
@@ -237,39 +257,3 @@ class Writer:
         self.blocks += [identifier, _U32(self.size - root)]
         self.blocks.reverse()
         return self.blocks
-
-
-def bool_bytes(items: Any) -> bytes:
-    if not isinstance(items, (list, tuple)) or any(x is not True and x is not False for x in items):
-        raise TypeError("not a list of bools")
-    return bytes(items)
-
-
-def ubytes(value: Any) -> bytes:
-    """A [ubyte] vector's bytes, from a bytes-like object or a sequence of ints."""
-    return value if value.__class__ is bytes else bytes(bytes_like(value))
-
-
-def bytes_like(value: Any) -> Any:
-    """``value`` as bytes, bytearray or a flat memoryview, copying only lists."""
-    if isinstance(value, (bytes, bytearray)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return bytes(value)
-    view = memoryview(value)
-    if view.format != "B" or view.ndim != 1:
-        view = view.cast("B")
-    return view
-
-
-def to_float(value: Any) -> float:
-    """A float field's value: a number, or the strings "inf" / "-inf"."""
-    if isinstance(value, str):
-        if value == "inf":
-            return math.inf
-        if value == "-inf":
-            return -math.inf
-        raise TypeError("not a number")
-    if isinstance(value, bool) or not isinstance(value, (float, int)):
-        raise TypeError("not a number")
-    return float(value)
