@@ -11,7 +11,8 @@ from .demo import demo_program
 from .errors import EncodeError
 from .flatbuffer import encode_flatbuffer
 from .json_form import options_from_json, program_from_json
-from .pte import write_atomically, write_program
+from ._files import write_file
+from .pte import write_program
 
 
 class CommandError(Exception):
@@ -32,8 +33,7 @@ def _encode(args: argparse.Namespace) -> None:
         data = encode_flatbuffer(program,
                                  constant_tensor_alignment=options.get("constant_tensor_alignment"),
                                  delegate_alignment=options.get("delegate_alignment"))
-        write_atomically(args.output, [data])
-        size = len(data)
+        size = write_file(args.output, [data])
     else:
         size = write_program(program, args.output, **options)
     print(f"wrote {args.output} ({size} bytes)")
