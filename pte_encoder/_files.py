@@ -93,10 +93,10 @@ def write_path(target: Union[str, bytes], chunks: Iterable[Any], *,
     except OSError as exc:
         # The temporary file and the resolved target are ours, not the user's;
         # an error about another file (from the chunks) keeps its name.
-        if exc.filename is not None and exc.filename in used:
-            exc.filename = target
-            exc.filename2 = None
-        raise
+        if exc.filename is None or exc.filename not in used:
+            raise
+        renamed = type(exc)(exc.errno, exc.strerror, target)
+        raise renamed.with_traceback(exc.__traceback__) from None
 
 
 def write_stream(file: Any, chunks: Iterable[Any]) -> int:
@@ -191,8 +191,7 @@ def _replace(real: str, status: Optional[os.stat_result], chunks: Iterable[Any],
     # a replacement starts private and takes the old file's mode at the end.
     used.append(folder)
     handle, temporary = _create_temporary(folder, temporary_prefix,
-                                          0o666 if status is None else 0o600)
-    used.append(temporary)
+                                          0o666 if status is None else 0o600, used)
     try:
         with os.fdopen(handle, "wb") as out:
             if status is not None:
@@ -210,12 +209,13 @@ def _replace(real: str, status: Optional[os.stat_result], chunks: Iterable[Any],
     return total
 
 
-def _create_temporary(folder: str, prefix: str, mode: int) -> Tuple[int, str]:
+def _create_temporary(folder: str, prefix: str, mode: int, used: List[str]) -> Tuple[int, str]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) \
         | getattr(os, "O_BINARY", 0)
     for _ in range(_TEMPORARY_NAME_TRIES):
         name = f"{prefix}{os.urandom(6).hex()}.tmp"
         temporary = os.path.join(folder, name)
+        used.append(temporary)
         try:
             return os.open(temporary, flags, mode), temporary
         except FileExistsError:
@@ -232,8 +232,8 @@ def _copy_owner_and_mode(handle: int, status: os.stat_result) -> None:
             except OSError:
                 pass  # only root may give a file away; the mode is still kept
     # After fchown, which clears the set-user-ID and set-group-ID bits.
-    if os.chmod in os.supports_fd:
-        os.chmod(handle, stat.S_IMODE(status.st_mode))
+    if hasattr(os, "fchmod"):
+        os.fchmod(handle, stat.S_IMODE(status.st_mode))
 
 
 def _short_repr(value: Any) -> str:
