@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, TextIO
 
 from .demo import demo_program
 from .errors import EncodeError
@@ -36,16 +38,29 @@ def _encode(args: argparse.Namespace) -> None:
         size = write_file(args.output, [data])
     else:
         size = write_program(program, args.output, **options)
-    print(f"wrote {args.output} ({size} bytes)")
+    print(f"wrote {args.output} ({size} bytes)", file=_report_stream(args.output))
+
+
+def _report_stream(output: str) -> TextIO:
+    """Where to say what was written: stdout, unless the file went there
+    (``-o /dev/stdout``), which the report would then corrupt."""
+    try:
+        if os.path.samestat(os.stat(output), os.fstat(sys.stdout.fileno())):
+            return sys.stderr
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # no stdout file descriptor (captured, closed): not the same file
+    return sys.stdout
 
 
 def _demo(args: argparse.Namespace) -> None:
     program = demo_program()
     size = write_program(program, args.output)
-    print(f"wrote {args.output} ({size} bytes)")
+    report = _report_stream(args.output)
+    print(f"wrote {args.output} ({size} bytes)", file=report)
     for plan in program.execution_plan or []:
         operators = ", ".join(f"{op.name}.{op.overload}" for op in plan.operators or [])
-        print(f"  method {plan.name}: {len(plan.values or [])} values, operators {operators}")
+        print(f"  method {plan.name}: {len(plan.values or [])} values, operators {operators}",
+              file=report)
 
 
 def _parser() -> argparse.ArgumentParser:
