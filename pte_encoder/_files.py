@@ -77,14 +77,15 @@ def write_path(target: Union[str, bytes], chunks: Iterable[Any], *,
     path = os.fsdecode(target)
     used: List[str] = [path]  # the names an error may carry instead of the user's
     try:
-        real, through = _resolve(path, used)
-        try:
-            status: Optional[os.stat_result] = os.stat(real)
-        except FileNotFoundError:
-            status = None
+        status = _status(path)
         if status is not None and stat.S_ISDIR(status.st_mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), target)
-        if through or (status is not None and not stat.S_ISREG(status.st_mode)):
+        real, through = _resolve(path, used)
+        if status is not None and not through:
+            # What open() reaches must be the file the links name; if not (a
+            # link changed meanwhile, or names no path), write through.
+            through = not stat.S_ISREG(status.st_mode) or not _same_file(real, status)
+        if through:
             with open(path, "wb") as out:
                 return write_stream(out, chunks)
         if status is not None and not _writable(real):
@@ -159,6 +160,34 @@ def _checked_path(target: Union[str, bytes, "os.PathLike[Any]"]) -> Union[str, b
     if "\0" in os.fsdecode(path):
         raise EncodeError(f"file: expected a path without NUL characters, got {_short_repr(path)}")
     return path
+
+
+def _status(path: str) -> Optional[os.stat_result]:
+    """The status of the file ``open(path)`` reaches, ``None`` if there is none.
+
+    Where the system has ``O_PATH``, the path is opened by the kernel, not
+    stat-ed: it then follows links with its own protections (a root process
+    following another user's link in /tmp is refused, as open() is refused)
+    and opens no device.
+    """
+    o_path = getattr(os, "O_PATH", 0)
+    try:
+        if not o_path:
+            return os.stat(path)
+        handle = os.open(path, o_path | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    try:
+        return os.fstat(handle)
+    finally:
+        os.close(handle)
+
+
+def _same_file(path: str, status: os.stat_result) -> bool:
+    try:
+        return os.path.samestat(os.stat(path), status)
+    except OSError:
+        return False
 
 
 def _resolve(path: str, used: List[str]) -> Tuple[str, bool]:

@@ -176,11 +176,11 @@ def test_a_device_output_is_written_through(command: str, tmp_path: Path) -> Non
         os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
     except PermissionError:
         pytest.skip("cannot make a device node here")
-    (tmp_path / "link").symlink_to("/dev/null")
+    (tmp_path / "link").symlink_to(device)
     for out in (device, tmp_path / "link"):
         result = run(OUTPUT_COMMANDS[command](str(out)))
         assert result.returncode == 0, result.stderr
-    assert stat.S_ISCHR(os.lstat(device).st_mode) and os.readlink(tmp_path / "link") == "/dev/null"
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and os.readlink(tmp_path / "link") == str(device)
     assert sorted(os.listdir(tmp_path)) == ["link", "null"]
 
 
@@ -188,8 +188,10 @@ def test_a_device_output_is_written_through(command: str, tmp_path: Path) -> Non
 @pytest.mark.parametrize("stdout_is", ["pipe", "file"])
 def test_dev_stdout_output_goes_to_stdout_and_the_report_to_stderr(command: str, stdout_is: str,
                                                                    tmp_path: Path) -> None:
+    # Never -o /dev/stdout itself: a broken writer would replace that link for
+    # every process on the machine; a link of ours to it, or /dev/fd/1, is safe.
     (tmp_path / "link").symlink_to("/dev/stdout")
-    for out in ("/dev/stdout", str(tmp_path / "link")):
+    for out in ("/dev/fd/1", str(tmp_path / "link")):
         with open(tmp_path / "redirected", "wb") as redirected:
             result = subprocess.run(
                 [sys.executable, "-m", "pte_encoder", *OUTPUT_COMMANDS[command](out)], cwd=ROOT,
