@@ -78,14 +78,12 @@ def write_path(target: Union[str, bytes], chunks: Iterable[Any], *,
     used: List[str] = [path]  # the names an error may carry instead of the user's
     try:
         status = _status(path)
-        if status is not None and stat.S_ISDIR(status.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), target)
         real, through = _resolve(path, used)
         if status is not None and not through:
             # What open() reaches must be the file the links name; if not (a
             # link changed meanwhile, or names no path), write through.
             through = not stat.S_ISREG(status.st_mode) or not _same_file(real, status)
-        if through:
+        if through:  # a folder too: open() raises IsADirectoryError
             with open(path, "wb") as out:
                 return write_stream(out, chunks)
         if status is not None and not _writable(real):

@@ -318,6 +318,23 @@ def test_dev_stdout_is_written_through(stdout_is: str, name: str, tmp_path: Path
     assert leftovers(tmp_path) == [] and leftovers(Path("/dev")) == []
 
 
+def test_a_link_that_changes_while_resolved_is_written_through(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if the link were changed between open()'s look and ours: the file our
+    # reading of the link names is not the one open() reached. Writing
+    # through goes where open() goes, and the other file is left alone.
+    (tmp_path / "reached").write_bytes(b"old")
+    (tmp_path / "other").write_bytes(b"other")
+    (tmp_path / "link").symlink_to("reached")
+    real_readlink = os.readlink
+    monkeypatch.setattr(os, "readlink", lambda path: "other")
+    write_file(tmp_path / "link", CHUNKS)
+    monkeypatch.setattr(os, "readlink", real_readlink)
+    assert (tmp_path / "reached").read_bytes() == DATA
+    assert (tmp_path / "other").read_bytes() == b"other"
+    assert os.readlink(tmp_path / "link") == "reached" and leftovers(tmp_path) == []
+
+
 def test_a_link_to_a_regular_file_elsewhere_replaces_that_file(tmp_path: Path) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "links").mkdir()
@@ -544,6 +561,12 @@ def test_a_non_blocking_raw_stream_that_is_not_ready_raises() -> None:
         write_file(sink, [b"0123456789"])
     assert caught.value.characters_written == 4
     assert "non-blocking" in str(caught.value)
+
+
+def test_a_non_blocking_raw_stream_not_ready_at_once_raises() -> None:
+    with pytest.raises(BlockingIOError) as caught:
+        write_file(Returning(None), [b"ab", b"0123456789"])
+    assert caught.value.characters_written == 0
 
 
 def test_a_non_blocking_pipe_that_is_full_raises() -> None:
