@@ -34,13 +34,22 @@ import io
 import operator
 import os
 import stat
-from typing import IO, Any, Iterable, List, Optional, Tuple, Union
+from typing import Any, Iterable, List, Optional, Protocol, Tuple, Union
 
 from .errors import EncodeError
 
+
+
+class BinaryWritable(Protocol):
+    """A binary file object open for writing (a raw, buffered or in-memory
+    stream, or anything with such a ``write``); text files do not fit."""
+
+    def write(self, __data: bytes) -> object: ...
+
+
 #: What the writers accept: a path (``str``, ``bytes`` or ``os.PathLike``) or
 #: a binary file object open for writing.
-Target = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]", IO[bytes]]
+Target = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]", BinaryWritable]
 
 # A raw stream that takes no byte of a non-empty buffer this many times in a
 # row is not going to take it.

@@ -18,7 +18,7 @@ import pytest
 import pte_encoder as pe
 from pte_encoder._files import write_file
 
-from helpers import CORPUS
+from helpers import CORPUS, ROOT
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 CHUNKS = [b"hello ", memoryview(b"wide world")[5:], bytearray(b"!\n")]
@@ -776,3 +776,36 @@ def test_unwritable_folder_as_root_via_a_file_in_the_path(tmp_path: Path) -> Non
     assert caught.value.filename == str(tmp_path / "file" / "out.pte")
     assert os.listdir(tmp_path) == ["file"]
 
+
+
+# --- Types ----------------------------------------------------------------
+
+TYPED_USES = '''
+import io, pathlib, sys
+from typing import IO, BinaryIO
+import pte_encoder as pe
+from pte_encoder._files import write_file
+
+def uses(binary: BinaryIO, stream: IO[bytes]) -> None:
+    for target in ("x.pte", b"x.pte", pathlib.Path("x.pte"), io.BytesIO(), binary, stream,
+                   io.FileIO("x", "wb"), open("x", "wb"), open("x", "wb", buffering=0),
+                   sys.stdout.buffer):
+        pe.write_program(pe.Program(), target)
+        write_file(target, [b"x", memoryview(b"y"), bytearray(b"z")])
+'''
+TYPED_MISUSES = ["sys.stdout", "io.StringIO()", "3", 'open("x", "w")', "None"]
+
+
+def test_the_target_type_takes_paths_and_binary_files_only(tmp_path: Path) -> None:
+    pytest.importorskip("mypy")
+    import subprocess
+    misuses = "".join(f"pe.write_program(pe.Program(), {target})\n" for target in TYPED_MISUSES)
+    (tmp_path / "uses.py").write_text(TYPED_USES)
+    (tmp_path / "misuses.py").write_text("import io, sys\nimport pte_encoder as pe\n" + misuses)
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+                             "uses.py", "misuses.py"], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "MYPYPATH": str(ROOT)})
+    lines = [line for line in result.stdout.splitlines() if ": error:" in line]
+    assert sorted(int(line.split(":")[1]) for line in lines if line.startswith("misuses.py")) == \
+        list(range(3, 3 + len(TYPED_MISUSES))), result.stdout
+    assert not [line for line in lines if line.startswith("uses.py")], result.stdout
