@@ -12,13 +12,18 @@ The rules, and why:
   atomic write promises never happens) and renamed over the target. On any
   error, ``KeyboardInterrupt`` or an error raised while the chunks are produced
   included, the temporary file is removed and the old file is untouched.
+- What the path reaches is asked of the kernel (``O_PATH``, which opens no
+  device), so links are followed by its rules, protections included.
 - A symlink is followed to the file it names: that file is replaced, the link
   stays a link. A dangling symlink creates the file it names, as ``open`` does.
 - Anything that is not a regular file (FIFO, device, socket) and the open-file
   links of ``/proc`` (``/dev/stdout``, ``/dev/fd/N``) is written through, as
   ``open`` would: a rename would replace the device node or the link itself.
+  What was written before an error stays written there.
 - A regular file that ``open(path, "wb")`` could not write (no write
-  permission) is refused the same way, though the rename would succeed.
+  permission) is refused the same way, though the rename would succeed. One
+  in a folder where no file can be created is refused too (``open`` could
+  write it in place, but not atomically).
 - A regular file with several hard links gets a new inode: the other names
   keep the old bytes. Extended attributes and ACLs of a replaced file are not
   copied.
@@ -37,7 +42,6 @@ import stat
 from typing import Any, Iterable, List, Optional, Protocol, Tuple, Union
 
 from .errors import EncodeError
-
 
 
 class BinaryWritable(Protocol):
