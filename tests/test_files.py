@@ -769,6 +769,34 @@ def test_a_writable_file_in_an_unwritable_folder_is_refused_naming_it(shared_fol
     assert target.read_bytes() == b"old" and os.listdir(shared_folder) == ["out.pte"]
 
 
+def protected_symlinks() -> bool:
+    try:
+        return Path("/proc/sys/fs/protected_symlinks").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not IS_ROOT or not protected_symlinks(),
+                    reason="needs root and the kernel's protected_symlinks on")
+def test_a_link_the_kernel_would_not_follow_is_not_followed(shared_folder: Path,
+                                                            tmp_path: Path) -> None:
+    # Another user's link in a sticky world-writable folder (/tmp): open()
+    # refuses to follow it, even as root, so that nobody can make root write
+    # over a file of root's. Reading the link ourselves would bypass that.
+    os.chmod(shared_folder, 0o1777)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    link = shared_folder / "link"
+    link.symlink_to(victim)
+    os.lchown(link, 65534, 65534)
+    with pytest.raises(PermissionError):
+        open(link, "wb")
+    with pytest.raises(PermissionError) as caught:
+        write_file(link, CHUNKS)
+    assert caught.value.filename == str(link)
+    assert victim.read_bytes() == b"precious" and os.listdir(tmp_path) == ["victim"]
+
+
 def test_unwritable_folder_as_root_via_a_file_in_the_path(tmp_path: Path) -> None:
     (tmp_path / "file").write_bytes(b"old")
     with pytest.raises(NotADirectoryError) as caught:
