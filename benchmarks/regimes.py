@@ -256,7 +256,7 @@ def report(quick: bool, reps: Optional[int] = None, names: Optional[List[str]] =
     reps = reps or (5 if quick else 7)
     print(" | ".join(HEADER))
     rows = measure(names or (QUICK if quick else list(PROGRAMS)), reps, budget=0.3 if quick else 1.0)
-    text = markdown(rows, import_time(5 if quick else 9), reps)
+    text = markdown(rows, import_time(9), reps)
     print(text.split("\n\n")[-1], end="")
     return text
 
