@@ -2,6 +2,10 @@
 a fresh process, and with cold caches; plus the package's import time.
 
     python benchmarks/regimes.py [--quick] [--markdown FILE] [--reps N]
+                                 [--only PROGRAM ...] [--operation STEP ...]
+
+Steps (OPERATIONS): the FlatBuffer step for now; decoding and .ptd writing
+are meant to join as further entries, each a row per program.
 
 Writers: (a) pte_encoder.encode_flatbuffer, (b) ExecuTorch 1.5.1's default
 writer as benchmarks/executorch_paths.py rebuilds it (object API +
@@ -44,7 +48,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -111,6 +115,24 @@ class Writers:
         return self.ours if which == "a" else self.theirs
 
 
+# One step timed for (a) against (b): each factory gets the writers and a
+# program with its alignments, does any setup (outside the timing), and
+# returns the call to time. Decoding and .ptd writing join here as
+# OPERATIONS["decode"] = (ours, theirs) once they exist; rows other than the
+# FlatBuffer step are labelled "<program> (<operation>)".
+Factory = Callable[[Writers, Any, Alignments], Callable[[], Any]]
+OPERATIONS: Dict[str, Tuple[Factory, Factory]] = {
+    "FlatBuffer": (lambda writers, program, align: lambda: writers.ours(program, align),
+                   lambda writers, program, align: lambda: writers.theirs(program, align)),
+}
+
+
+def prepare(operation: str, which: str, name: str, writers: Writers) -> Callable[[], Any]:
+    """The call to time: ``which`` "a" (ours) or "b" (ExecuTorch's), on program ``name``."""
+    program, align = PROGRAMS[name]()
+    return OPERATIONS[operation][0 if which == "a" else 1](writers, program, align)
+
+
 def warm(fn: Callable[[], Any], budget: float) -> float:
     """Median of back-to-back calls filling about ``budget`` seconds (3..25
     calls), after one warm-up call, collector off while timing."""
@@ -135,22 +157,20 @@ import gc, sys, time
 from pathlib import Path
 sys.path[:0] = [sys.argv[1]]
 import regimes
-writers = regimes.Writers(Path(sys.argv[2]))
-program, align = regimes.PROGRAMS[sys.argv[3]]()
-encode = writers.get(sys.argv[4])
+call = regimes.prepare(sys.argv[5], sys.argv[4], sys.argv[3], regimes.Writers(Path(sys.argv[2])))
 gc.collect()
 time.sleep(0.01)  # start the timed call on a fresh time slice (the machine may be shared)
 start = time.perf_counter()
-encode(program, align)
+call()
 print(time.perf_counter() - start)
 """
 
 
-def first_call(name: str, which: str, reps: int, workdir: Path) -> float:
-    """Median over ``reps`` fresh processes of the first encode's time."""
+def first_call(name: str, which: str, reps: int, workdir: Path, operation: str = "FlatBuffer") -> float:
+    """Median over ``reps`` fresh processes of the first call's time."""
     times = []
     for _ in range(reps):  # the children reuse the object-API classes generated in workdir
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(HERE), str(workdir), name, which],
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(HERE), str(workdir), name, which, operation],
                              check=True, capture_output=True, text=True).stdout
         times.append(float(out.split()[-1]))
     return statistics.median(times)
@@ -211,8 +231,8 @@ HEADER = ["program", "values", "warm (a) ms", "warm (b) ms", "warm b/a", "first 
 
 
 def measure(names: List[str], reps: int, budget: float, pile_objects: int = 300_000,
-            echo: bool = True) -> List[List[str]]:
-    """One table row per program: the three regimes for (a) and (b)."""
+            echo: bool = True, operations: Sequence[str] = ("FlatBuffer",)) -> List[List[str]]:
+    """One table row per program and operation: the three regimes for (a) and (b)."""
     workdir = Path(tempfile.mkdtemp(prefix="pte-regimes-"))
     writers = Writers(workdir)
     flatc = FlatcPath(workdir)
@@ -220,20 +240,22 @@ def measure(names: List[str], reps: int, budget: float, pile_objects: int = 300_
     rows = []
     for name in names:
         program, align = PROGRAMS[name]()
-        ours = lambda: writers.ours(program, align)  # noqa: E731
-        theirs = lambda: writers.theirs(program, align)  # noqa: E731
-        assert ours() == flatc.encode(program, *align), f"{name}: not byte-identical to flatc"
-        if values_of(program) >= 100_000:
-            reps = min(reps, 3)  # (b) takes seconds per call here
-        fa, fb = first_call(name, "a", reps, workdir), first_call(name, "b", reps, workdir)
-        wa, wb = warm(ours, budget), warm(theirs, budget)
-        ca, cb = cold(ours, pile, reps), cold(theirs, pile, reps)
-        rows.append([name, f"{values_of(program):,}", f"{wa * 1e3:.3f}", f"{wb * 1e3:.3f}", f"{wb / wa:.1f}x",
-                     f"{fa * 1e3:.3f}", f"{fb * 1e3:.3f}", f"{fb / fa:.1f}x",
-                     f"{ca * 1e3:.3f}", f"{cb * 1e3:.3f}", f"{cb / ca:.1f}x", f"{fa / wa:.1f}x"])
-        if echo:
-            print(" | ".join(rows[-1]), flush=True)
+        assert writers.ours(program, align) == flatc.encode(program, *align), f"{name}: not byte-identical to flatc"
+        values = values_of(program)
         del program
+        runs = min(reps, 3) if values >= 100_000 else reps  # (b) takes seconds per call there
+        for operation in operations:
+            ours, theirs = (prepare(operation, which, name, writers) for which in "ab")
+            fa, fb = (first_call(name, which, runs, workdir, operation) for which in "ab")
+            wa, wb = warm(ours, budget), warm(theirs, budget)
+            ca, cb = cold(ours, pile, runs), cold(theirs, pile, runs)
+            label = name if operation == "FlatBuffer" else f"{name} ({operation})"
+            rows.append([label, f"{values:,}", f"{wa * 1e3:.3f}", f"{wb * 1e3:.3f}", f"{wb / wa:.1f}x",
+                         f"{fa * 1e3:.3f}", f"{fb * 1e3:.3f}", f"{fb / fa:.1f}x",
+                         f"{ca * 1e3:.3f}", f"{cb * 1e3:.3f}", f"{cb / ca:.1f}x", f"{fa / wa:.1f}x"])
+            if echo:
+                print(" | ".join(rows[-1]), flush=True)
+            del ours, theirs
     return rows
 
 
@@ -251,11 +273,13 @@ def markdown(rows: List[List[str]], imported: Tuple[float, Dict[str, float]], re
     return "\n".join(lines) + "\n"
 
 
-def report(quick: bool, reps: Optional[int] = None, names: Optional[List[str]] = None) -> str:
+def report(quick: bool, reps: Optional[int] = None, names: Optional[List[str]] = None,
+           operations: Optional[List[str]] = None) -> str:
     """Measure (echoing rows as they come) and return the markdown."""
     reps = reps or (5 if quick else 7)
     print(" | ".join(HEADER))
-    rows = measure(names or (QUICK if quick else list(PROGRAMS)), reps, budget=0.3 if quick else 1.0)
+    rows = measure(names or (QUICK if quick else list(PROGRAMS)), reps, budget=0.3 if quick else 1.0,
+                   operations=operations or list(OPERATIONS))
     text = markdown(rows, import_time(9), reps)
     print(text.split("\n\n")[-1], end="")
     return text
@@ -267,8 +291,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
     parser.add_argument("--reps", type=int, default=None, help="fresh processes / cold calls per figure")
     parser.add_argument("--only", action="append", metavar="PROGRAM", help="just this program (repeatable)")
+    parser.add_argument("--operation", action="append", choices=list(OPERATIONS),
+                        help="just this step (repeatable; default: all of them)")
     args = parser.parse_args(argv)
-    text = report(args.quick, args.reps, args.only)
+    text = report(args.quick, args.reps, args.only, args.operation)
     if args.markdown:
         Path(args.markdown).write_text(text)
     return 0
