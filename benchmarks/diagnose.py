@@ -160,7 +160,7 @@ def first_call_report(names: List[str], reps: int) -> str:
     workdir = Path(tempfile.mkdtemp(prefix="pte-diagnose-"))
     ObjectApiPath(workdir)  # generate the object-API classes once, for the children
     lines = ["| program | first ms | 2nd ms | 3rd ms | warm ms | plans compiled | shapes | in _learn ms "
-             "| walk ms | compile ms | first - _learn ms | table layouts | new_layout ms "
+             "| walk ms | compile ms | first - _learn ms | table layouts | new_layout calls, ms "
              "| shapes used once | their _learn ms | _learn warm, us per plan "
              "| after others: first ms | after others: plans compiled | after others: in _learn ms |",
              "|" + "---|" * 19]
@@ -170,7 +170,7 @@ def first_call_report(names: List[str], reps: int) -> str:
             name, _ms(cold["first"]), _ms(cold["second"]), _ms(cold["third"]), _ms(cold["warm"]),
             f"{cold['learns']:.0f}", f"{cold['shapes']:.0f}", _ms(cold["learn"]), _ms(cold["walk"]),
             _ms(cold["compile"]), _ms(cold["first"] - cold["learn"]), f"{cold['layouts']:.0f}",
-            _ms(cold["new_layout"]), f"{cold['once']:.0f}", _ms(cold["once_learn"]),
+            f"{cold['new_layouts']:.0f}, {_ms(cold['new_layout'])}", f"{cold['once']:.0f}", _ms(cold["once_learn"]),
             f"{cold['learn_warm_each'] * 1e6:.1f}", _ms(others["first"]), f"{others['learns']:.0f}",
             _ms(others["learn"])]) + " |")
         print(lines[-1], flush=True)
