@@ -15,19 +15,20 @@ flatbuffers.Builder).
   collector off while timing (as run.py does).
 - first call: one child process per measurement. The child imports both
   writers, builds the program, runs ``gc.collect()``, sleeps 10 ms, then
-  times one call of one writer with ``time.perf_counter``. (a) and (b) each get their own
-  fresh children: in a shared child, whichever writer went second would find
-  the program's objects already in cache, the interpreter's type caches and
-  allocator arenas warmed, and would look better than a real first call.
-  The median over ``--reps`` children is reported.
+  times one call of one writer with ``time.perf_counter``. (a) and (b) each
+  get their own fresh children: in a shared child, whichever writer went
+  second would find the program's objects already in cache, the
+  interpreter's type caches and allocator arenas warmed, and would look
+  better than a real first call. The median over ``--reps`` children is
+  reported.
 - cold: in this process, after both writers have encoded the program at
   least once (so our plans are compiled), a pile of unrelated objects is
   kept alive (as a process with torch loaded has) and before each timed call
   ``gc.collect()`` walks all of it and a fresh block of memory is written,
-  which evicts the CPU caches; a 10 ms sleep then starts the timed call on
-  a fresh time slice (other processes' time slices evict caches further,
-  and preemption in the middle of a call is rarer). Median over ``--reps`` calls. The collector
-  stays on during the timed call, as in a real process.
+  which evicts the CPU caches; a 10 ms sleep then starts the timed call on a
+  fresh time slice (other processes' time slices evict caches further, and
+  preemption in the middle of a call is rarer). Median over ``--reps``
+  calls. The collector stays on during the timed call, as in a real process.
 - import: ``python -X importtime -c "import pte_encoder"`` (bytecode
   compiled beforehand), the sum of the pte_encoder modules' self times;
   median over several runs.
