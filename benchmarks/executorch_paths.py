@@ -44,7 +44,8 @@ class ObjectApiPath:
     def __init__(self, workdir: Path) -> None:
         out = workdir / "object_api"
         schemas = sorted(str(p) for p in (ROOT / "schema").glob("*.fbs"))
-        subprocess.run([flatc(), "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
+        if not (out / PACKAGE).is_dir():  # generated once per workdir; reused by later instances
+            subprocess.run([flatc(), "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
         sys.path.insert(0, str(out))
         for name in list(sys.modules):
             if name == PACKAGE or name.startswith(PACKAGE + "."):
