@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import base64
 import json
-import math
-import operator
 from typing import Any, Dict, List, Optional, Tuple, Union
 
-from . import _layouts, model
-from ._writer import bytes_like
-from .check import check_program, check_scalar
+from . import model
+from ._codecs import PROGRAM
+from .engine.check import check_scalar
+from .engine.json import to_json
 from .errors import VALUE_LIMIT, EncodeError, key_text, member
 from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, MAX_SEGMENT_ALIGNMENT, check_alignment
 from .pte import DataEntry, NamedDataOutput
 
 __all__ = ["program_from_json", "program_to_json", "options_from_json"]
 
-_ENUMS: Dict[str, Any] = {name: getattr(model, name) for name in _layouts.ENUMS}
+_SCHEMA = PROGRAM.schema
+_ENUMS: Dict[str, Any] = dict(PROGRAM.enum_types)
 
 
 def _fail(path: str, value: Any, expected: str, root: str = "program") -> EncodeError:
@@ -102,9 +102,9 @@ def _scalar(path: str, value: Any, fmt: str, enum: Any) -> Any:
 def _table(path: str, data: Any, table: str) -> Any:
     if not isinstance(data, dict):
         raise _fail(path, data, f"an object (a {table})")
-    fields = _layouts.TABLES[table]
-    known = {f[0] for f in fields}
-    known |= {f[0] + "_type" for f in fields if f[1] == "UNION"}
+    fields = _SCHEMA.tables[table]
+    known = {f.name for f in fields}
+    known |= {f.name + "_type" for f in _SCHEMA.fields(table, "UNION")}
     _check_keys(path, data, known, table)
     kwargs = {}
     for name, kind, _slot, elem, _default, _align, enum_name in fields:
@@ -124,7 +124,7 @@ def _table(path: str, data: Any, table: str) -> Any:
             kwargs[name] = _table(where, value, elem or "")
         elif kind == "UNION":
             member = data.get(name + "_type")
-            if not isinstance(member, str) or member not in _layouts.UNIONS[elem or ""]:
+            if not isinstance(member, str) or member not in _SCHEMA.unions[elem or ""]:
                 raise _fail(where + "_type", member, f"a member of {elem}")
             kwargs[name] = _table(where, value, member)
         elif kind == "TABLE_VECTOR":
@@ -137,7 +137,7 @@ def _table(path: str, data: Any, table: str) -> Any:
             enum = _ENUMS.get(enum_name or "")
             items = [_scalar(f"{where}[{i}]", item, elem or "", enum) for i, item in enumerate(value)]
             kwargs[name] = bytes(items) if elem == "B" and enum is None else items
-    return getattr(model, table)(**kwargs)
+    return PROGRAM.models[table](**kwargs)
 
 
 def program_from_json(source: Union[str, bytes, Dict[str, Any]]) -> model.Program:
@@ -147,51 +147,8 @@ def program_from_json(source: Union[str, bytes, Dict[str, Any]]) -> model.Progra
     """
     if isinstance(source, (str, bytes, bytearray)):
         source = _parse(source)
-    program: model.Program = _table("", source, _layouts.ROOT_TABLE)
+    program: model.Program = _table("", source, _SCHEMA.root_table)
     return program
-
-
-def _json_scalar(value: Any, fmt: str) -> Any:
-    """A checked scalar as flatc reads it: integers as plain ints (an IntEnum,
-    a bool or a numpy integer in an integer field is its number), infinite
-    and NaN doubles as strings."""
-    if fmt == "?":
-        return value
-    if fmt in "df":
-        if isinstance(value, float):
-            if math.isinf(value):
-                return "inf" if value > 0 else "-inf"
-            if math.isnan(value):
-                return "nan"
-        return value
-    return operator.index(value) if value.__class__ is not int else value
-
-
-def _to_json(obj: Any, table: str) -> Dict[str, Any]:
-    out: Dict[str, Any] = {}
-    for name, kind, _slot, elem, _default, _align, _enum in _layouts.TABLES[table]:
-        value = getattr(obj, name)
-        fmt = elem or ""
-        if kind == "SCALAR":
-            out[name] = _json_scalar(value, fmt)
-        elif value is None:
-            if kind != "UNION":
-                out[name] = None
-        elif kind == "STRING":
-            out[name] = value
-        elif kind == "TABLE":
-            out[name] = _to_json(value, fmt)
-        elif kind == "UNION":
-            member = type(value).__name__
-            out[name] = _to_json(value, member)
-            out[name + "_type"] = member
-        elif kind == "TABLE_VECTOR":
-            out[name] = [_to_json(item, fmt) for item in value]
-        elif fmt == "B" and not isinstance(value, (list, tuple)):
-            out[name] = list(bytes(bytes_like(value)))
-        else:
-            out[name] = [_json_scalar(item, fmt) for item in value]
-    return out
 
 
 def program_to_json(program: Any) -> str:
@@ -200,8 +157,7 @@ def program_to_json(program: Any) -> str:
     The program is checked as :func:`encode_flatbuffer` checks it: bad input
     raises :class:`EncodeError` naming the place.
     """
-    check_program(program)
-    return json.dumps(_to_json(program, _layouts.ROOT_TABLE))
+    return to_json(_SCHEMA, program)
 
 
 _OPTION_KEYS = ("extract_delegate_segments", "segment_alignment", "constant_tensor_alignment",

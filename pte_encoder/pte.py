@@ -11,16 +11,15 @@ of the caller's buffers until they are joined or written.
 from __future__ import annotations
 
 import hashlib
-import io
-import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import _layouts, model
-from ._writer import bytes_like
-from .check import check_object, check_scalar, integer, missing
+from . import model
+from ._codecs import PROGRAM
+from ._files import Target, check_target, write_file
+from .engine.check import check_object, check_scalar, integer, missing
+from .engine.values import bytes_like
 from .errors import EncodeError, describe, fail, join, key_text
 from .flatbuffer import MAX_SEGMENT_ALIGNMENT, check_alignment, encode_chunks, resolve_alignments
 
@@ -30,9 +29,11 @@ DEFAULT_TENSOR_ALIGNMENT = 16
 HEADER_MAGIC = b"eh00"
 HEADER_LENGTH = 32
 _MISSING = object()
-# The attributes of the option objects (schema tables have theirs in _layouts).
+# The attributes of the option objects (schema tables have theirs in the schema).
 _NAMES = {"NamedDataOutput": ("buffers", "pte_data"), "DataEntry": ("buffer_index", "alignment")}
 _HEADER = struct.Struct("<4sIQQQ")
+# The place of the program itself in messages.
+_ROOT = PROGRAM.schema.name
 
 
 @dataclass
@@ -120,11 +121,11 @@ def _list(path: str, value: Any) -> Sequence[Any]:
 
 def _field(obj: Any, name: str, path: str, what: str) -> Any:
     """``obj.name``; ``obj`` must be an object (a ``what``) that has it."""
-    check_object(path, obj, what)
+    check_object(path, obj, what, _ROOT)
     value = getattr(obj, name, _MISSING)
     if value is _MISSING:
-        names = _NAMES.get(what) or [row[0] for row in _layouts.TABLES[what]]
-        raise missing(path, obj, name, what, names)
+        names = _NAMES.get(what) or [f.name for f in PROGRAM.schema.tables[what]]
+        raise missing(path, obj, name, what, names, _ROOT)
     return value
 
 
@@ -301,7 +302,7 @@ def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
     if tensor_alignment is None:
         tensor_alignment = DEFAULT_TENSOR_ALIGNMENT
     alignments = resolve_alignments(tensor_alignment, delegate_alignment)
-    check_object("", program, "Program")
+    check_object("", program, "Program", _ROOT)
     for attribute in ("constant_buffer", "segments", "execution_plan", "backend_delegate_data"):
         _field(program, attribute, "", "Program")
 
@@ -372,7 +373,7 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
     return b"".join(chunks)
 
 
-def write_program(program: Any, file: Union[str, "os.PathLike[str]", BinaryIO], *,
+def write_program(program: Any, file: Target, *,
                   mutable_data: Optional[Sequence[Any]] = None, named_data: Optional[Any] = None,
                   extract_delegate_segments: bool = True, segment_alignment: int = 128,
                   constant_tensor_alignment: Optional[int] = None,
@@ -380,32 +381,12 @@ def write_program(program: Any, file: Union[str, "os.PathLike[str]", BinaryIO], 
     """Write the bytes :func:`encode_program` returns to a path or binary file.
 
     Blobs go from their own buffers to the file, never joined in memory. A
-    path is written atomically: to a temporary file in the same folder,
-    renamed at the end, removed on error. Returns the number of bytes.
+    path is written as ``open(path, "wb")`` would, but a regular file
+    atomically: to a temporary file in the same folder, renamed at the end,
+    removed on error (see :mod:`pte_encoder._files`). Returns the number of
+    bytes written.
     """
-    if not isinstance(file, (str, os.PathLike)) and (
-            not callable(getattr(file, "write", None)) or isinstance(file, io.TextIOBase)):
-        raise fail("file", file, "a path or a binary file object")
-    chunks, size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
-                               segment_alignment, constant_tensor_alignment, delegate_alignment)
-    if isinstance(file, (str, os.PathLike)):
-        write_atomically(file, chunks)
-    else:
-        for chunk in chunks:
-            file.write(chunk)
-    return size
-
-
-def write_atomically(path: Union[str, "os.PathLike[str]"], chunks: Sequence[Any]) -> None:
-    """Write ``chunks`` to ``path`` through a temporary file in the same folder,
-    renamed at the end; on any error the temporary file is removed."""
-    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".pte-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    check_target(file)  # a bad file argument is refused before anything is computed
+    chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
+                                segment_alignment, constant_tensor_alignment, delegate_alignment)
+    return write_file(file, chunks)

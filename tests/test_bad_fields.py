@@ -16,14 +16,15 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 
 import pte_encoder as pe
-from pte_encoder import _layouts, model
+from pte_encoder import model
+from pte_encoder._codecs import PROGRAM
 
 
 def build(table: str) -> Any:
     """A valid object of ``table`` with every field set; vectors of tables
     hold one item per member of a union they contain."""
     kwargs: Dict[str, Any] = {}
-    for name, kind, _slot, elem, _default, _align, _enum in _layouts.TABLES[table]:
+    for name, kind, _slot, elem, _default, _align, _enum in PROGRAM.schema.tables[table]:
         if kind == "STRING":
             kwargs[name] = "s"
         elif kind == "VECTOR":
@@ -31,11 +32,11 @@ def build(table: str) -> Any:
         elif kind == "TABLE":
             kwargs[name] = build(str(elem))
         elif kind == "UNION":
-            kwargs[name] = build(_layouts.UNIONS[str(elem)][0])
+            kwargs[name] = build(PROGRAM.schema.unions[str(elem)][0])
         elif kind == "TABLE_VECTOR":
-            unions = [row for row in _layouts.TABLES[str(elem)] if row[1] == "UNION"]
+            unions = [row for row in PROGRAM.schema.tables[str(elem)] if row[1] == "UNION"]
             if unions:
-                members = _layouts.UNIONS[str(unions[0][3])]
+                members = PROGRAM.schema.unions[str(unions[0][3])]
                 items = []
                 for member in members:
                     item = build(str(elem))
@@ -63,7 +64,7 @@ def full_program() -> pe.Program:
 
 def places(obj: Any, table: str, path: str = "") -> Iterator[Tuple[str, Any, str, Tuple[Any, ...]]]:
     """(path, object, table, schema row) of every field, depth first."""
-    for row in _layouts.TABLES[table]:
+    for row in PROGRAM.schema.tables[table]:
         name, kind, _slot, elem = row[:4]
         where = f"{path}.{name}" if path else name
         yield where, obj, table, row
@@ -144,7 +145,7 @@ FUNCTIONS = {
 def test_full_program_is_valid() -> None:
     program = full_program()
     tables = {table for _path, _obj, table, _row in places(program, "Program")}
-    assert tables | {"Null"} == set(_layouts.TABLES)
+    assert tables | {"Null"} == set(PROGRAM.schema.tables)
     assert isinstance(program.execution_plan[0].values[0].val, pe.Null)
     pe.encode_flatbuffer(program)
     pe.encode_program(program)

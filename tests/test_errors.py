@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import pte_encoder as pe
-from pte_encoder import _layouts
+from pte_encoder._codecs import PROGRAM
 from helpers import decode_flatbuffer
 from strategies import programs
 
@@ -124,7 +124,8 @@ def test_over_two_gib_in_all_is_refused_as_a_whole() -> None:
 def _slots(obj: Any, table: str) -> List[Tuple[Any, str, str]]:
     """Every (object, attribute, kind) in a program tree."""
     found = []
-    for name, kind, _slot, elem, *_rest in _layouts.TABLES[table]:
+    for f in PROGRAM.schema.tables[table]:
+        name, kind, elem = f.name, f.kind, str(f.elem)
         found.append((obj, name, kind))
         value = getattr(obj, name)
         if value is None:
@@ -673,11 +674,14 @@ def test_junk_at_the_pte_level_gives_bytes_or_encode_error(inputs: Tuple[Any, Di
     assert repr(inputs) == before
 
 
-@pytest.mark.parametrize("file", [5, None, io.StringIO(), b"out.pte"])
+@pytest.mark.parametrize("file", [5, None, io.StringIO(), "a\0b"])
 def test_write_program_needs_a_path_or_a_binary_file(file: Any) -> None:
-    with pytest.raises(pe.EncodeError, match="^file: expected a path or a binary file object") as info:
-        pe.write_program(pe.Program(), file)
-    assert info.value.path == "file"
+    # The file argument is checked before the program: a bad program does
+    # not hide a bad file (nothing is computed for a file that cannot be written).
+    for program in (pe.Program(), object()):
+        with pytest.raises(pe.EncodeError, match="^file: expected a path") as info:
+            pe.write_program(program, file)
+        assert info.value.path == "file" and info.value.value is file and info.value.has_value
 
 
 def test_attributes_that_raise_are_named() -> None:

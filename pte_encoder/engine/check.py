@@ -1,8 +1,9 @@
-"""Find the first bad value in a program and say where it is.
+"""Find the first bad value in an object tree and say where it is.
 
-The encoder does not check as it goes: when it fails, it calls
-:func:`check_program`, which walks the program field by field and raises an
-:class:`EncodeError` naming the place, the value and what was expected.
+The encoders do not check as they go: when one fails, the codec calls
+:func:`check_root`, which walks the tree field by field along its schema and
+raises an :class:`EncodeError` naming the place, the value and what was
+expected. The root's place is the schema's name.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import operator
 import struct
 from typing import Any, Sequence
 
-from . import _layouts
-from .errors import EncodeError, fail, join
+from ..errors import EncodeError, fail, join
+from .schema import Schema
 
-# A [ubyte] vector, like the whole FlatBuffer, must stay under 2 GiB (the
-# format's offsets are signed 32-bit).
+# A [ubyte] vector or a string, like the whole FlatBuffer, must stay under
+# 2 GiB (the format's offsets are signed 32-bit).
 MAX_VECTOR_BYTES = 2**31 - 1
 
-__all__ = ["check_program", "check_table", "check_object", "check_scalar", "integer", "missing"]
+__all__ = ["check_root", "check_table", "check_object", "check_scalar", "integer", "missing",
+           "MAX_VECTOR_BYTES"]
 
 _RANGES = {c: (0, 2 ** (8 * struct.calcsize(c))) if c.isupper() else
            (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1))
@@ -92,25 +94,30 @@ def _check_vector(path: str, value: Any, fmt: str) -> None:
         check_scalar(f"{path}[{index}]", item, fmt)
 
 
-def missing(path: str, obj: Any, name: str, table: str, names: Sequence[str]) -> EncodeError:
+def missing(path: str, obj: Any, name: str, table: str, names: Sequence[str],
+            root: str = "") -> EncodeError:
     """The error for ``obj`` (at ``path``) lacking the attribute ``name`` of a
     ``table``: the object is of the wrong kind if it has none of ``names``."""
     if not any(hasattr(obj, other) for other in names):
-        return _fail(path, obj, f"a {table} object")
+        return _fail(path, obj, f"a {table} object", root=root or table)
     where = _join(path, name)
     return EncodeError(f"{where}: missing (a {table} needs the attribute {name!r})",
                        path=where, expected=f"the attribute {name!r}")
 
 
-def check_object(path: str, obj: Any, table: str) -> None:
-    """Refuse what cannot be a table object: None, numbers, text, bytes, containers."""
+def check_object(path: str, obj: Any, table: str, root: str = "") -> None:
+    """Refuse what cannot be a table object: None, numbers, text, bytes,
+    containers (``root`` names the place if ``path`` is empty; else the table)."""
     if obj is None or isinstance(obj, _NOT_TABLES):
-        raise _fail(path, obj, f"a {table} object")
+        raise _fail(path, obj, f"a {table} object", root=root or table)
 
 
-def check_table(path: str, obj: Any, table: str) -> None:
-    check_object(path, obj, table)
-    for name, kind, _slot, elem, _default, _align, _enum in _layouts.TABLES[table]:
+def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "") -> None:
+    """Check ``obj`` as a ``table`` at ``path`` (``root`` names the place if the path is empty)."""
+    check_object(path, obj, table, root)
+    fields = schema.tables[table]
+    for f in fields:
+        name, kind, elem = f.name, f.kind, f.elem
         where = _join(path, name)
         try:
             value = getattr(obj, name, _MISSING)
@@ -118,7 +125,7 @@ def check_table(path: str, obj: Any, table: str) -> None:
             raise EncodeError(f"{where}: cannot be read: {type(exc).__name__}: {exc}",
                               path=where) from exc
         if value is _MISSING:
-            raise missing(path, obj, name, table, [row[0] for row in _layouts.TABLES[table]])
+            raise missing(path, obj, name, table, [other.name for other in fields], root)
         if kind == "SCALAR":
             check_scalar(where, value, elem or "")
         elif value is None:
@@ -133,22 +140,23 @@ def check_table(path: str, obj: Any, table: str) -> None:
             if size > MAX_VECTOR_BYTES:
                 raise _fail(where, value, f"a str of at most {MAX_VECTOR_BYTES} bytes in UTF-8")
         elif kind == "TABLE":
-            check_table(where, value, elem or "")
+            check_table(schema, where, value, elem or "")
         elif kind == "UNION":
-            members = _layouts.UNIONS[elem or ""]
+            members = schema.unions[elem or ""]
             member = type(value).__name__
             if member not in members:
                 raise _fail(where, value, f"one of {', '.join(members)} (a {elem})")
-            check_table(where, value, member)
+            check_table(schema, where, value, member)
         elif kind == "TABLE_VECTOR":
             if not isinstance(value, (list, tuple)):
                 raise _fail(where, value, f"a list of {elem}")
             for index, item in enumerate(value):
-                check_table(f"{where}[{index}]", item, elem or "")
+                check_table(schema, f"{where}[{index}]", item, elem or "")
         else:
             _check_vector(where, value, elem or "")
 
 
-def check_program(program: Any) -> None:
-    """Raise :class:`EncodeError` at the first value that cannot be encoded."""
-    check_table("", program, _layouts.ROOT_TABLE)
+def check_root(schema: Schema, root: Any) -> None:
+    """Raise :class:`EncodeError` at the first value of ``root`` (a tree of
+    ``schema``'s root table) that cannot be encoded."""
+    check_table(schema, "", root, schema.root_table, schema.name)
