@@ -29,7 +29,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import flatbuffers
 
-from pte_encoder import _layouts, program_to_json
+from pte_encoder import program_to_json
+from pte_encoder._codecs import PROGRAM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from find_flatc import flatc  # noqa: E402
@@ -49,29 +50,29 @@ class ObjectApiPath:
     def __init__(self, workdir: Path) -> None:
         out = workdir / "object_api"
         schemas = sorted(str(p) for p in (ROOT / "schema").glob("*.fbs"))
-        subprocess.run([flatc(), "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
+        if not (out / PACKAGE).is_dir():  # generated once per workdir; reused by later instances
+            subprocess.run([flatc(), "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
         sys.path.insert(0, str(out))
         for name in list(sys.modules):
             if name == PACKAGE or name.startswith(PACKAGE + "."):
                 del sys.modules[name]
         self.classes = {t: getattr(importlib.import_module(f"{PACKAGE}.{t}"), t + "T")
-                        for t in _layouts.TABLES}
+                        for t in PROGRAM.schema.tables}
         self.alignments = {"Buffer": 16, "BackendDelegateInlineData": 16}
         self._install_block_packers()
         self.converters: Dict[str, Callable[[Any], Any]] = {}
-        for table in _layouts.TABLES:
+        for table in PROGRAM.schema.tables:
             self.converters[table] = self._converter(table)
         self.back: Dict[str, Callable[[Any], Any]] = {}
-        for table in _layouts.TABLES:
+        for table in PROGRAM.schema.tables:
             self.back[table] = self._back_converter(table)
 
     def _back_converter(self, table: str) -> Callable[[Any], Any]:
         """Object-API instance -> the model's dataclass, field by field."""
         import pte_encoder as pe
         cls = getattr(pe, table)
-        enums = {name: getattr(pe, enum) for name, _k, _s, _e, _d, _a, enum in _layouts.TABLES[table]
-                 if enum}
-        fields = [(name, _camel(name), kind, elem) for name, kind, _s, elem, *_ in _layouts.TABLES[table]]
+        enums = {f.name: getattr(pe, f.enum) for f in PROGRAM.schema.tables[table] if f.enum}
+        fields = [(f.name, _camel(f.name), f.kind, f.elem) for f in PROGRAM.schema.tables[table]]
         back = self.back
 
         def convert(obj: Any) -> Any:
@@ -87,7 +88,7 @@ class ObjectApiPath:
                 elif kind == "TABLE":
                     kwargs[name] = back[elem](value)
                 elif kind == "UNION":
-                    member = _layouts.UNIONS[elem][getattr(obj, camel + "Type") - 1]
+                    member = PROGRAM.schema.unions[str(elem)][getattr(obj, camel + "Type") - 1]
                     kwargs[name] = back[member](value)
                 elif kind == "TABLE_VECTOR":
                     kwargs[name] = [back[elem](item) for item in value]
@@ -124,7 +125,7 @@ class ObjectApiPath:
 
     def _converter(self, table: str) -> Callable[[Any], Any]:
         cls = self.classes[table]
-        fields = [(name, _camel(name), kind, elem) for name, kind, _s, elem, *_ in _layouts.TABLES[table]]
+        fields = [(f.name, _camel(f.name), f.kind, f.elem) for f in PROGRAM.schema.tables[table]]
         converters = self.converters
 
         def convert(obj: Any) -> Any:
@@ -143,7 +144,7 @@ class ObjectApiPath:
                     setattr(out, camel, converters[elem](value))
                 elif kind == "UNION":
                     member = type(value).__name__
-                    setattr(out, camel + "Type", _layouts.UNIONS[elem].index(member) + 1)
+                    setattr(out, camel + "Type", PROGRAM.schema.member_id(str(elem), member))
                     setattr(out, camel, converters[member](value))
                 elif kind == "TABLE_VECTOR":
                     setattr(out, camel, [converters[elem](item) for item in value])
@@ -160,7 +161,7 @@ class ObjectApiPath:
                            "BackendDelegateInlineData": delegate_alignment or 16}
         program_t = self.converters["Program"](program)
         builder = flatbuffers.Builder(1024)
-        builder.Finish(program_t.Pack(builder), file_identifier=_layouts.FILE_IDENTIFIER)
+        builder.Finish(program_t.Pack(builder), file_identifier=PROGRAM.schema.file_identifier)
         return bytes(builder.Output())
 
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from .json_form import program_to_json
-from .pte import write_atomically
+from ._files import write_file
 from .pte_options import infer_options, options_to_json_form
 from .pte_read import PteFile, read_program
 from .summary import format_summary, summarize
@@ -35,13 +35,13 @@ def _inspect(args: argparse.Namespace) -> None:
 def _decode(args: argparse.Namespace) -> None:
     pte = _read(args.file)
     text = program_to_json(pte.program)
-    write_atomically(args.output, [text.encode("utf-8")])
+    write_file(args.output, [text.encode("utf-8")])
     print(f"wrote {args.output} ({len(text)} bytes)")
     blobs = pte.mutable_data is not None or pte.named_data is not None
     if args.options_out:
         options, exact = infer_options(pte)
         form = json.dumps(options_to_json_form(options), indent=1)
-        write_atomically(args.options_out, [form.encode("utf-8")])
+        write_file(args.options_out, [form.encode("utf-8")])
         print(f"wrote {args.options_out}")
         if not exact:
             print("note: no options make `encode` give back these exact bytes (the file is not "

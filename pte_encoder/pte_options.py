@@ -185,7 +185,7 @@ class _Comparer:
 def _reproduces(pte: PteFile, options: Dict[str, Any], view: memoryview) -> bool:
     sink = _Comparer(view)
     try:
-        write_program(pte.program, sink, **options)  # type: ignore[arg-type]
+        write_program(pte.program, sink, **options)
     except EncodeError:
         return False
     return sink.same and sink.at == len(view)

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import model
-from ._reader import FlatBufferReader, byte_view
-from ._schema_shim import PROGRAM_SCHEMA
+from ._codecs import PROGRAM
+from .engine.reader import byte_view
 from .errors import DecodeError
 from .pte import HEADER_MAGIC, DataEntry, NamedDataOutput
 
@@ -67,20 +67,6 @@ _ITEM_SIZES = {
 }
 
 
-class _ProgramReader:
-    """The program schema's reader, built on first use."""
-
-    reader: Optional[FlatBufferReader] = None
-
-    @classmethod
-    def get(cls) -> FlatBufferReader:
-        if cls.reader is None:
-            classes = {name: getattr(model, name)
-                       for name in (*PROGRAM_SCHEMA.tables, *PROGRAM_SCHEMA.enums)}
-            cls.reader = FlatBufferReader(PROGRAM_SCHEMA, classes)
-        return cls.reader
-
-
 def decode_flatbuffer(data: Any) -> model.Program:
     """The Program in a FlatBuffer (bytes, bytearray, memoryview or mmap).
 
@@ -90,7 +76,7 @@ def decode_flatbuffer(data: Any) -> model.Program:
     ``data``. Raises :class:`DecodeError` naming the field path and byte
     offset of anything out of place.
     """
-    program: model.Program = _ProgramReader.get().decode(data)
+    program: model.Program = PROGRAM.decode(data)
     return program
 
 
@@ -219,7 +205,7 @@ def decode_program(data: Any) -> PteFile:
         raise DecodeError(f"a .pte file is at least 8 bytes, got {len(view)}", "", 0)
     header = _header(view)
     program_size = header.program_size if header else len(view)
-    stored = _ProgramReader.get().decode(view, size=program_size)
+    stored = PROGRAM.decode(view, size=program_size)
     pte = PteFile(program=stored, header=header, stored=stored, size=len(view), data=view)
     table = stored.segments or []
     pte.segment_roles = [[] for _ in table]

@@ -19,8 +19,8 @@ from hypothesis import given, settings, strategies as st
 
 import pte_encoder as pe
 from helpers import CORPUS, CORPUS_CASES
-from pte_encoder._reader import _Session
-from pte_encoder.pte_read import _ProgramReader
+from pte_encoder.engine.reader import _Session
+from pte_encoder._codecs import PROGRAM
 from pte_encoder.summary import format_summary, summarize
 
 FLATBUFFERS = [(CORPUS / c / name).read_bytes() for c in CORPUS_CASES
@@ -59,7 +59,7 @@ def decode_pte_and_summarize(data: bytes) -> None:
 
 def vtables(data: bytes, size: int) -> List[int]:
     """Where the vtables a decode meets are (read from the decoder's plan cache)."""
-    session = _Session(_ProgramReader.get(), memoryview(data), size)
+    session = _Session(PROGRAM.reader(), memoryview(data), size)
     session.root()
     found: Set[int] = set()
     for plans in session.plans.values():

@@ -11,8 +11,7 @@ import flatbuffers
 import pytest
 
 from pte_encoder import DecodeError
-from pte_encoder._reader import FlatBufferReader
-from pte_encoder._schema_shim import Enum, Field, Schema
+from pte_encoder.engine import Enum, Field, FlatBufferReader, Schema
 
 
 class Color(IntEnum):

@@ -1,10 +1,10 @@
 """A verifying FlatBuffer reader driven by schema records, with the standard library only.
 
-Nothing here knows the program schema: a :class:`FlatBufferReader` takes a
-schema (tables of fields, unions, enums, file identifier, root table) and the
-model classes to build (one per table, keyword constructor with the schema's
-field names; enum classes optional), and turns bytes into a tree of those
-objects.
+Nothing here knows any particular schema: a :class:`FlatBufferReader` takes
+a schema's records (schema.py) and the model classes to build (one per
+table, keyword constructor with the schema's field names; enum classes
+optional), and turns bytes into a tree of those objects. A codec makes one
+for its schema (``Codec.reader``, ``Codec.decode``).
 
 Untrusted input is the normal case, so every read is checked before it is
 made, in the spirit of the FlatBuffers verifier but stricter where both
@@ -43,8 +43,8 @@ import gc
 import struct
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from ._schema_shim import Field, Schema
-from .errors import DecodeError
+from ..errors import DecodeError
+from .schema import Field, Schema
 
 __all__ = ["FlatBufferReader", "byte_view"]
 

@@ -1,0 +1,162 @@
+"""Find the first bad value in an object tree and say where it is.
+
+The encoders do not check as they go: when one fails, the codec calls
+:func:`check_root`, which walks the tree field by field along its schema and
+raises an :class:`EncodeError` naming the place, the value and what was
+expected. The root's place is the schema's name.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import struct
+from typing import Any, Sequence
+
+from ..errors import EncodeError, fail, join
+from .schema import Schema
+
+# A [ubyte] vector or a string, like the whole FlatBuffer, must stay under
+# 2 GiB (the format's offsets are signed 32-bit).
+MAX_VECTOR_BYTES = 2**31 - 1
+
+__all__ = ["check_root", "check_table", "check_object", "check_scalar", "integer", "missing",
+           "MAX_VECTOR_BYTES"]
+
+_RANGES = {c: (0, 2 ** (8 * struct.calcsize(c))) if c.isupper() else
+           (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1))
+           for c in "bBhHiIqQ"}
+_MISSING = object()
+_NOT_TABLES = (int, float, str, bytes, bytearray, memoryview, list, tuple, dict)
+
+
+_fail = fail
+_join = join
+
+
+def integer(value: Any) -> Any:
+    """``value`` as an int if it is one or is integer-like (``__index__``, as
+    numpy integers are), else None. bool counts as an int, as it does for
+    ``struct`` and for flatbuffers' own Builder (see the README)."""
+    if isinstance(value, int):
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+    except Exception:  # a hostile __index__: not an integer either
+        return None
+
+
+def check_scalar(path: str, value: Any, fmt: str) -> None:
+    if fmt == "?":
+        if value is not True and value is not False:
+            raise _fail(path, value, "a bool")
+    elif fmt in "df":
+        if isinstance(value, str):
+            if value not in ("inf", "-inf"):
+                raise _fail(path, value, "a float (or the string 'inf' or '-inf')")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(path, value, "a float")
+        else:
+            try:
+                number = float(value)
+            except OverflowError:
+                raise _fail(path, value, "a number in the range of a 64-bit float") from None
+            if fmt == "f" and not math.isinf(number) and not math.isnan(number):
+                try:
+                    struct.pack("<f", number)
+                except OverflowError:
+                    raise _fail(path, value, "a float in the range of a 32-bit float") from None
+    else:
+        number = integer(value)
+        if number is None:
+            raise _fail(path, value, "an integer")
+        low, high = _RANGES[fmt]
+        if not low <= number < high:
+            raise _fail(path, value, f"an integer in [{low}, {high - 1}]")
+
+
+def _check_vector(path: str, value: Any, fmt: str) -> None:
+    if fmt == "B" and not isinstance(value, (list, tuple)):
+        try:
+            size = memoryview(value).nbytes
+        except (TypeError, ValueError):  # ValueError: a released memoryview
+            raise _fail(path, value, "a bytes-like object or a list of integers") from None
+        if size > MAX_VECTOR_BYTES:
+            expected = f"at most {MAX_VECTOR_BYTES} bytes (the FlatBuffer limit)"
+            raise EncodeError(f"{path}: expected {expected}, got {size} bytes",
+                              path=path, value=value, expected=expected, has_value=True)
+        return
+    if not isinstance(value, (list, tuple)):
+        raise _fail(path, value, "a list")
+    for index, item in enumerate(value):
+        check_scalar(f"{path}[{index}]", item, fmt)
+
+
+def missing(path: str, obj: Any, name: str, table: str, names: Sequence[str],
+            root: str = "") -> EncodeError:
+    """The error for ``obj`` (at ``path``) lacking the attribute ``name`` of a
+    ``table``: the object is of the wrong kind if it has none of ``names``."""
+    if not any(hasattr(obj, other) for other in names):
+        return _fail(path, obj, f"a {table} object", root=root or table)
+    where = _join(path, name)
+    return EncodeError(f"{where}: missing (a {table} needs the attribute {name!r})",
+                       path=where, expected=f"the attribute {name!r}")
+
+
+def check_object(path: str, obj: Any, table: str, root: str = "") -> None:
+    """Refuse what cannot be a table object: None, numbers, text, bytes,
+    containers (``root`` names the place if ``path`` is empty; else the table)."""
+    if obj is None or isinstance(obj, _NOT_TABLES):
+        raise _fail(path, obj, f"a {table} object", root=root or table)
+
+
+def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "") -> None:
+    """Check ``obj`` as a ``table`` at ``path`` (``root`` names the place if the path is empty)."""
+    check_object(path, obj, table, root)
+    fields = schema.tables[table]
+    for f in fields:
+        name, kind, elem = f.name, f.kind, f.elem
+        where = _join(path, name)
+        try:
+            value = getattr(obj, name, _MISSING)
+        except Exception as exc:  # a property that raises: its error, with the place
+            raise EncodeError(f"{where}: cannot be read: {type(exc).__name__}: {exc}",
+                              path=where) from exc
+        if value is _MISSING:
+            raise missing(path, obj, name, table, [other.name for other in fields], root)
+        if kind == "SCALAR":
+            check_scalar(where, value, elem or "")
+        elif value is None:
+            continue
+        elif kind == "STRING":
+            if not isinstance(value, str):
+                raise _fail(where, value, "a str")
+            try:
+                size = len(value.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise _fail(where, value, "a str encodable as UTF-8") from None
+            if size > MAX_VECTOR_BYTES:
+                raise _fail(where, value, f"a str of at most {MAX_VECTOR_BYTES} bytes in UTF-8")
+        elif kind == "TABLE":
+            check_table(schema, where, value, elem or "")
+        elif kind == "UNION":
+            members = schema.unions[elem or ""]
+            member = type(value).__name__
+            if member not in members:
+                raise _fail(where, value, f"one of {', '.join(members)} (a {elem})")
+            check_table(schema, where, value, member)
+        elif kind == "TABLE_VECTOR":
+            if not isinstance(value, (list, tuple)):
+                raise _fail(where, value, f"a list of {elem}")
+            for index, item in enumerate(value):
+                check_table(schema, f"{where}[{index}]", item, elem or "")
+        else:
+            _check_vector(where, value, elem or "")
+
+
+def check_root(schema: Schema, root: Any) -> None:
+    """Raise :class:`EncodeError` at the first value of ``root`` (a tree of
+    ``schema``'s root table) that cannot be encoded."""
+    check_table(schema, "", root, schema.root_table, schema.name)
