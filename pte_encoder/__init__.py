@@ -1,4 +1,5 @@
-"""pte_encoder: write and read ExecuTorch program files (.pte) with the standard library only."""
+"""pte_encoder: write and read ExecuTorch program files (.pte), and read its data files (.ptd),
+with the standard library only."""
 
 from .errors import DecodeError, EncodeError, PteEncoderError
 from .flatbuffer import encode_flatbuffer
@@ -7,6 +8,7 @@ from .model import *  # noqa: F401,F403  (the model classes and enums)
 from .model import __all__ as _model_all
 from .pte import DataEntry, NamedDataOutput, encode_program, write_program
 from .pte_options import infer_options
+from .ptd_read import PtdFile, analyze_data_file, decode_data_file, read_data_file
 from .pte_read import PteFile, decode_flatbuffer, decode_program, read_program
 
 __version__ = "0.1.0"
@@ -19,6 +21,10 @@ __all__ = [
     "decode_flatbuffer",
     "decode_program",
     "read_program",
+    "PtdFile",
+    "analyze_data_file",
+    "decode_data_file",
+    "read_data_file",
     "infer_options",
     "DataEntry",
     "NamedDataOutput",

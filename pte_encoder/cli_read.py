@@ -6,15 +6,25 @@ import argparse
 import json
 from typing import Any
 
+from ._codecs import FLAT_TENSOR
 from .json_form import program_to_json
 from ._files import write_file
 from .pte_options import infer_options, options_to_json_form
-from .pte_read import PteFile, read_program
-from .summary import format_summary, summarize
+from .ptd_read import analyze_data_file
+from ._mapped import map_file
+from .pte_read import PteFile, decode_program, read_program
+from .summary import format_data_summary, format_summary, summarize, summarize_data_file
 
 
 class ReadError(Exception):
     """A file that cannot be read, reported in one line."""
+
+
+def _mapped(path: str) -> Any:
+    try:
+        return map_file(path)
+    except OSError as exc:
+        raise ReadError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _read(path: str) -> PteFile:
@@ -25,11 +35,19 @@ def _read(path: str) -> PteFile:
 
 
 def _inspect(args: argparse.Namespace) -> None:
-    summary = summarize(_read(args.file))
+    data = _mapped(args.file)
+    # A .ptd says so by its file identifier; anything else is read as a .pte
+    # (and refused as one, naming the identifier it expected).
+    if bytes(data[4:8]) == FLAT_TENSOR.schema.file_identifier:
+        summary = summarize_data_file(analyze_data_file(data))
+        text = format_data_summary
+    else:
+        summary = summarize(decode_program(data))
+        text = format_summary
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
-        print(format_summary(args.file, summary))
+        print(text(args.file, summary))
 
 
 def _decode(args: argparse.Namespace) -> None:
@@ -55,11 +73,12 @@ def _decode(args: argparse.Namespace) -> None:
 def add_commands(commands: Any) -> None:
     """Add ``inspect`` and ``decode`` to the pte-encoder subcommands."""
     inspect = commands.add_parser(
-        "inspect", help="show what is inside a .pte",
+        "inspect", help="show what is inside a .pte or .ptd",
         description="Show a .pte file's methods (inputs, outputs, values by kind, operators "
                     "with call counts, delegates), its segments, constants, named data and "
-                    "bytes by category. The file is checked throughout; a bad one is "
-                    "reported in one line.")
+                    "bytes by category; or a .ptd file's named data (sizes, dtype and "
+                    "shape), segments and bytes by category. The file is checked "
+                    "throughout; a bad one is reported in one line.")
     inspect.add_argument("file", metavar="FILE")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
     inspect.set_defaults(run=_inspect)

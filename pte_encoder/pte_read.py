@@ -34,7 +34,6 @@ which stays open as long as any of them does).
 from __future__ import annotations
 
 import dataclasses
-import mmap
 import os
 import struct
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 
 from . import model
 from ._codecs import PROGRAM
+from ._mapped import map_file
 from .engine.reader import byte_view
 from .errors import DecodeError
 from .pte import HEADER_MAGIC, DataEntry, NamedDataOutput
@@ -315,9 +315,4 @@ def read_program(path: Union[str, "os.PathLike[str]"]) -> PteFile:
     The blobs of the result are views of the mapping, which stays open as
     long as any of them (or the result) is alive. An empty file is refused.
     """
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            raise DecodeError(f"{os.fspath(path)}: the file is empty", "", 0)
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    return decode_program(mapped)
+    return decode_program(map_file(path))

@@ -1,4 +1,4 @@
-"""What is inside a decoded .pte, as a JSON-able summary and as text (``inspect``)."""
+"""What is inside a decoded .pte or .ptd, as a JSON-able summary and as text (``inspect``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from collections import Counter
 from typing import Any, Dict, List, Optional
 
 from . import model
+from .errors import one_line
+from .ptd_read import PtdFile
 from .pte_read import PteFile
 
-__all__ = ["summarize", "format_summary"]
+__all__ = ["summarize", "format_summary", "summarize_data_file", "format_data_summary"]
 
 
 def _nbytes(blob: Any) -> int:
@@ -17,7 +19,7 @@ def _nbytes(blob: Any) -> int:
 
 
 def _dtype(value: Any) -> str:
-    return value.name.lower() if isinstance(value, model.ScalarType) else f"dtype {value}"
+    return value.name.lower() if isinstance(value, model.ScalarType) else f"dtype {int(value)}"
 
 
 def _describe(value: Optional[model.EValue]) -> str:
@@ -196,7 +198,79 @@ def format_summary(name: str, summary: Dict[str, Any]) -> str:
         for s in summary["segments"]:
             where = f"byte {_n(s['offset'])}" if s["offset"] is not None else "no offset"
             lines.append(f"  {s['index']}: {where}, {_n(s['size'])} bytes, "
-                         f"{', '.join(s['holds']) or 'unused'}")
+                         f"{one_line(', '.join(s['holds'])) or 'unused'}")
+    lines.append("bytes by category: " + ", ".join(
+        f"{name} {_n(size)}" for name, size in summary["bytes_by_category"].items()))
+    return "\n".join(lines)
+
+
+def summarize_data_file(ptd: PtdFile) -> Dict[str, Any]:
+    """A JSON-able summary of a .ptd: named data (sizes, dtype, shape),
+    segments, sizes by category."""
+    header, payload = ptd.header, ptd.payload
+    named = []
+    for key, entry in payload.named_data.items():
+        item: Dict[str, Any] = {"key": key, "bytes": len(payload.buffers[entry.buffer_index]),
+                                "segment": entry.buffer_index}
+        layout = entry.tensor_layout
+        if layout is not None:
+            item["dtype"] = _dtype(layout.scalar_type)
+            item["sizes"] = list(layout.sizes)
+            item["dim_order"] = list(layout.dim_order)
+        named.append(item)
+    segments: List[Dict[str, Any]] = [
+        {"index": i, "offset": header.segment_base_offset + segment.offset,
+         "size": segment.size, "holds": ptd.segment_keys[i]}
+        for i, segment in enumerate(ptd.stored.segments or [])]
+    sizes = {"header": 8 + header.length,
+             "flatbuffer": header.flatbuffer_end - 8 - header.length}
+    named_bytes = sum(s["size"] for s in segments if s["holds"])
+    unused = sum(s["size"] for s in segments if not s["holds"])
+    sizes["named data"] = named_bytes
+    if unused:
+        sizes["unused segments"] = unused
+    sizes["padding"] = ptd.size - sum(sizes.values())
+    return {
+        "file_bytes": ptd.size,
+        "version": ptd.stored.version,
+        "header": {"flatbuffer_offset": header.flatbuffer_offset,
+                   "flatbuffer_size": header.flatbuffer_size,
+                   "segment_base_offset": header.segment_base_offset,
+                   "segment_data_size": header.segment_data_size},
+        "segment_alignment": ptd.segment_alignment,
+        "named_data": named,
+        "segments": segments,
+        "bytes_by_category": sizes,
+    }
+
+
+def _shape(entry: Dict[str, Any]) -> str:
+    if "dtype" not in entry:
+        return "no tensor layout"
+    text = f"{entry['dtype']}[{', '.join(str(s) for s in entry['sizes'])}]"
+    if entry["dim_order"] != list(range(len(entry["dim_order"]))):
+        text += f" dim_order ({', '.join(str(d) for d in entry['dim_order'])})"
+    return text
+
+
+def format_data_summary(name: str, summary: Dict[str, Any]) -> str:
+    """The .ptd summary as text for a terminal."""
+    header = summary["header"]
+    lines = [f"{name}: {_n(summary['file_bytes'])} bytes, ExecuTorch data file version "
+             f"{summary['version']}, flatbuffer {_n(header['flatbuffer_offset'] + header['flatbuffer_size'])} "
+             f"bytes, segments from byte {_n(header['segment_base_offset'])} "
+             f"(alignment {_n(summary['segment_alignment'])})"]
+    named = summary["named_data"]
+    lines.append(f"named data: {_plural(len(named), 'key')}, "
+                 f"{_n(sum(e['bytes'] for e in named))} bytes")
+    for entry in named:
+        lines.append(f"  {one_line(entry['key'])}: {_shape(entry)}, {_n(entry['bytes'])} bytes, "
+                     f"segment {entry['segment']}")
+    if summary["segments"]:
+        lines.append("segments:")
+        for s in summary["segments"]:
+            lines.append(f"  {s['index']}: byte {_n(s['offset'])}, {_n(s['size'])} bytes, "
+                         f"{one_line(', '.join(s['holds'])) or 'unused'}")
     lines.append("bytes by category: " + ", ".join(
         f"{name} {_n(size)}" for name, size in summary["bytes_by_category"].items()))
     return "\n".join(lines)

@@ -10,10 +10,13 @@ import pytest
 from hypothesis import given, strategies as st
 
 import pte_encoder as pe
-from helpers import CORPUS, CORPUS_CASES
+from helpers import CORPUS, CORPUS_CASES, ROOT
 from pte_encoder.cli import main
 from pte_encoder.pte_options import infer_options
 from strategies import programs
+
+CORPUS_PTD = ROOT / "tests" / "data" / "corpus-ptd"
+PTD_CASES = sorted(p.name for p in CORPUS_PTD.iterdir() if p.is_dir())
 
 
 def run(args: list, capsys: pytest.CaptureFixture[str]) -> tuple:
@@ -173,10 +176,80 @@ def test_readme_shows_real_inspect_output(tmp_path: Path, capsys: pytest.Capture
     expected = []
     for part in ("$ pte-encoder inspect conv.pte\n" + block).split("$ pte-encoder inspect ")[1:]:
         name, output = part.split("\n", 1)
-        (tmp_path / name).write_bytes((CORPUS / name[:-4] / "expected.pte").read_bytes())
+        folder = CORPUS_PTD if name.endswith(".ptd") else CORPUS
+        (tmp_path / name).write_bytes((folder / name[:-4] / f"expected{name[-4:]}").read_bytes())
         code, out, _ = run(["inspect", name], capsys)
         assert code == 0
         expected.append((out, output))
-    assert len(expected) == 2
+    assert len(expected) == 3
     for out, output in expected:
         assert out == output
+
+
+def test_inspect_ptd_text(capsys: pytest.CaptureFixture[str]) -> None:
+    path = CORPUS_PTD / "two_linear" / "expected.ptd"
+    code, out, _ = run(["inspect", path], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == (f"{path}: 1,424 bytes, ExecuTorch data file version 0, flatbuffer 504 "
+                        "bytes, segments from byte 512 (alignment 128)")
+    assert lines[1] == "named data: 4 keys, 848 bytes"
+    assert "  a.weight: float[16, 8], 512 bytes, segment 0" in lines
+    assert "  3: byte 1,408, 16 bytes, b.bias" in lines
+    assert lines[-1] == ("bytes by category: header 48, flatbuffer 456, named data 848, "
+                         "padding 72")
+
+
+@pytest.mark.parametrize("case", PTD_CASES)
+def test_inspect_ptd_json(case: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = CORPUS_PTD / case / "expected.ptd"
+    code, out, _ = run(["inspect", path, "--json"], capsys)
+    summary = json.loads(out)
+    payload = json.loads((CORPUS_PTD / case / "payload.json").read_text())
+    assert code == 0 and summary["bytes_by_category"]["padding"] >= 0
+    assert sum(summary["bytes_by_category"].values()) == summary["file_bytes"] == \
+        path.stat().st_size
+    assert [e["key"] for e in summary["named_data"]] == list(payload["named_data"])
+    for entry in summary["named_data"]:
+        layout = payload["named_data"][entry["key"]]["tensor_layout"]
+        assert entry["sizes"] == layout["sizes"] and entry["dim_order"] == layout["dim_order"]
+        assert entry["dtype"] == pe.ScalarType(layout["scalar_type"]).name.lower()
+
+
+def test_inspect_ptd_unusual_entries(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No tensor layout, a dim order that is not the identity, an unknown dtype,
+    a segment no key names, a key with a line break."""
+    from pte_encoder import flat_tensor_model as ft
+    from test_ptd_read import container
+    flat = ft.FlatTensor(segments=[ft.DataSegment(offset=0, size=4),
+                                   ft.DataSegment(offset=128, size=2)], named_data=[
+        ft.NamedData(key="blob", segment_index=0),
+        ft.NamedData(key="t", segment_index=0, tensor_layout=ft.TensorLayout(
+            scalar_type=ft.ScalarType.HALF, sizes=[1, 2], dim_order=b"\1\0")),
+        ft.NamedData(key="x\ny", segment_index=0, tensor_layout=ft.TensorLayout(
+            scalar_type=99, sizes=[], dim_order=b""))])
+    path = tmp_path / "odd.ptd"
+    path.write_bytes(container(flat, bytes(130)))
+    code, out, _ = run(["inspect", path], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert "  blob: no tensor layout, 4 bytes, segment 0" in lines
+    assert "  t: half[1, 2] dim_order (1, 0), 4 bytes, segment 0" in lines
+    assert "  x\\ny: dtype 99[], 4 bytes, segment 0" in lines
+    base = pe.analyze_data_file(path.read_bytes()).header.segment_base_offset
+    assert f"  0: byte {base}, 4 bytes, blob, t, x\\ny" in lines
+    assert f"  1: byte {base + 128}, 2 bytes, unused" in lines
+    assert lines[-1].startswith("bytes by category: header 48, flatbuffer ")
+    assert ", named data 4, unused segments 2, padding " in lines[-1]
+
+
+@pytest.mark.parametrize("at, value", [(8, b"XXXX"), (24, b"\xff" * 8), (100, b"\xff" * 4)])
+def test_a_damaged_ptd_gets_one_line_and_status_2(at: int, value: bytes, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    data = bytearray((CORPUS_PTD / "one" / "expected.ptd").read_bytes())
+    data[at:at + len(value)] = value
+    path = tmp_path / "bad.ptd"
+    path.write_bytes(bytes(data))
+    code, out, err = run(["inspect", path], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("pte-encoder: error: ") and err.count("\n") == 1
