@@ -12,8 +12,8 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from ._layouts import SPECS
 from ._plans import SHORT_VECTOR, items, put
-from ._writer import (Layout, Writer, bool_bytes, bools, byte_vector, finish_table, new_layout,
-                      scalars, string, tables, to_float, ubytes)
+from ._writer import (Writer, bool_bytes, bools, byte_vector, finish_table, new_layout, scalars,
+                      string, tables, to_float, ubytes)
 
 # (table, field, schema force_align): Writer.aligns holds their values in this order.
 FORCE_ALIGNED = (('Buffer', 'storage', 16), ('BackendDelegateInlineData', 'data', 16))
@@ -115,7 +115,7 @@ def _flat_Double(o: Any, values: List[Any]) -> Any:
     if s0.__class__ is not float:
         s0 = to_float(s0)
     values.append(s0)
-    return (s0 != 0.0 or copysign(1.0, s0) != 1.0)
+    return (s0 != 0.0 or copysign(1.0, s0) != 1.0 and 2)
 
 
 def _flat_String(o: Any, values: List[Any]) -> Any:
@@ -299,7 +299,6 @@ def _Frame(w: Writer, o: Any) -> int:
     return put(w, 'Frame', ((s1 != 0), k0, k2, k3), values)
 
 
-_LAYOUTS_FrameList: Dict[int, Layout] = {}
 _SPEC_FrameList = SPECS['FrameList']
 
 
@@ -308,7 +307,8 @@ def _FrameList(w: Writer, o: Any) -> int:
     c0 = None if v is None else tables(w, v, _Frame)
     start = w.size
     key = start & 7 | (c0 is not None) << 3
-    layout = _LAYOUTS_FrameList.get(key) or new_layout(_LAYOUTS_FrameList, key, _SPEC_FrameList)
+    cache = w.layouts['FrameList']
+    layout = cache.get(key) or new_layout(w.policy, cache, key, _SPEC_FrameList)
     return finish_table(w, start, layout, [c0])
 
 
@@ -339,7 +339,6 @@ def _CompileSpec(w: Writer, o: Any) -> int:
     return put(w, 'CompileSpec', (k0, k1), values)
 
 
-_LAYOUTS_BackendDelegate: Dict[int, Layout] = {}
 _SPEC_BackendDelegate = SPECS['BackendDelegate']
 
 
@@ -352,11 +351,11 @@ def _BackendDelegate(w: Writer, o: Any) -> int:
     c2 = None if v is None else tables(w, v, _CompileSpec)
     start = w.size
     key = start & 7 | (c0 is not None) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5
-    layout = _LAYOUTS_BackendDelegate.get(key) or new_layout(_LAYOUTS_BackendDelegate, key, _SPEC_BackendDelegate)
+    cache = w.layouts['BackendDelegate']
+    layout = cache.get(key) or new_layout(w.policy, cache, key, _SPEC_BackendDelegate)
     return finish_table(w, start, layout, [c0, c1, c2])
 
 
-_LAYOUTS_Chain: Dict[int, Layout] = {}
 _SPEC_Chain = SPECS['Chain']
 
 
@@ -371,11 +370,11 @@ def _Chain(w: Writer, o: Any) -> int:
     c3 = None if v is None else tables(w, v, _FrameList)
     start = w.size
     key = start & 7 | (c0 is not None) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5 | (c3 is not None) << 6
-    layout = _LAYOUTS_Chain.get(key) or new_layout(_LAYOUTS_Chain, key, _SPEC_Chain)
+    cache = w.layouts['Chain']
+    layout = cache.get(key) or new_layout(w.policy, cache, key, _SPEC_Chain)
     return finish_table(w, start, layout, [c0, c1, c2, c3])
 
 
-_LAYOUTS_ExecutionPlan: Dict[int, Layout] = {}
 _SPEC_ExecutionPlan = SPECS['ExecutionPlan']
 
 
@@ -402,7 +401,8 @@ def _ExecutionPlan(w: Writer, o: Any) -> int:
     c9 = None if v is None else tables(w, v, _NonConstBufferDevice)
     start = w.size
     key = start & 7 | (c0 is not None) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5 | (c3 is not None) << 6 | (c4 is not None) << 7 | (c5 is not None) << 8 | (c6 is not None) << 9 | (c7 is not None) << 10 | (c8 is not None) << 11 | (c9 is not None) << 12
-    layout = _LAYOUTS_ExecutionPlan.get(key) or new_layout(_LAYOUTS_ExecutionPlan, key, _SPEC_ExecutionPlan)
+    cache = w.layouts['ExecutionPlan']
+    layout = cache.get(key) or new_layout(w.policy, cache, key, _SPEC_ExecutionPlan)
     return finish_table(w, start, layout, [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9])
 
 
@@ -415,7 +415,6 @@ def _NonConstBufferDevice(w: Writer, o: Any) -> int:
     return put(w, 'NonConstBufferDevice', ((s0 != 0), (s1 != 0), (s2 != 0)), values)
 
 
-_LAYOUTS_Buffer: Dict[int, Layout] = {}
 _SPEC_Buffer = SPECS['Buffer']
 
 
@@ -424,11 +423,11 @@ def _Buffer(w: Writer, o: Any) -> int:
     c0 = None if v is None else byte_vector(w, v, w.aligns[0])
     start = w.size
     key = start & 7 | (c0 is not None) << 3
-    layout = _LAYOUTS_Buffer.get(key) or new_layout(_LAYOUTS_Buffer, key, _SPEC_Buffer)
+    cache = w.layouts['Buffer']
+    layout = cache.get(key) or new_layout(w.policy, cache, key, _SPEC_Buffer)
     return finish_table(w, start, layout, [c0])
 
 
-_LAYOUTS_BackendDelegateInlineData: Dict[int, Layout] = {}
 _SPEC_BackendDelegateInlineData = SPECS['BackendDelegateInlineData']
 
 
@@ -437,7 +436,8 @@ def _BackendDelegateInlineData(w: Writer, o: Any) -> int:
     c0 = None if v is None else byte_vector(w, v, w.aligns[1])
     start = w.size
     key = start & 7 | (c0 is not None) << 3
-    layout = _LAYOUTS_BackendDelegateInlineData.get(key) or new_layout(_LAYOUTS_BackendDelegateInlineData, key, _SPEC_BackendDelegateInlineData)
+    cache = w.layouts['BackendDelegateInlineData']
+    layout = cache.get(key) or new_layout(w.policy, cache, key, _SPEC_BackendDelegateInlineData)
     return finish_table(w, start, layout, [c0])
 
 
@@ -478,7 +478,6 @@ def _NamedData(w: Writer, o: Any) -> int:
     return put(w, 'NamedData', ((s1 != 0), k0), values)
 
 
-_LAYOUTS_Program: Dict[int, Layout] = {}
 _SPEC_Program = SPECS['Program']
 
 
@@ -500,7 +499,8 @@ def _Program(w: Writer, o: Any) -> int:
     c7 = None if v is None else tables(w, v, _NamedData)
     start = w.size
     key = start & 7 | (s0 != 0) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5 | (c3 is not None) << 6 | (c4 is not None) << 7 | (c5 is not None) << 8 | (c6 is not None) << 9 | (c7 is not None) << 10
-    layout = _LAYOUTS_Program.get(key) or new_layout(_LAYOUTS_Program, key, _SPEC_Program)
+    cache = w.layouts['Program']
+    layout = cache.get(key) or new_layout(w.policy, cache, key, _SPEC_Program)
     return finish_table(w, start, layout, [s0, c1, c2, c3, c4, c5, c6, c7])
 
 

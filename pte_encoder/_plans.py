@@ -17,6 +17,10 @@ _writer.py would write it, and compiles the packer. Which vtables already
 exist can change the layout of everything after them (a new vtable is
 written inline), so each shape has a small tree of :class:`Decision` nodes,
 one per vtable it checks, whose leaves are the compiled :data:`Plan`.
+
+The writer's layout policy (_layout_policy.py) decides the order of a
+table's fields, which scalars count as present and how empty vectors align;
+each policy keeps its own shapes (``Writer.shapes``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _layouts
-from ._writer import _SIZES, Writer, picker, table_layout, to_float
+from ._layout_policy import LayoutPolicy
+from ._writer import _SIZES, Writer, picker, to_float
 
 # (pack, pick, constants, new vtables (bytes, end), size, alignment, root table's end);
 # ends are relative to where the subtree starts.
@@ -74,15 +79,13 @@ Node = Union[Decision, Plan, None]
 Ready = Tuple[Any, Any, Tuple[Any, ...], Sequence[int], int, int]
 _UNRESOLVED: Ready = (None, None, (), (), 0, 0)
 
-_SHAPES: Dict[Tuple[str, Any, int], Shape] = {}
-
 
 def put(w: Writer, table: str, shape: Any, values: List[Any]) -> int:
     """Write the subtree ``table`` of ``shape`` whose flat values are ``values``;
     returns the root table's position."""
     size = w.size
     key = (table, shape, size & 7)
-    plans = _SHAPES.get(key) or _new_shape(key)
+    plans = w.shapes.get(key) or _new_shape(w.shapes, key)
     serial, ready = plans.ready
     if serial != w.serial:
         ready = _resolve(w, plans, key, len(values))
@@ -95,10 +98,10 @@ def put(w: Writer, table: str, shape: Any, values: List[Any]) -> int:
     return size + root
 
 
-def _new_shape(key: Tuple[str, Any, int]) -> Shape:
-    if len(_SHAPES) >= MAX_SHAPES:
-        _SHAPES.clear()
-    plans = _SHAPES[key] = Shape()
+def _new_shape(shapes: Dict[Any, Any], key: Tuple[str, Any, int]) -> Shape:
+    if len(shapes) >= MAX_SHAPES:
+        shapes.clear()
+    plans = shapes[key] = Shape()
     return plans
 
 
@@ -118,7 +121,7 @@ def _resolve(w: Writer, plans: Shape, key: Tuple[str, Any, int], flat_count: int
             node = node.known  # type: ignore[union-attr]
     if node is None:
         known = []
-        node = _learn(plans, key, vtables, flat_count, known)
+        node = _learn(plans, key, w.policy, vtables, flat_count, known)
     pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
     ready = (pack, pick, constants, known, plan_size, root)
     if new_vtables:
@@ -131,13 +134,13 @@ def _resolve(w: Writer, plans: Shape, key: Tuple[str, Any, int], flat_count: int
     return ready
 
 
-def _learn(plans: Shape, key: Tuple[str, Any, int], vtables: Dict[bytes, int], flat_count: int,
-           known: List[int]) -> Plan:
+def _learn(plans: Shape, key: Tuple[str, Any, int], policy: LayoutPolicy,
+           vtables: Dict[bytes, int], flat_count: int, known: List[int]) -> Plan:
     """Compile the plan for the writer's current vtables, file it under the
     decisions that led to it, and append to ``known`` the position, less the
     table's end, of each vtable it reuses."""
     table, shape, start = key
-    sim = _Sim(start, flat_count, vtables)
+    sim = _Sim(start, flat_count, vtables, policy)
     sim.table(table, shape)
     plan = sim.compile()
     parent: Any = plans
@@ -171,7 +174,9 @@ class _Sim:
     the buffer, as in the writer, starting at ``start`` (the real start
     modulo 8): alignment inside a subtree never exceeds 8."""
 
-    def __init__(self, start: int, flat_count: int, vtables: Dict[bytes, int]) -> None:
+    def __init__(self, start: int, flat_count: int, vtables: Dict[bytes, int],
+                 policy: LayoutPolicy) -> None:
+        self.policy = policy
         self.start = start
         self.pos = start
         self.flat_count = flat_count  # values the _flat_ function produced
@@ -197,7 +202,9 @@ class _Sim:
     def vector(self, fmt: str, count: int) -> int:
         """A scalar vector; [ubyte], [bool] and long vectors come as one bytes value."""
         size = _SIZES[fmt]
-        align = 4 if count == 0 or size < 4 else size
+        align = 4 if size < 4 else size
+        if count == 0:
+            align = self.policy.empty_vector_alignment(align)
         self._pad(-(self.pos + count * size) & (align - 1))
         piece: List[Tuple[str, Source]] = [("I", ("c", count))]
         if fmt in "B?" or count > SHORT_VECTOR:
@@ -227,7 +234,8 @@ class _Sim:
         if children_rows:
             presence, parts = (shape[0], shape[1:]) if scalar_slots else ((), shape)
         flags = presence if len(scalar_slots) > 1 else (presence,) if scalar_slots else ()
-        bits = sum(bool(flag) << bit_of[slot] for flag, slot in zip(flags, scalar_slots))
+        present = self.policy.present
+        bits = sum(present(flag) << bit_of[slot] for flag, slot in zip(flags, scalar_slots))
         scalar_values = {slot: self._values(1) for slot in scalar_slots}
         children: Dict[int, Tuple[str, Any]] = {}
         unread = iter(parts)
@@ -250,7 +258,7 @@ class _Sim:
                 children[slot] = ("c", self.string(part))
             else:
                 children[slot] = ("c", self.table(str(elem), part))
-        placed, table_size, vtable, align = table_layout(bits << 3 | self.pos & 7, spec)
+        placed, table_size, vtable, align = self.policy.table_layout(bits << 3 | self.pos & 7, spec)
         end = self.pos + table_size
         piece: List[Tuple[str, Source]] = [("i", self._vtable_offset(vtable, end))]
         at = 4

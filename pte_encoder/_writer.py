@@ -8,19 +8,22 @@ joined, reversed, into one of ``blocks``, which keeps memory near the output
 size; a big blob becomes a block of its own, uncopied. Alignment is always
 relative to the end, so padding depends only on ``size``.
 
-A table's layout depends on which of its fields are present and on ``size``
-modulo 8 when it starts; :func:`new_layout` computes it once per such key
-(a pure function: its memo does not change any output).
+A table's layout depends on which of its fields are present, on ``size``
+modulo 8 when it starts and on the writer's layout policy
+(_layout_policy.py: flatc's or the flatbuffers runtime's order of fields,
+and how empty vectors align); :func:`new_layout` computes it once per such
+key and policy (a pure function: its memo does not change any output).
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from functools import lru_cache
 from itertools import count, repeat
 from operator import itemgetter, sub
 from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+from ._layout_policy import FLATC, LayoutPolicy, Spec
 
 _PADS = [bytes(n) for n in range(64)]
 _CHUNKS_PER_BLOCK = 1024
@@ -37,9 +40,10 @@ Layout = Tuple[Callable[..., bytes], Callable[[List[Any]], Any], Tuple[Tuple[int
 
 
 class Writer:
-    __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns", "serial")
+    __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns", "serial", "policy",
+                 "layouts", "shapes")
 
-    def __init__(self, aligns: Sequence[int]) -> None:
+    def __init__(self, aligns: Sequence[int], policy: LayoutPolicy = FLATC) -> None:
         self.chunks: List[Any] = []
         self.blocks: List[Any] = []
         self.size = 0
@@ -47,6 +51,9 @@ class Writer:
         self.vtables: Dict[bytes, int] = {}
         self.aligns = aligns  # force_align of each aligned field, in _encoders.FORCE_ALIGNED order
         self.serial = next(_SERIALS)  # tells this writer's plans from others' (see _plans.put)
+        self.policy = policy
+        self.layouts = policy.tables  # table -> key -> Layout, for the policy (see new_layout)
+        self.shapes = policy.shapes  # the policy's subtree plans (see _plans.put)
 
 
 def flush(w: Writer) -> None:
@@ -73,13 +80,15 @@ def string(w: Writer, text: str) -> int:
     return w.size
 
 
-def empty_vector(w: Writer) -> int:
-    if w.size & 3:
-        _pad(w, -w.size & 3)
+def empty_vector(w: Writer, align: int = 4) -> int:
+    """An empty vector whose items (or forced alignment) align to ``align``."""
+    align = w.policy.empty_vector_alignment(align) if align > 4 else 4
+    if w.size & (align - 1):
+        _pad(w, -w.size & (align - 1))
     w.chunks.append(b"\0\0\0\0")
     w.size += 4
-    if w.minalign < 4:
-        w.minalign = 4
+    if w.minalign < align:
+        w.minalign = align
     return w.size
 
 
@@ -96,7 +105,7 @@ def scalars(w: Writer, items: Sequence[Any], fmt: str) -> int:
         raise TypeError("not a list")
     n = len(items)
     if n == 0:
-        return empty_vector(w)
+        return empty_vector(w, _SIZES[fmt])
     packer, size, align = _VECTORS.get((fmt, n)) or _vector_struct(fmt, n)
     try:
         data = packer(n, *items)
@@ -150,7 +159,7 @@ def blob(w: Writer, data: Any, align: int) -> int:
     """Bytes as a vector whose data is aligned to ``align`` (at least 4)."""
     n = data.nbytes if data.__class__ is memoryview else len(data)
     if n == 0:
-        return empty_vector(w)
+        return empty_vector(w, align)
     if align < 4:
         align = 4
     pad = -(w.size + n) & (align - 1)
@@ -236,40 +245,10 @@ def finish_table(w: Writer, start: int, layout: Layout, values: List[Any]) -> in
     return table
 
 
-# A table's fields for table_layout: (presence bit, slot, format, is_offset).
-Spec = Tuple[Tuple[int, int, str, bool], ...]
-
-
-@lru_cache(maxsize=4096)
-def table_layout(key: int, spec: Spec) -> Tuple[Tuple[Tuple[int, str, int], ...], int, bytes, int]:
-    """Lay out a table as flatc does, for ``key`` = presence bits << 3 | start % 8.
-
-    Fields go by size (8, 4, 2, 1), within one size by descending slot, each
-    aligned to its size, then the 4-byte offset to the vtable. Returns the
-    present fields as (offset in the table, format, slot) in memory order,
-    the table's size, its vtable and its alignment.
-    """
-    start = key & 7
-    present = [(slot, fmt) for bit, slot, fmt, _is_offset in spec if key >> 3 >> bit & 1]
-    ordered = sorted(present, key=lambda f: (-_SIZES[f[1]], -f[0]))
-    cursor, ends, align = 0, [], 4
-    for slot, fmt in ordered:
-        size = _SIZES[fmt]
-        cursor += -(start + cursor) % size + size
-        ends.append((slot, fmt, cursor))
-        align = max(align, size)
-    table_size = cursor + -(start + cursor) % 4 + 4
-    voffsets = [0] * (max((slot for slot, _fmt in present), default=-1) + 1)
-    for slot, _fmt, end in ends:
-        voffsets[slot] = table_size - end
-    vtable = struct.pack(f"<{len(voffsets) + 2}H", 4 + 2 * len(voffsets), table_size, *voffsets)
-    placed = tuple(sorted((table_size - end, fmt, slot) for slot, fmt, end in ends))
-    return placed, table_size, vtable, align
-
-
-def new_layout(cache: Dict[int, Layout], key: int, spec: Spec) -> Layout:
-    """The :data:`Layout` of :func:`table_layout` for finish_table, memoised in ``cache``."""
-    placed, table_size, vtable, align = table_layout(key, spec)
+def new_layout(policy: LayoutPolicy, cache: Dict[int, Layout], key: int, spec: Spec) -> Layout:
+    """The :data:`Layout` of ``policy.table_layout`` for finish_table, memoised
+    in ``cache`` (the writer's ``layouts[table]``, the policy's own)."""
+    placed, table_size, vtable, align = policy.table_layout(key, spec)
     parts, at = ["<i"], 4
     for offset, fmt, _slot in placed:
         parts.append(f"{offset - at}x{fmt}" if offset > at else fmt)

@@ -1,13 +1,17 @@
-"""Program -> FlatBuffer bytes, laid out exactly as ``flatc --binary`` lays out JSON.
+"""Program -> FlatBuffer bytes, laid out exactly as ``flatc --binary`` lays out
+JSON (``layout="flatc"``) or as ExecuTorch 1.5.1's default writer, the
+``flatbuffers`` runtime's object API, lays them out (``layout="flatbuffers"``).
 
 The per-table encoders are generated from the schema (_encoders.py) and write
-through _writer.py, which explains flatc's layout rules. This module holds
-the public entry point, the alignment options and the error handling: the
-encoders do not check as they go; when one fails, check.py walks the program
-to name the bad value.
+through _writer.py; what differs between the two layouts is a policy of the
+writer (_layout_policy.py). This module holds the public entry point, the
+alignment and layout options and the error handling: the encoders do not
+check as they go; when one fails, check.py walks the program to name the bad
+value.
 
-One deviation: flatc drops a double equal to its default by value, turning
--0.0 into +0.0; here -0.0 is written.
+One deviation, in the flatc layout only: flatc drops a double equal to its
+default by value, turning -0.0 into +0.0; there -0.0 is written. The
+flatbuffers layout drops it, as ExecuTorch's writer does.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from functools import lru_cache
 from typing import Any, List, Optional, Sequence, Tuple
 
 from . import _encoders, _layouts
+from ._layout_policy import LAYOUTS, LayoutPolicy
 from ._writer import Writer, flush
 from .check import check_program
 from .errors import EncodeError
 
-__all__ = ["encode_flatbuffer", "check_alignment", "MAX_FLATBUFFER_SIZE"]
+__all__ = ["encode_flatbuffer", "check_alignment", "resolve_layout", "MAX_FLATBUFFER_SIZE"]
 
 # flatc refuses buffers of 2 GiB and more (offsets are signed 32-bit).
 MAX_FLATBUFFER_SIZE = 2**31 - 1
@@ -36,6 +41,15 @@ def check_alignment(name: str, value: Optional[int]) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value & (value - 1):
         raise EncodeError(f"{name}: expected a power of two, got {value!r}")
+
+
+def resolve_layout(layout: str) -> LayoutPolicy:
+    """The writer policy of a ``layout`` option: "flatc" or "flatbuffers"."""
+    policy = LAYOUTS.get(layout) if isinstance(layout, str) else None
+    if policy is None:
+        expected = " or ".join(repr(name) for name in LAYOUTS)
+        raise EncodeError(f"layout: expected {expected}, got {layout!r}")
+    return policy
 
 
 def resolve_alignments(constant_tensor_alignment: Optional[int],
@@ -71,10 +85,12 @@ def _finish(w: Writer, root: int) -> List[Any]:
     return w.blocks
 
 
-def encode_chunks(program: Any, alignments: Sequence[int]) -> Tuple[List[Any], int]:
+def encode_chunks(program: Any, alignments: Sequence[int],
+                  policy: LayoutPolicy) -> Tuple[List[Any], int]:
     """The FlatBuffer as a list of bytes-like chunks in order, and its size;
-    ``alignments`` as :func:`resolve_alignments` returns them."""
-    writer = Writer(alignments)
+    ``alignments`` as :func:`resolve_alignments` returns them, ``policy`` as
+    :func:`resolve_layout` does."""
+    writer = Writer(alignments, policy)
     try:
         root = _encoders.encode_root(writer, program)
     except (AttributeError, KeyError, TypeError, ValueError, OverflowError,
@@ -89,7 +105,7 @@ def encode_chunks(program: Any, alignments: Sequence[int]) -> Tuple[List[Any], i
 
 
 def encode_flatbuffer(program: Any, *, constant_tensor_alignment: Optional[int] = None,
-                      delegate_alignment: Optional[int] = None) -> bytes:
+                      delegate_alignment: Optional[int] = None, layout: str = "flatc") -> bytes:
     """Encode ``program`` as a FlatBuffer, byte for byte as flatc would.
 
     ``program`` is a :class:`pte_encoder.Program` or any object tree with the
@@ -97,8 +113,11 @@ def encode_flatbuffer(program: Any, *, constant_tensor_alignment: Optional[int] 
     ``constant_tensor_alignment`` and ``delegate_alignment`` replace the
     schema's ``force_align`` of ``Buffer.storage`` and
     ``BackendDelegateInlineData.data``; any power of two is accepted.
-    Raises :class:`EncodeError` for bad input.
+    ``layout="flatbuffers"`` writes the bytes of ExecuTorch 1.5.1's
+    ``_program_to_flatbuffer`` (the ``flatbuffers`` runtime's object API)
+    instead of flatc's. Raises :class:`EncodeError` for bad input.
     """
+    policy = resolve_layout(layout)
     alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)
-    chunks, _size = encode_chunks(program, alignments)
+    chunks, _size = encode_chunks(program, alignments, policy)
     return b"".join(chunks)

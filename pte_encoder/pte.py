@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple
 from . import model
 from .errors import EncodeError
 from ._writer import bytes_like
-from .flatbuffer import check_alignment, encode_chunks, resolve_alignments
+from .flatbuffer import check_alignment, encode_chunks, resolve_alignments, resolve_layout
 
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 
@@ -191,7 +191,8 @@ def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment])
 def _pte_chunks(program: Any, mutable_data: Optional[Sequence[Any]], named_data: Any,
                 extract_delegate_segments: bool, segment_alignment: int,
                 constant_tensor_alignment: Optional[int],
-                delegate_alignment: Optional[int]) -> Tuple[List[Any], int]:
+                delegate_alignment: Optional[int], layout: str) -> Tuple[List[Any], int]:
+    policy = resolve_layout(layout)
     check_alignment("segment_alignment", segment_alignment)
     if segment_alignment is None:
         raise EncodeError("segment_alignment: expected a power of two, got None")
@@ -231,7 +232,7 @@ def _pte_chunks(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
         data.size += segment.size
     changes["segments"] = table
 
-    chunks, fb_size = encode_chunks(_Overlay(program, **changes), alignments)
+    chunks, fb_size = encode_chunks(_Overlay(program, **changes), alignments, policy)
     if data.size == 0:
         return chunks, fb_size
     header_size = HEADER_LENGTH + -HEADER_LENGTH % max(alignments)
@@ -250,7 +251,7 @@ def _pte_chunks(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
 def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None,
                    named_data: Optional[Any] = None, extract_delegate_segments: bool = True,
                    segment_alignment: int = 128, constant_tensor_alignment: Optional[int] = None,
-                   delegate_alignment: Optional[int] = None) -> bytes:
+                   delegate_alignment: Optional[int] = None, layout: str = "flatc") -> bytes:
     """Encode ``program`` as a complete .pte file, as ExecuTorch 1.5.1 writes it.
 
     ``mutable_data`` is a list of blobs (or of objects with a ``.storage``, as
@@ -258,11 +259,15 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
     ExecuTorch's ``NamedDataStoreOutput``. Constants, mutable data, delegate
     blobs (with ``extract_delegate_segments``) and named blobs go into
     segments aligned to ``segment_alignment``; constants are padded to
-    ``constant_tensor_alignment`` (default 16). Raises :class:`EncodeError`
-    for bad input; the program is not modified.
+    ``constant_tensor_alignment`` (default 16). ``layout`` lays the
+    FlatBuffer out as flatc does ("flatc", ExecuTorch 1.1 and earlier) or as
+    ExecuTorch 1.5.1's default writer does ("flatbuffers"); see
+    :func:`encode_flatbuffer`. Raises :class:`EncodeError` for bad input; the
+    program is not modified.
     """
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
-                                segment_alignment, constant_tensor_alignment, delegate_alignment)
+                                segment_alignment, constant_tensor_alignment, delegate_alignment,
+                                layout)
     return b"".join(chunks)
 
 
@@ -270,7 +275,7 @@ def write_program(program: Any, file: Union[str, "os.PathLike[str]", BinaryIO], 
                   mutable_data: Optional[Sequence[Any]] = None, named_data: Optional[Any] = None,
                   extract_delegate_segments: bool = True, segment_alignment: int = 128,
                   constant_tensor_alignment: Optional[int] = None,
-                  delegate_alignment: Optional[int] = None) -> int:
+                  delegate_alignment: Optional[int] = None, layout: str = "flatc") -> int:
     """Write the bytes :func:`encode_program` returns to a path or binary file.
 
     Blobs go from their own buffers to the file, never joined in memory. A
@@ -278,7 +283,8 @@ def write_program(program: Any, file: Union[str, "os.PathLike[str]", BinaryIO], 
     renamed at the end, removed on error. Returns the number of bytes.
     """
     chunks, size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
-                               segment_alignment, constant_tensor_alignment, delegate_alignment)
+                               segment_alignment, constant_tensor_alignment, delegate_alignment,
+                               layout)
     if isinstance(file, (str, os.PathLike)):
         write_atomically(file, chunks)
     else:

@@ -379,27 +379,37 @@ def flat_tables(schema: Schema) -> List[str]:
     return [t for t in schema.tables if t in flat]
 
 
-def scalar_lines(var: str, elem: str, default: Any) -> Tuple[List[str], str]:
-    """Reading checks for a scalar field, and its presence test."""
+def scalar_lines(var: str, elem: str, default: Any, in_subtree: bool) -> Tuple[List[str], str]:
+    """Reading checks for a scalar field, and its presence test.
+
+    A float equal to its default by value but not in sign (-0.0 for 0.0) is
+    present or not by the layout policy (its ``signed_zero``): in a table
+    written through _writer, the test asks the writer's policy; in a flat
+    subtree, whose encoders do not see the writer, the flag is 2, which
+    _plans reads through the policy.
+    """
     if elem == "?":
         return ([f"    if {var} is not True and {var} is not False:",
                  '        raise TypeError("not a bool")'], f"({var} is {not default})")
     if elem in ("d", "f"):
         zero = float(default or 0.0)
         sign = math.copysign(1.0, zero)
-        return ([f"    if {var}.__class__ is not float:", f"        {var} = to_float({var})"],
-                f"({var} != {zero!r} or copysign(1.0, {var}) != {sign!r})")
+        checks = [f"    if {var}.__class__ is not float:", f"        {var} = to_float({var})"]
+        if in_subtree:
+            return checks, f"({var} != {zero!r} or copysign(1.0, {var}) != {sign!r} and 2)"
+        return checks, f"({var} != {zero!r} or w.policy.signed_zero and copysign(1.0, {var}) != {sign!r})"
     return [], f"({var} != {default!r})"
 
 
 def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]]) -> List[str]:
     """A table's encoder, writing through _writer: children first, in slot
-    order, then the table."""
+    order, then the table, laid out by the writer's policy (whose own cache
+    keeps the table's layouts)."""
     body, values, bits = [], {}, []
     for name, kind, slot, elem, default, align, _enum in layout_rows(schema, table):
         if kind == "SCALAR":
             var = f"s{slot}"
-            checks, present = scalar_lines(var, str(elem), default)
+            checks, present = scalar_lines(var, str(elem), default, in_subtree=False)
             body += [f"    {var} = o.{name}", *checks]
             bits.append(present)
             values[slot] = var
@@ -436,7 +446,6 @@ def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]
     key = " | ".join(["start & 7"] + [f"{b} << {i + 3}" for i, b in enumerate(bits)])
     slots = [values[i] for i in range(len(values))]
     return [
-        f"_LAYOUTS_{table}: Dict[int, Layout] = {{}}",
         f"_SPEC_{table} = SPECS[{table!r}]",
         "",
         "",
@@ -444,7 +453,8 @@ def encoder_lines(schema: Schema, table: str, aligned: List[Tuple[str, str, int]
         *body,
         "    start = w.size",
         f"    key = {key}",
-        f"    layout = _LAYOUTS_{table}.get(key) or new_layout(_LAYOUTS_{table}, key, _SPEC_{table})",
+        f"    cache = w.layouts[{table!r}]",
+        f"    layout = cache.get(key) or new_layout(w.policy, cache, key, _SPEC_{table})",
         f"    return finish_table(w, start, layout, [{', '.join(slots)}])",
         "",
         "",
@@ -476,7 +486,7 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
     for bit, (name, kind, slot, elem, default, _align, _enum) in enumerate(layout_rows(schema, table)):
         if kind == "SCALAR":
             var = f"{prefix}s{slot}"
-            checks, present = scalar_lines(var, str(elem), default)
+            checks, present = scalar_lines(var, str(elem), default, in_subtree=True)
             scalars += [f"{var} = {obj}.{name}", *[line[4:] for line in checks]]
             names.append(var)
             bits.append(present)
@@ -565,8 +575,8 @@ def render_encoders(schema: Schema) -> str:
         "",
         "from ._layouts import SPECS",
         "from ._plans import SHORT_VECTOR, items, put",
-        "from ._writer import (Layout, Writer, bool_bytes, bools, byte_vector, finish_table, new_layout,",
-        "                      scalars, string, tables, to_float, ubytes)",
+        "from ._writer import (Writer, bool_bytes, bools, byte_vector, finish_table, new_layout, scalars,",
+        "                      string, tables, to_float, ubytes)",
         "",
         "# (table, field, schema force_align): Writer.aligns holds their values in this order.",
         f"FORCE_ALIGNED = {tuple(aligned)!r}",
