@@ -10,6 +10,7 @@ import pytest
 
 import pte_encoder as pe
 from pte_encoder import _plans
+from pte_encoder._layout_policy import FLATC
 from helpers import CORPUS, CORPUS_CASES, flatc_binary
 
 
@@ -85,9 +86,9 @@ def test_the_shape_cache_may_be_emptied_at_any_time(monkeypatch: pytest.MonkeyPa
         # encode_flatbuffer with the corpus options is checked elsewhere; the
         # schema's alignments are enough to compare two encodings here.
         cached = pe.encode_flatbuffer(program)
-        _plans._SHAPES.clear()
+        FLATC.shapes.clear()
         assert pe.encode_flatbuffer(program) == cached
-        assert len(_plans._SHAPES) <= 3
+        assert len(FLATC.shapes) <= 3
 
 
 @pytest.mark.parametrize("length", [0, 1, _plans.SHORT_VECTOR, _plans.SHORT_VECTOR + 1, 1000])

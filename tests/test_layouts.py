@@ -1,0 +1,281 @@
+"""The two layouts: layout="flatc" against flatc and ExecuTorch's legacy .pte,
+layout="flatbuffers" against ExecuTorch 1.5.1's default writer (the corpus)
+and the flatbuffers runtime's object API (hypothesis)."""
+
+from __future__ import annotations
+
+import math
+import struct
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, List, Optional
+
+import pytest
+from hypothesis import given, strategies as st
+
+import pte_encoder as pe
+from pte_encoder._layout_policy import FLATBUFFERS, FLATC
+from helpers import CORPUS, CORPUS_CASES, ROOT, decode_flatbuffer, flatc_binary, load_options, normalize
+from strategies import ALIGNMENTS, programs
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from executorch_paths import ObjectApiPath  # noqa: E402
+
+# Per layout: the corpus's FlatBuffer and .pte files.
+FILES = {"flatc": ("flatbuffer.bin", "expected.pte"),
+         "flatbuffers": ("flatbuffer-flatbuffers.bin", "expected-flatbuffers.pte")}
+LAYOUTS = sorted(FILES)
+
+_OBJECT_API: List[ObjectApiPath] = []
+
+
+def object_api() -> ObjectApiPath:
+    """The oracle, built once: flatc's object-API classes and ExecuTorch's packers."""
+    if not _OBJECT_API:
+        _OBJECT_API.append(ObjectApiPath(Path(tempfile.mkdtemp(prefix="pte-encoder-object-api-"))))
+    return _OBJECT_API[0]
+
+
+def packed(program: Any, tensor: Optional[int] = None, delegate: Optional[int] = None) -> bytes:
+    return object_api().encode(program, tensor, delegate)
+
+
+def ours(program: Any, tensor: Optional[int] = None, delegate: Optional[int] = None) -> bytes:
+    return pe.encode_flatbuffer(program, constant_tensor_alignment=tensor,
+                                delegate_alignment=delegate, layout="flatbuffers")
+
+
+# -- the corpus ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", CORPUS_CASES)
+def test_corpus_flatbuffer_in_both_layouts(case: str, layout: str) -> None:
+    options = load_options(case)
+    program = pe.program_from_json((CORPUS / case / "flatbuffer.json").read_text())
+    out = pe.encode_flatbuffer(program, layout=layout,
+                               constant_tensor_alignment=options["constant_tensor_alignment"],
+                               delegate_alignment=options["delegate_alignment"])
+    assert out == (CORPUS / case / FILES[layout][0]).read_bytes()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("case", CORPUS_CASES)
+def test_corpus_pte_in_both_layouts(case: str, layout: str, tmp_path: Path) -> None:
+    options = pe.options_from_json((CORPUS / case / "options.json").read_text())
+    program = pe.program_from_json((CORPUS / case / "program.json").read_text())
+    expected = (CORPUS / case / FILES[layout][1]).read_bytes()
+    assert pe.encode_program(program, layout=layout, **options) == expected
+    assert pe.write_program(program, tmp_path / "out.pte", layout=layout, **options) == len(expected)
+    assert (tmp_path / "out.pte").read_bytes() == expected
+
+
+def test_the_corpus_layouts_differ() -> None:
+    # Otherwise the tests above could not tell the layouts apart.
+    for case in CORPUS_CASES:
+        flatc, flatbuffers = ((CORPUS / case / name).read_bytes() for name, _pte in FILES.values())
+        assert flatc != flatbuffers
+
+
+@pytest.mark.parametrize("case", CORPUS_CASES)
+def test_corpus_object_api_oracle_is_executorch(case: str) -> None:
+    # The hypothesis oracle below writes the corpus's bytes.
+    options = load_options(case)
+    program = pe.program_from_json((CORPUS / case / "flatbuffer.json").read_text())
+    assert packed(program, options["constant_tensor_alignment"], options["delegate_alignment"]) \
+        == (CORPUS / case / "flatbuffer-flatbuffers.bin").read_bytes()
+
+
+def test_cli_layout(tmp_path: Path) -> None:
+    import subprocess
+    case = CORPUS / "xnn_mlp"
+    for flag, expected in ((["--flatbuffer-only"], "flatbuffer-flatbuffers.bin"),
+                           ([], "expected-flatbuffers.pte")):
+        source = case / ("flatbuffer.json" if flag else "program.json")
+        out = tmp_path / expected
+        result = subprocess.run([sys.executable, "-m", "pte_encoder", "encode", str(source),
+                                 "-o", str(out), "--options", str(case / "options.json"),
+                                 "--layout", "flatbuffers", *flag],
+                                cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert out.read_bytes() == (case / expected).read_bytes()
+
+
+@pytest.mark.parametrize("layout", ["flatc ", "FLATC", "object-api", None, 1])
+def test_an_unknown_layout_is_an_encode_error(layout: Any) -> None:
+    program = pe.Program(version=1)
+    for call in (lambda: pe.encode_flatbuffer(program, layout=layout),
+                 lambda: pe.encode_program(program, layout=layout)):
+        with pytest.raises(pe.EncodeError, match=r"^layout: expected 'flatc' or 'flatbuffers', got "):
+            call()
+
+
+# -- against the object API, on generated programs -------------------------------------
+
+@given(programs(flatc_safe=False), ALIGNMENTS, ALIGNMENTS)
+def test_generated_programs_match_the_object_api(program: pe.Program, tensor: Optional[int],
+                                                 delegate: Optional[int]) -> None:
+    assert ours(program, tensor, delegate) == packed(program, tensor, delegate)
+
+
+@given(programs(), ALIGNMENTS, ALIGNMENTS)
+def test_generated_programs_decode_to_their_input(program: pe.Program, tensor: Optional[int],
+                                                  delegate: Optional[int]) -> None:
+    # flatc-safe programs: no -0.0, which the object API writes as +0.0.
+    assert decode_flatbuffer(ours(program, tensor, delegate)) == normalize("Program", program)
+
+
+def doubles_program(*values: Any) -> pe.Program:
+    plan = pe.ExecutionPlan(values=[pe.EValue(pe.Double(double_val=v)) for v in values])
+    return pe.Program(execution_plan=[plan])
+
+
+def stored_doubles(data: bytes) -> List[str]:
+    values = decode_flatbuffer(data)["execution_plan"][0]["values"]
+    return [value["val"][1]["double_val"][1] for value in values]
+
+
+def test_negative_zero_is_left_out_as_executorch_does_and_kept_by_flatc_layout() -> None:
+    program = doubles_program(-0.0, 0.0, math.nan, -math.nan, "-inf", 5e-324)
+    out = ours(program)
+    assert out == packed(program)
+    stored = stored_doubles(out)
+    assert stored[0] == stored[1] == struct.pack("<d", 0.0).hex()
+    assert stored[2:] == [struct.pack("<d", v).hex() for v in (math.nan, -math.nan, -math.inf, 5e-324)]
+    assert stored_doubles(pe.encode_flatbuffer(program))[0] == struct.pack("<d", -0.0).hex()
+
+
+def test_negative_zero_then_zero_share_a_shape_only_within_a_layout() -> None:
+    # The same -0.0 subtree in both layouts, alternately: each layout's plan
+    # cache keeps its own answer.
+    for _ in range(3):
+        assert ours(doubles_program(-0.0)) == packed(doubles_program(-0.0))
+        assert ours(doubles_program(-0.0)) == ours(doubles_program(0.0))
+        assert pe.encode_flatbuffer(doubles_program(-0.0)) != pe.encode_flatbuffer(doubles_program(0.0))
+
+
+def all_vectors(empty: bool) -> pe.Program:
+    """Every vector kind, each empty or with one item."""
+    n = 0 if empty else 1
+    tensor = pe.Tensor(sizes=[7] * n, dim_order=[0] * n)
+    values = [pe.EValue(tensor), pe.EValue(pe.IntList(items=[3] * n)),
+              pe.EValue(pe.DoubleList(items=[0.5] * n)), pe.EValue(pe.BoolList(items=[True] * n)),
+              pe.EValue(pe.TensorList(items=[1] * n)), pe.EValue(pe.OptionalTensorList(items=[1] * n))]
+    chain = pe.Chain(inputs=[1] * n, outputs=[2] * n, instructions=[pe.Instruction()] * n,
+                     stacktrace=[pe.FrameList(items=[pe.Frame()] * n)] * n)
+    delegate = pe.BackendDelegate(compile_specs=[pe.CompileSpec(value=b"x" * n)] * n)
+    plan = pe.ExecutionPlan(values=values, inputs=[0] * n, outputs=[0] * n, chains=[chain],
+                            operators=[pe.Operator()] * n, delegates=[delegate],
+                            non_const_buffer_sizes=[9] * n,
+                            non_const_buffer_device=[pe.NonConstBufferDevice()] * n)
+    return pe.Program(execution_plan=[plan], constant_buffer=[pe.Buffer(storage=b"\1" * n)],
+                      backend_delegate_data=[pe.BackendDelegateInlineData(data=b"\2" * n)],
+                      segments=[pe.DataSegment()] * n,
+                      constant_segment=pe.SubsegmentOffsets(offsets=[4] * n),
+                      mutable_data_segments=[pe.SubsegmentOffsets(offsets=[5] * n)],
+                      named_data=[pe.NamedData(key="k")] * n)
+
+
+@pytest.mark.parametrize("tensor", [None, 1, 2, 4, 8, 32, 64, 4096])
+@pytest.mark.parametrize("empty", [True, False])
+def test_every_vector_empty_or_not_at_every_alignment(empty: bool, tensor: Optional[int]) -> None:
+    program = all_vectors(empty)
+    for delegate in (None, 1, 8, 256):
+        assert ours(program, tensor, delegate) == packed(program, tensor, delegate)
+
+
+def absent_vectors() -> pe.Program:
+    values = [pe.EValue(pe.Tensor()), pe.EValue(pe.IntList()), pe.EValue(pe.DoubleList())]
+    return pe.Program(execution_plan=[pe.ExecutionPlan(values=values, chains=[pe.Chain()])],
+                      constant_buffer=[pe.Buffer()], backend_delegate_data=[pe.BackendDelegateInlineData()])
+
+
+def test_absent_vectors_are_not_empty_ones() -> None:
+    absent, empty = absent_vectors(), all_vectors(empty=True)
+    assert ours(absent) == packed(absent)
+    assert decode_flatbuffer(ours(absent))["constant_buffer"][0]["storage"] is None
+    assert decode_flatbuffer(ours(empty))["constant_buffer"][0]["storage"] == []
+
+
+def test_an_empty_aligned_blob_aligns_the_whole_buffer() -> None:
+    # The object API pads an empty Buffer.storage to its alignment and
+    # aligns the whole buffer to it; flatc does neither.
+    program = pe.Program(constant_buffer=[pe.Buffer(storage=b"")])
+    out = ours(program, tensor=256)
+    assert out == packed(program, 256)
+    assert len(out) % 256 == 0
+    assert len(pe.encode_flatbuffer(program, constant_tensor_alignment=256)) < 256
+
+
+# -- the subtree plans (tests/test_plans.py's cases) in the flatbuffers layout ---------
+
+def program_of(values: List[pe.EValue]) -> pe.Program:
+    plan = pe.ExecutionPlan(name="forward", values=values, inputs=[], outputs=[])
+    return pe.Program(version=0, execution_plan=[plan])
+
+
+def empty_tensor(**fields: Any) -> pe.EValue:
+    return pe.EValue(pe.Tensor(**fields))
+
+
+def same_as_object_api(program: pe.Program) -> None:
+    assert ours(program) == packed(program)
+
+
+def test_a_vtable_written_inside_a_subtree_is_shared_by_a_later_table_of_it() -> None:
+    same_as_object_api(program_of([empty_tensor(allocation_info=pe.AllocationDetails(),
+                                                 extra_tensor_info=pe.ExtraTensorInfo())]))
+
+
+@pytest.mark.parametrize("before", [pe.Null(), pe.Int(0), pe.Int(7), pe.Bool(True),
+                                    pe.Double(-0.0), pe.IntList([])])
+def test_a_shape_meets_vtables_written_before_it_in_any_combination(before: Any) -> None:
+    tensor = dict(allocation_info=pe.AllocationDetails(), extra_tensor_info=pe.ExtraTensorInfo(),
+                  sizes=[1, 2, 3])
+    values = [empty_tensor(**tensor), pe.EValue(before), empty_tensor(**tensor),
+              pe.EValue(before), empty_tensor(**tensor, dim_order=[0, 1, 2])]
+    same_as_object_api(program_of(values))
+    same_as_object_api(program_of(values[1:]))
+
+
+def test_interleaved_writers_and_layouts_keep_their_own_vtables_and_plans() -> None:
+    first = program_of([empty_tensor(sizes=[i], dim_order=[0]) for i in range(1, 5)])
+    second = program_of([pe.EValue(pe.Int(i)) for i in range(4)] + first.execution_plan[0].values)
+    expected = [(flatc_binary(pe.program_to_json(p)), packed(p)) for p in (first, second)]
+    for _ in range(3):
+        got = [(pe.encode_flatbuffer(p), ours(p)) for p in (first, second)]
+        assert got == expected
+
+
+def test_each_layout_has_its_own_caches() -> None:
+    FLATBUFFERS.shapes.clear()
+    FLATBUFFERS.tables.clear()
+    pe.encode_flatbuffer(program_of([empty_tensor(sizes=[1])]))
+    assert not FLATBUFFERS.shapes and not FLATBUFFERS.tables
+    ours(program_of([empty_tensor(sizes=[1])]))
+    assert FLATBUFFERS.shapes and FLATBUFFERS.tables
+    assert FLATC.shapes is not FLATBUFFERS.shapes
+
+
+@pytest.mark.parametrize("length", [0, 1, 16, 17, 1000])
+def test_vectors_short_and_long(length: int) -> None:
+    values = [pe.EValue(pe.IntList(items=list(range(length)))),
+              pe.EValue(pe.DoubleList(items=[0.5] * length)),
+              pe.EValue(pe.TensorList(items=tuple(range(length)))),
+              pe.EValue(pe.BoolList(items=[True] * length))]
+    same_as_object_api(program_of(values))
+
+
+def many_values(count: int) -> Iterator[pe.EValue]:
+    for i in range(count):
+        yield pe.EValue(pe.Tensor(scalar_type=i % 3, sizes=[i % 5] * (i % 4), dim_order=[0] * (i % 3),
+                                  allocation_info=pe.AllocationDetails(memory_id=i % 2) if i % 5 else None))
+        yield pe.EValue(pe.Double(double_val=[0.0, -0.0, 1.5][i % 3]))
+
+
+@given(st.integers(0, 7))
+def test_start_offsets_modulo_eight(prefix: int) -> None:
+    # A string of each length first moves every later subtree's start.
+    plan = pe.ExecutionPlan(name="x" * prefix, values=list(many_values(40)))
+    program = pe.Program(execution_plan=[plan])
+    assert ours(program) == packed(program)
