@@ -9,15 +9,20 @@ import struct
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from unittest import mock
 
 import pytest
 from hypothesis import given, strategies as st
 
 import pte_encoder as pe
+from pte_encoder import pte as pte_module
 from pte_encoder._layout_policy import FLATBUFFERS, FLATC
+from pte_encoder.flatbuffer import encode_chunks
 from helpers import CORPUS, CORPUS_CASES, ROOT, decode_flatbuffer, flatc_binary, load_options, normalize
+from pte_reader import read_pte
 from strategies import ALIGNMENTS, programs
+from test_pte import pte_inputs
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from executorch_paths import ObjectApiPath  # noqa: E402
@@ -279,3 +284,37 @@ def test_start_offsets_modulo_eight(prefix: int) -> None:
     plan = pe.ExecutionPlan(name="x" * prefix, values=list(many_values(40)))
     program = pe.Program(execution_plan=[plan])
     assert ours(program) == packed(program)
+
+
+# -- whole .pte files ------------------------------------------------------------------
+
+@given(pte_inputs())
+def test_generated_pte_files_hold_the_object_api_flatbuffer(inputs: Tuple[pe.Program, Dict[str, Any]]) -> None:
+    # The FlatBuffer inside the .pte is what the object API packs for the
+    # program ExecuTorch would hand it (constants, delegates and named data
+    # moved to segments); the segments are those of the flatc layout, which
+    # test_pte.py checks against ExecuTorch.
+    program, options = inputs
+    seen: List[Tuple[Any, Sequence[int], bytes]] = []
+
+    def spy(program: Any, alignments: Sequence[int], policy: Any) -> Tuple[List[Any], int]:
+        chunks, size = encode_chunks(program, alignments, policy)
+        seen.append((program, alignments, b"".join(chunks)))
+        return chunks, size
+
+    with mock.patch.object(pte_module, "encode_chunks", spy):
+        data = pe.encode_program(program, layout="flatbuffers", **options)
+    (overlay, (tensor, delegate), flatbuffer), = seen
+    assert flatbuffer == packed(overlay, tensor, delegate)
+
+    flatc_layout = read_pte(pe.encode_program(program, **options))
+    ours_pte = read_pte(data)
+    if ours_pte.header is None:
+        assert flatc_layout.header is None and data == flatbuffer
+        return
+    assert flatc_layout.header is not None
+    header_size = ours_pte.header.program_size - len(flatbuffer)
+    assert data[:4] == struct.pack("<I", struct.unpack_from("<I", flatbuffer)[0] + header_size)
+    assert data[4:8] == flatbuffer[4:8] and data[8 + header_size:ours_pte.header.program_size] == flatbuffer[8:]
+    assert data[ours_pte.header.segment_base_offset:] \
+        == flatc_layout.data[flatc_layout.header.segment_base_offset:]
