@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import struct
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from unittest import mock
 import pytest
 from hypothesis import given, strategies as st
 
+import executorch_mirror as et
 import pte_encoder as pe
 from pte_encoder import pte as pte_module
 from pte_encoder._layout_policy import FLATBUFFERS, FLATC
@@ -22,7 +24,7 @@ from pte_encoder.flatbuffer import encode_chunks
 from helpers import CORPUS, CORPUS_CASES, ROOT, decode_flatbuffer, flatc_binary, load_options, normalize
 from pte_reader import read_pte
 from strategies import ALIGNMENTS, programs
-from test_pte import pte_inputs
+from test_pte import NamedDataStoreOutput, pte_inputs
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from executorch_paths import ObjectApiPath  # noqa: E402
@@ -75,6 +77,20 @@ def test_corpus_pte_in_both_layouts(case: str, layout: str, tmp_path: Path) -> N
     assert (tmp_path / "out.pte").read_bytes() == expected
 
 
+@pytest.mark.parametrize("case", CORPUS_CASES)
+def test_corpus_pte_from_executorch_objects_in_the_flatbuffers_layout(case: str) -> None:
+    program = et.program_from_json((CORPUS / case / "program.json").read_text())
+    options = pe.options_from_json((CORPUS / case / "options.json").read_text())
+    if options.get("mutable_data") is not None:
+        options["mutable_data"] = [et.Buffer(storage=b) for b in options["mutable_data"]]
+    if options.get("named_data") is not None:
+        options["named_data"] = NamedDataStoreOutput(options["named_data"])
+    before = repr(program)
+    out = pe.encode_program(program, layout="flatbuffers", **options)
+    assert out == (CORPUS / case / "expected-flatbuffers.pte").read_bytes()
+    assert repr(program) == before
+
+
 def test_the_corpus_layouts_differ() -> None:
     # Otherwise the tests above could not tell the layouts apart.
     for case in CORPUS_CASES:
@@ -92,7 +108,6 @@ def test_corpus_object_api_oracle_is_executorch(case: str) -> None:
 
 
 def test_cli_layout(tmp_path: Path) -> None:
-    import subprocess
     case = CORPUS / "xnn_mlp"
     for flag, expected in ((["--flatbuffer-only"], "flatbuffer-flatbuffers.bin"),
                            ([], "expected-flatbuffers.pte")):
