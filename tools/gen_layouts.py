@@ -238,7 +238,7 @@ Spec = Tuple[Tuple[int, int, str, bool], ...]
 
 def table_spec(schema: Schema, table: str) -> Spec:
     """(presence bit, slot, format, is_offset) per stored field, as
-    _writer.table_layout takes them: a union's type and value share a bit."""
+    _layout_policy.LayoutPolicy.table_layout takes them: a union's type and value share a bit."""
     spec: List[Tuple[int, int, str, bool]] = []
     for bit, (_name, kind, slot, elem, _default, _align, _enum) in enumerate(layout_rows(schema, table)):
         if kind == "SCALAR":
