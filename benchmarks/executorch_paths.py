@@ -27,7 +27,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import flatbuffers
 
-from pte_encoder import _layouts, program_to_json
+from pte_encoder import program_to_json
+from pte_encoder._codecs import PROGRAM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from find_flatc import flatc  # noqa: E402
@@ -47,7 +48,8 @@ class ObjectApiPath:
     def __init__(self, workdir: Path) -> None:
         out = workdir / "object_api"
         schemas = sorted(str(p) for p in (ROOT / "schema").glob("*.fbs"))
-        subprocess.run([flatc(), "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
+        if not (out / PACKAGE).is_dir():  # generated once per workdir; reused by later instances
+            subprocess.run([flatc(), "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
         # Import the generated package, then give its name back to whatever
         # held it (the tests' reference reader has the same package name);
         # Pack needs nothing imported later.
@@ -57,9 +59,8 @@ class ObjectApiPath:
             del sys.modules[name]
         sys.path.insert(0, str(out))
         try:
-            self.classes = {t: getattr(importlib.import_module(f"{PACKAGE}.{t}"), t + "T")
-                            for t in _layouts.TABLES}
-            self.modules = {t: importlib.import_module(f"{PACKAGE}.{t}") for t in _layouts.TABLES}
+            self.modules = {t: importlib.import_module(f"{PACKAGE}.{t}") for t in PROGRAM.schema.tables}
+            self.classes = {t: getattr(module, t + "T") for t, module in self.modules.items()}
         finally:
             sys.path.remove(str(out))
             for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
@@ -68,7 +69,7 @@ class ObjectApiPath:
         self.alignments = {"Buffer": 16, "BackendDelegateInlineData": 16}
         self._install_block_packers()
         self.converters: Dict[str, Callable[[Any], Any]] = {}
-        for table in _layouts.TABLES:
+        for table in PROGRAM.schema.tables:
             self.converters[table] = self._converter(table)
 
     def _install_block_packers(self) -> None:
@@ -92,7 +93,7 @@ class ObjectApiPath:
 
     def _converter(self, table: str) -> Callable[[Any], Any]:
         cls = self.classes[table]
-        fields = [(name, _camel(name), kind, elem) for name, kind, _s, elem, *_ in _layouts.TABLES[table]]
+        fields = [(f.name, _camel(f.name), f.kind, f.elem) for f in PROGRAM.schema.tables[table]]
         converters = self.converters
 
         def convert(obj: Any) -> Any:
@@ -111,13 +112,13 @@ class ObjectApiPath:
                     setattr(out, camel, converters[elem](value))
                 elif kind == "UNION":
                     member = type(value).__name__
-                    setattr(out, camel + "Type", _layouts.UNIONS[elem].index(member) + 1)
+                    setattr(out, camel + "Type", PROGRAM.schema.member_id(str(elem), member))
                     setattr(out, camel, converters[member](value))
                 elif kind == "TABLE_VECTOR":
                     setattr(out, camel, [converters[elem](item) for item in value])
                 elif elem == "B":
                     setattr(out, camel, bytes(value))
-                elif elem in "df":  # the Builder takes floats only; pte_encoder also "inf"
+                elif elem in ("d", "f"):  # the Builder takes floats only; pte_encoder also "inf"
                     setattr(out, camel, [float(x) for x in value])
                 else:
                     setattr(out, camel, list(value))
@@ -130,7 +131,7 @@ class ObjectApiPath:
                            "BackendDelegateInlineData": delegate_alignment or 16}
         program_t = self.converters["Program"](program)
         builder = flatbuffers.Builder(1024)
-        builder.Finish(program_t.Pack(builder), file_identifier=_layouts.FILE_IDENTIFIER)
+        builder.Finish(program_t.Pack(builder), file_identifier=PROGRAM.schema.file_identifier)
         return bytes(builder.Output())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any, List, Optional
 
 import pte_encoder as pe
 
@@ -59,3 +60,139 @@ def synthetic_program(values: int, seed: int = 0) -> pe.Program:
     return pe.Program(version=0, execution_plan=[plan], constant_buffer=constants,
                       backend_delegate_data=[], segments=[],
                       constant_segment=pe.SubsegmentOffsets(segment_index=0, offsets=[]))
+
+
+# Programs shaped like the exports issue 13 names: stack traces on every
+# instruction, delegate-only, many operators, many small methods, tiny, and
+# heavy on strings and int lists. Each is deterministic for its arguments.
+
+_FRAMES = [
+    ("/usr/lib/python3/site-packages/torch/nn/modules/linear.py", 125, "forward",
+     "return F.linear(input, self.weight, self.bias)"),
+    ("/usr/lib/python3/site-packages/torch/nn/modules/conv.py", 554, "_conv_forward",
+     "return F.conv2d(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)"),
+    ("/home/user/models/attention.py", 88, "forward",
+     "scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.head_dim)"),
+    ("/home/user/models/block.py", 41, "forward", "x = x + self.attn(self.norm1(x))"),
+    ("/home/user/models/model.py", 17, "forward", "return self.head(self.blocks(x))"),
+]
+
+
+def _plan(name: str, evalues: List[pe.EValue], instructions: List[pe.Instruction],
+          operators: List[pe.Operator], stacktrace: Optional[List[pe.FrameList]] = None,
+          delegates: Optional[List[pe.BackendDelegate]] = None) -> pe.ExecutionPlan:
+    return pe.ExecutionPlan(
+        name=name,
+        container_meta_type=pe.ContainerMetadata(
+            encoded_inp_str='[1, {"type": "builtins.tuple", "context": "null", "children_spec": '
+                            '[{"type": null, "context": null, "children_spec": []}]}]',
+            encoded_out_str='[1, {"type": null, "context": null, "children_spec": []}]'),
+        values=evalues, inputs=[0], outputs=[len(evalues) - 1],
+        chains=[pe.Chain(inputs=[0], outputs=[len(evalues) - 1], instructions=instructions,
+                         stacktrace=stacktrace)],
+        operators=operators, delegates=delegates or [],
+        non_const_buffer_sizes=[0, 64 * len(evalues)])
+
+
+def _program(plans: List[pe.ExecutionPlan], constants: int = 0, seed: int = 0,
+             **extra: Any) -> pe.Program:
+    rng = random.Random(seed)
+    return pe.Program(version=0, execution_plan=plans,
+                      constant_buffer=[pe.Buffer(storage=b"")] + [
+                          pe.Buffer(storage=rng.randbytes(256)) for _ in range(constants)],
+                      backend_delegate_data=extra.pop("backend_delegate_data", []),
+                      segments=extra.pop("segments", []),
+                      constant_segment=pe.SubsegmentOffsets(segment_index=0, offsets=[]), **extra)
+
+
+def _kernel_calls(rng: random.Random, values: int, count: int, operators: int) -> List[pe.Instruction]:
+    return [pe.Instruction(pe.KernelCall(op_index=rng.randrange(operators),
+                                         args=[rng.randrange(values) for _ in range(rng.randint(2, 5))]))
+            for _ in range(count)]
+
+
+def stacktrace_program(values: int = 22, frames: int = 3, seed: int = 0) -> pe.Program:
+    """One method whose every instruction carries a FrameList of ``frames``
+    Frames (filename, lineno, name, context), as exports with debug
+    information have."""
+    rng = random.Random(seed)
+    evalues = [_value(rng, i) for i in range(values)]
+    calls = _kernel_calls(rng, values, max(1, values // 2), len(_OPERATORS))
+    trace = [pe.FrameList(items=[pe.Frame(filename=f, lineno=line + rng.randrange(3), name=n, context=c)
+                                 for f, line, n, c in rng.sample(_FRAMES, frames)])
+             for _ in calls]
+    operators = [pe.Operator(name=n, overload=o) for n, o in _OPERATORS]
+    return _program([_plan("forward", evalues, calls, operators, stacktrace=trace)], constants=2)
+
+
+def delegate_program(values: int = 3, specs: int = 4, named: int = 6, seed: int = 0) -> pe.Program:
+    """A whole model lowered to one XNNPACK-like delegate: a few values, one
+    DelegateCall, compile specs, the processed blob inline, named data keys."""
+    rng = random.Random(seed)
+    evalues = [pe.EValue(_tensor(rng, i * 256)) for i in range(values)]
+    delegate = pe.BackendDelegate(
+        id="XnnpackBackend",
+        processed=pe.BackendDelegateDataReference(location=pe.DataLocation.INLINE, index=0),
+        compile_specs=[pe.CompileSpec(key=f"spec_{i}", value=rng.randbytes(rng.choice([1, 4, 8, 32])))
+                       for i in range(specs)])
+    call = pe.Instruction(pe.DelegateCall(delegate_index=0, args=list(range(values))))
+    plan = _plan("forward", evalues, [call], [], delegates=[delegate])
+    return _program([plan], backend_delegate_data=[pe.BackendDelegateInlineData(data=rng.randbytes(2048))],
+                    segments=[pe.DataSegment(offset=0, size=0)] + [
+                        pe.DataSegment(offset=4096 * i, size=4096) for i in range(named)],
+                    named_data=[pe.NamedData(key=rng.randbytes(32).hex(), segment_index=i + 1)
+                                for i in range(named)])
+
+
+def many_operators_program(operators: int = 300, seed: int = 0) -> pe.Program:
+    """A large operator table (many distinct op names and overloads), one
+    kernel call per operator."""
+    rng = random.Random(seed)
+    values = operators * 2
+    evalues = [_value(rng, i) for i in range(values)]
+    ops = [pe.Operator(name=f"aten::{rng.choice(['add', 'mul', 'conv', 'linear', 'gelu'])}_{i}",
+                       overload=rng.choice(["out", "Tensor_out", "Scalar_out", "IntList_out", ""]))
+           for i in range(operators)]
+    calls = [pe.Instruction(pe.KernelCall(op_index=i, args=[rng.randrange(values) for _ in range(4)]))
+             for i in range(operators)]
+    return _program([_plan("forward", evalues, calls, ops)], constants=4)
+
+
+def many_methods_program(methods: int = 40, values: int = 6, seed: int = 0) -> pe.Program:
+    """Many small methods (getters, small helpers), each a few values and calls."""
+    rng = random.Random(seed)
+    plans = []
+    for m in range(methods):
+        evalues = [_value(rng, i) for i in range(values)]
+        plans.append(_plan(f"method_{m}", evalues, _kernel_calls(rng, values, 2, 3),
+                           [pe.Operator(name=n, overload=o) for n, o in _OPERATORS[:3]]))
+    return _program(plans)
+
+
+def tiny_program(values: int = 1) -> pe.Program:
+    """1 to 3 values: a constant getter, an identity, a single add."""
+    evalues = [pe.EValue(pe.Int(int_val=7)), pe.EValue(pe.Tensor(
+        scalar_type=pe.ScalarType.FLOAT, sizes=[1], dim_order=[0], data_buffer_idx=0,
+        allocation_info=pe.AllocationDetails(memory_id=1))), pe.EValue(pe.Null())][:values]
+    calls = [pe.Instruction(pe.KernelCall(op_index=0, args=list(range(values))))] if values > 1 else []
+    return _program([_plan("forward", evalues, calls,
+                           [pe.Operator(name="aten::add", overload="out")] if calls else [])])
+
+
+def strings_intlists_program(values: int = 400, seed: int = 0) -> pe.Program:
+    """Values mostly Strings of assorted lengths and IntLists of assorted
+    lengths, as programs with many symbolic shapes or string arguments have."""
+    rng = random.Random(seed)
+    words = ["mean", "sum", "none", "reflect", "replicate", "constant", "floor", "trunc", "tanh",
+             "bilinear", "nearest", "zeros", "border"]
+    evalues = []
+    for i in range(values):
+        kind = rng.random()
+        if kind < 0.4:
+            evalues.append(pe.EValue(pe.String(string_val="_".join(rng.choices(words, k=rng.randint(1, 5))))))
+        elif kind < 0.85:
+            evalues.append(pe.EValue(pe.IntList(items=[rng.randrange(i + 1) for _ in range(rng.randint(1, 12))])))
+        else:
+            evalues.append(pe.EValue(_tensor(rng, i * 64)))
+    calls = _kernel_calls(rng, values, values // 4, len(_OPERATORS))
+    return _program([_plan("forward", evalues, calls, [pe.Operator(name=n, overload=o) for n, o in _OPERATORS])])

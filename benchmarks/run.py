@@ -163,7 +163,7 @@ for _ in range(2):
 
 def first_encode_note(quick: bool) -> str:
     """The first encode in a new process pays for compiling each subtree
-    shape's plan when it first meets it (see pte_encoder/_plans.py)."""
+    shape's plan when it first meets it (see pte_encoder/engine/plans.py)."""
     parts = []
     for label, case in (("conv", str(CORPUS / "conv" / "flatbuffer.json")),
                         (f"synthetic {sizes(quick)[-1] // 1000}k values", str(sizes(quick)[-1]))):
@@ -219,10 +219,22 @@ def markdown(rows: List[List[str]], notes: List[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def regimes_section(quick: bool, markdown_file: Optional[str]) -> None:
+    """Issue 13's three regimes (warm, first call in a fresh process, cold
+    caches) and import time, appended to the markdown (see regimes.py)."""
+    import regimes
+    text = regimes.report(quick)
+    if markdown_file:
+        with open(markdown_file, "a") as out:
+            out.write("\n## Three regimes\n\n" + text)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the 100k and 1M cases")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
+    parser.add_argument("--regimes", action="store_true",
+                        help="also time warm / first call / cold caches / import (benchmarks/regimes.py)")
     args = parser.parse_args(argv)
     print(" | ".join(HEADER))
     rows, notes = measure(args.quick)
@@ -232,6 +244,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(note)
     if args.markdown:
         Path(args.markdown).write_text(markdown(rows, notes))
+    if args.regimes:
+        regimes_section(args.quick, args.markdown)
     return 0
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-from pte_encoder import _layouts
+from pte_encoder._codecs import PROGRAM
+from pte_encoder.engine.schema import Schema
 
 Walker = Callable[[Any], None]
 
 
-def _walker(table: str, walkers: Dict[str, Walker]) -> Walker:
-    fields = [(name, kind, elem) for name, kind, _slot, elem, *_ in _layouts.TABLES[table]]
+def _walker(schema: Schema, table: str, walkers: Dict[str, Walker]) -> Walker:
+    fields = [(f.name, f.kind, f.elem) for f in schema.tables[table]]
 
     def walk(obj: Any) -> None:
         for name, kind, elem in fields:
@@ -35,11 +36,12 @@ def _walker(table: str, walkers: Dict[str, Walker]) -> Walker:
     return walk
 
 
-def touch_all() -> Walker:
+def touch_all(schema: Schema = PROGRAM.schema) -> Walker:
+    """A walker of ``schema``'s root table (default: a program)."""
     walkers: Dict[str, Walker] = {}
-    for table in _layouts.TABLES:
-        walkers[table] = _walker(table, walkers)
-    return walkers[_layouts.ROOT_TABLE]
+    for table in schema.tables:
+        walkers[table] = _walker(schema, table, walkers)
+    return walkers[schema.root_table]
 
 
 touch_program = touch_all()

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, TextIO
 
 from .demo import demo_program
 from .errors import EncodeError
 from .flatbuffer import encode_flatbuffer
 from .json_form import options_from_json, program_from_json
-from .pte import write_atomically, write_program
+from ._files import write_file
+from .pte import write_program
 
 
 class CommandError(Exception):
@@ -33,20 +36,32 @@ def _encode(args: argparse.Namespace) -> None:
                                  constant_tensor_alignment=options.get("constant_tensor_alignment"),
                                  delegate_alignment=options.get("delegate_alignment"),
                                  layout=args.layout)
-        write_atomically(args.output, [data])
-        size = len(data)
+        size = write_file(args.output, [data])
     else:
         size = write_program(program, args.output, layout=args.layout, **options)
-    print(f"wrote {args.output} ({size} bytes)")
+    print(f"wrote {args.output} ({size} bytes)", file=_report_stream(args.output))
+
+
+def _report_stream(output: str) -> TextIO:
+    """Where to say what was written: stdout, unless the file went there
+    (``-o /dev/stdout``), which the report would then corrupt."""
+    try:
+        if os.path.samestat(os.stat(output), os.fstat(sys.stdout.fileno())):
+            return sys.stderr
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # no stdout file descriptor (captured, closed): not the same file
+    return sys.stdout
 
 
 def _demo(args: argparse.Namespace) -> None:
     program = demo_program()
     size = write_program(program, args.output)
-    print(f"wrote {args.output} ({size} bytes)")
+    report = _report_stream(args.output)
+    print(f"wrote {args.output} ({size} bytes)", file=report)
     for plan in program.execution_plan or []:
         operators = ", ".join(f"{op.name}.{op.overload}" for op in plan.operators or [])
-        print(f"  method {plan.name}: {len(plan.values or [])} values, operators {operators}")
+        print(f"  method {plan.name}: {len(plan.values or [])} values, operators {operators}",
+              file=report)
 
 
 def _parser() -> argparse.ArgumentParser:

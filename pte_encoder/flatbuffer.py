@@ -1,13 +1,17 @@
 """Program -> FlatBuffer bytes, laid out exactly as ``flatc --binary`` lays out
-JSON (``layout="flatc"``) or as ExecuTorch 1.5.1's default writer, the
-``flatbuffers`` runtime's object API, lays them out (``layout="flatbuffers"``).
+JSON, or as ExecuTorch 1.5.1's default writer lays it out.
 
-The per-table encoders are generated from the schema (_encoders.py) and write
-through _writer.py; what differs between the two layouts is a policy of the
-writer (_layout_policy.py). This module holds the public entry point, the
-alignment and layout options and the error handling: the encoders do not
-check as they go; when one fails, check.py walks the program to name the bad
-value.
+The program's codec (_codecs.PROGRAM, on the engine in engine/) does the
+work. This module holds the public entry point and maps ExecuTorch's
+alignment options onto the schema's force_align fields.
+
+The two layouts (engine/layout.py): "flatc", what ``flatc --binary`` writes
+(ExecuTorch 1.1 and earlier wrote .pte that way); "flatbuffers", what
+ExecuTorch 1.5.1's ``_program_to_flatbuffer`` writes (the object API of the
+``flatbuffers`` runtime, with its own packers for ``Buffer.storage`` and
+``BackendDelegateInlineData.data``: a force-aligned byte vector written as
+one block aligned to its force_align, padded to it even when empty, which is
+the engine's generic rule for force-aligned vectors in that layout).
 
 One deviation, in the flatc layout only: flatc drops a double equal to its
 default by value, turning -0.0 into +0.0; there -0.0 is written. The
@@ -16,20 +20,14 @@ flatbuffers layout drops it, as ExecuTorch's writer does.
 
 from __future__ import annotations
 
-import struct
 from functools import lru_cache
 from typing import Any, List, Optional, Sequence, Tuple
 
-from . import _encoders, _layouts
-from ._layout_policy import LAYOUTS, LayoutPolicy
-from ._writer import Writer, flush
-from .check import check_program
+from ._codecs import PROGRAM
+from .engine.codec import MAX_FLATBUFFER_SIZE
 from .errors import EncodeError
 
-__all__ = ["encode_flatbuffer", "check_alignment", "resolve_layout", "MAX_FLATBUFFER_SIZE"]
-
-# flatc refuses buffers of 2 GiB and more (offsets are signed 32-bit).
-MAX_FLATBUFFER_SIZE = 2**31 - 1
+__all__ = ["encode_flatbuffer", "check_alignment", "check_layout", "MAX_FLATBUFFER_SIZE"]
 
 # The option that replaces each force_align of the schema.
 _OPTIONS = {("Buffer", "storage"): "constant_tensor_alignment",
@@ -43,18 +41,14 @@ def check_alignment(name: str, value: Optional[int]) -> None:
         raise EncodeError(f"{name}: expected a power of two, got {value!r}")
 
 
-def resolve_layout(layout: str) -> LayoutPolicy:
-    """The writer policy of a ``layout`` option: "flatc" or "flatbuffers"."""
-    policy = LAYOUTS.get(layout) if isinstance(layout, str) else None
-    if policy is None:
-        expected = " or ".join(repr(name) for name in LAYOUTS)
-        raise EncodeError(f"layout: expected {expected}, got {layout!r}")
-    return policy
+def check_layout(layout: str) -> None:
+    """Raise :class:`EncodeError` unless ``layout`` is "flatc" or "flatbuffers"."""
+    PROGRAM.layout(layout)
 
 
 def resolve_alignments(constant_tensor_alignment: Optional[int],
                        delegate_alignment: Optional[int]) -> Tuple[int, ...]:
-    """The force_align of each field of _encoders.FORCE_ALIGNED, options applied."""
+    """The force_align of each field of the program's Schema.force_aligned, options applied."""
     check_alignment("constant_tensor_alignment", constant_tensor_alignment)
     check_alignment("delegate_alignment", delegate_alignment)
     return _alignments(constant_tensor_alignment, delegate_alignment)
@@ -65,43 +59,16 @@ def _alignments(constant_tensor_alignment: Optional[int],
                 delegate_alignment: Optional[int]) -> Tuple[int, ...]:
     options = {"constant_tensor_alignment": constant_tensor_alignment,
                "delegate_alignment": delegate_alignment}
-    return tuple(options[_OPTIONS[(table, field)]] or schema_align
-                 for table, field, schema_align in _encoders.FORCE_ALIGNED)
-
-
-def _finish(w: Writer, root: int) -> List[Any]:
-    """Pad to the largest alignment used, then the identifier and root offset.
-
-    Returns the buffer's pieces in order: the root offset and the identifier
-    first, each a piece of its own (.pte files insert a header after them).
-    """
-    pad = -(w.size + 8) & (w.minalign - 1)
-    if pad:
-        w.chunks.append(bytes(pad))
-    flush(w)
-    w.size += pad + 8
-    w.blocks += [_layouts.FILE_IDENTIFIER, struct.pack("<I", w.size - root)]
-    w.blocks.reverse()
-    return w.blocks
+    return PROGRAM.aligns({key: options[name] for key, name in _OPTIONS.items()})
 
 
 def encode_chunks(program: Any, alignments: Sequence[int],
-                  policy: LayoutPolicy) -> Tuple[List[Any], int]:
+                  layout: str = "flatc") -> Tuple[List[Any], int]:
     """The FlatBuffer as a list of bytes-like chunks in order, and its size;
-    ``alignments`` as :func:`resolve_alignments` returns them, ``policy`` as
-    :func:`resolve_layout` does."""
-    writer = Writer(alignments, policy)
-    try:
-        root = _encoders.encode_root(writer, program)
-    except (AttributeError, KeyError, TypeError, ValueError, OverflowError,
-            IndexError, struct.error) as exc:
-        check_program(program)  # raises EncodeError naming the place
-        raise EncodeError(f"program: cannot be encoded: {exc}") from exc
-    chunks = _finish(writer, root)
-    if writer.size > MAX_FLATBUFFER_SIZE:
-        raise EncodeError(f"program: the FlatBuffer would be {writer.size} bytes, "
-                          f"over the format's limit of {MAX_FLATBUFFER_SIZE}")
-    return chunks, writer.size
+    ``alignments`` as :func:`resolve_alignments` returns them. The root offset
+    and the identifier come first, each a chunk of its own (.pte files insert
+    a header after them)."""
+    return PROGRAM.encode_chunks(program, alignments, layout)
 
 
 def encode_flatbuffer(program: Any, *, constant_tensor_alignment: Optional[int] = None,
@@ -117,7 +84,7 @@ def encode_flatbuffer(program: Any, *, constant_tensor_alignment: Optional[int] 
     ``_program_to_flatbuffer`` (the ``flatbuffers`` runtime's object API)
     instead of flatc's. Raises :class:`EncodeError` for bad input.
     """
-    policy = resolve_layout(layout)
+    check_layout(layout)
     alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)
-    chunks, _size = encode_chunks(program, alignments, policy)
+    chunks, _size = encode_chunks(program, alignments, layout)
     return b"".join(chunks)

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import base64
 import json
-import math
-from enum import IntEnum
 from typing import Any, Dict, Union
 
-from . import _layouts, model
-from .check import check_scalar
+from . import model
+from ._codecs import PROGRAM
+from .engine.check import check_scalar
+from .engine.json import to_json
 from .errors import EncodeError
 from .pte import DataEntry, NamedDataOutput
 
 __all__ = ["program_from_json", "program_to_json", "options_from_json"]
 
-_ENUMS: Dict[str, Any] = {name: getattr(model, name) for name in _layouts.ENUMS}
+_SCHEMA = PROGRAM.schema
+_ENUMS: Dict[str, Any] = dict(PROGRAM.enum_types)
 
 
 def _fail(path: str, value: Any, expected: str) -> EncodeError:
@@ -49,9 +50,9 @@ def _scalar(path: str, value: Any, fmt: str, enum: Any) -> Any:
 def _table(path: str, data: Any, table: str) -> Any:
     if not isinstance(data, dict):
         raise _fail(path, data, f"an object (a {table})")
-    fields = _layouts.TABLES[table]
-    known = {f[0] for f in fields}
-    known |= {f[0] + "_type" for f in fields if f[1] == "UNION"}
+    fields = _SCHEMA.tables[table]
+    known = {f.name for f in fields}
+    known |= {f.name + "_type" for f in _SCHEMA.fields(table, "UNION")}
     for key in data:
         if key not in known:
             raise EncodeError(f"{path + '.' if path else ''}{key}: not a field of {table}")
@@ -73,7 +74,7 @@ def _table(path: str, data: Any, table: str) -> Any:
             kwargs[name] = _table(where, value, elem or "")
         elif kind == "UNION":
             member = data.get(name + "_type")
-            if member not in _layouts.UNIONS[elem or ""]:
+            if member not in _SCHEMA.unions[elem or ""]:
                 raise _fail(where + "_type", member, f"a member of {elem}")
             kwargs[name] = _table(where, value, member)
         elif kind == "TABLE_VECTOR":
@@ -86,7 +87,7 @@ def _table(path: str, data: Any, table: str) -> Any:
             enum = _ENUMS.get(enum_name or "")
             items = [_scalar(f"{where}[{i}]", item, elem or "", enum) for i, item in enumerate(value)]
             kwargs[name] = bytes(items) if elem == "B" and enum is None else items
-    return getattr(model, table)(**kwargs)
+    return PROGRAM.models[table](**kwargs)
 
 
 def program_from_json(source: Union[str, bytes, Dict[str, Any]]) -> model.Program:
@@ -99,49 +100,13 @@ def program_from_json(source: Union[str, bytes, Dict[str, Any]]) -> model.Progra
             source = json.loads(source)
         except ValueError as exc:
             raise EncodeError(f"invalid JSON: {exc}") from None
-    program: model.Program = _table("", source, _layouts.ROOT_TABLE)
+    program: model.Program = _table("", source, _SCHEMA.root_table)
     return program
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, IntEnum):
-        return int(value)
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    return value
-
-
-def _to_json(obj: Any, table: str) -> Dict[str, Any]:
-    out: Dict[str, Any] = {}
-    for name, kind, _slot, elem, _default, _align, _enum in _layouts.TABLES[table]:
-        value = getattr(obj, name)
-        if kind == "SCALAR":
-            out[name] = _json_value(value)
-        elif value is None:
-            if kind != "UNION":
-                out[name] = None
-        elif kind == "STRING":
-            out[name] = value
-        elif kind == "TABLE":
-            out[name] = _to_json(value, elem or "")
-        elif kind == "UNION":
-            member = type(value).__name__
-            out[name] = _to_json(value, member)
-            out[name + "_type"] = member
-        elif kind == "TABLE_VECTOR":
-            out[name] = [_to_json(item, elem or "") for item in value]
-        elif elem == "B" and not isinstance(value, (list, tuple)):
-            out[name] = list(memoryview(value).cast("B"))
-        else:
-            out[name] = [_json_value(item) for item in value]
-    return out
 
 
 def program_to_json(program: Any) -> str:
     """Write a Program in ExecuTorch's JSON form, as flatc reads it."""
-    return json.dumps(_to_json(program, _layouts.ROOT_TABLE))
+    return to_json(_SCHEMA, program)
 
 
 _OPTION_KEYS = ("extract_delegate_segments", "segment_alignment", "constant_tensor_alignment",

@@ -11,16 +11,15 @@ of the caller's buffers until they are joined or written.
 from __future__ import annotations
 
 import math
-import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import model
 from .errors import EncodeError
-from ._writer import bytes_like
-from .flatbuffer import check_alignment, encode_chunks, resolve_alignments, resolve_layout
+from ._files import Target, write_file
+from .engine.values import bytes_like
+from .flatbuffer import check_alignment, check_layout, encode_chunks, resolve_alignments
 
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 
@@ -192,7 +191,7 @@ def _pte_chunks(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
                 extract_delegate_segments: bool, segment_alignment: int,
                 constant_tensor_alignment: Optional[int],
                 delegate_alignment: Optional[int], layout: str) -> Tuple[List[Any], int]:
-    policy = resolve_layout(layout)
+    check_layout(layout)
     check_alignment("segment_alignment", segment_alignment)
     if segment_alignment is None:
         raise EncodeError("segment_alignment: expected a power of two, got None")
@@ -232,7 +231,7 @@ def _pte_chunks(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
         data.size += segment.size
     changes["segments"] = table
 
-    chunks, fb_size = encode_chunks(_Overlay(program, **changes), alignments, policy)
+    chunks, fb_size = encode_chunks(_Overlay(program, **changes), alignments, layout)
     if data.size == 0:
         return chunks, fb_size
     header_size = HEADER_LENGTH + -HEADER_LENGTH % max(alignments)
@@ -271,7 +270,7 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
     return b"".join(chunks)
 
 
-def write_program(program: Any, file: Union[str, "os.PathLike[str]", BinaryIO], *,
+def write_program(program: Any, file: Target, *,
                   mutable_data: Optional[Sequence[Any]] = None, named_data: Optional[Any] = None,
                   extract_delegate_segments: bool = True, segment_alignment: int = 128,
                   constant_tensor_alignment: Optional[int] = None,
@@ -279,30 +278,12 @@ def write_program(program: Any, file: Union[str, "os.PathLike[str]", BinaryIO], 
     """Write the bytes :func:`encode_program` returns to a path or binary file.
 
     Blobs go from their own buffers to the file, never joined in memory. A
-    path is written atomically: to a temporary file in the same folder,
-    renamed at the end, removed on error. Returns the number of bytes.
+    path is written as ``open(path, "wb")`` would, but a regular file
+    atomically: to a temporary file in the same folder, renamed at the end,
+    removed on error (see :mod:`pte_encoder._files`). Returns the number of
+    bytes written.
     """
-    chunks, size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
-                               segment_alignment, constant_tensor_alignment, delegate_alignment,
-                               layout)
-    if isinstance(file, (str, os.PathLike)):
-        write_atomically(file, chunks)
-    else:
-        for chunk in chunks:
-            file.write(chunk)
-    return size
-
-
-def write_atomically(path: Union[str, "os.PathLike[str]"], chunks: Sequence[Any]) -> None:
-    """Write ``chunks`` to ``path`` through a temporary file in the same folder,
-    renamed at the end; on any error the temporary file is removed."""
-    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".pte-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
+                                segment_alignment, constant_tensor_alignment, delegate_alignment,
+                                layout)
+    return write_file(file, chunks)

@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from pte_encoder import _layouts
+from pte_encoder._codecs import FLAT_TENSOR, PROGRAM
+from pte_encoder.engine.schema import Schema
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "corpus"
@@ -58,8 +59,9 @@ def _camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
-def _reader_class(table: str) -> Any:
-    return getattr(importlib.import_module(f"executorch_flatbuffer.{table}"), table)
+def _reader_class(table: str, schema: Schema = PROGRAM.schema) -> Any:
+    """The reference reader's class of ``table`` (its package is the schema's namespace)."""
+    return getattr(importlib.import_module(f"{schema.namespace}.{table}"), table)
 
 
 def _norm_scalar(value: Any, fmt: str) -> Any:
@@ -71,10 +73,11 @@ def _norm_scalar(value: Any, fmt: str) -> Any:
     return int(value)
 
 
-def decode(table: str, obj: Any) -> Dict[str, Any]:
+def decode(table: str, obj: Any, schema: Schema = PROGRAM.schema) -> Dict[str, Any]:
     """A reference-reader table as a dict comparable with :func:`normalize`."""
     out: Dict[str, Any] = {}
-    for name, kind, _slot, elem, _default, _align, _enum in _layouts.TABLES[table]:
+    for f in schema.tables[table]:
+        name, kind, elem = f.name, f.kind, str(f.elem)
         method = _camel(name)
         if kind == "SCALAR":
             out[name] = _norm_scalar(getattr(obj, method)(), elem)
@@ -83,38 +86,40 @@ def decode(table: str, obj: Any) -> Dict[str, Any]:
             out[name] = None if value is None else value.decode("utf-8")
         elif kind == "TABLE":
             value = getattr(obj, method)()
-            out[name] = None if value is None else decode(elem, value)
+            out[name] = None if value is None else decode(elem, value, schema)
         elif kind == "UNION":
             type_id = getattr(obj, method + "Type")()
             if type_id == 0:
                 out[name] = None
                 continue
-            member = _layouts.UNIONS[elem][type_id - 1]
+            member = schema.unions[elem][type_id - 1]
             table_obj = getattr(obj, method)()
-            inner = _reader_class(member)()
+            inner = _reader_class(member, schema)()
             inner.Init(table_obj.Bytes, table_obj.Pos)
-            out[name] = (member, decode(member, inner))
+            out[name] = (member, decode(member, inner, schema))
         elif getattr(obj, method + "IsNone")():
             out[name] = None
         else:
             count = getattr(obj, method + "Length")()
             items = [getattr(obj, method)(i) for i in range(count)]
             if kind == "TABLE_VECTOR":
-                out[name] = [decode(elem, item) for item in items]
+                out[name] = [decode(elem, item, schema) for item in items]
             else:
                 out[name] = [_norm_scalar(item, elem) for item in items]
     return out
 
 
-def decode_flatbuffer(data: bytes) -> Dict[str, Any]:
-    program = _reader_class("Program").GetRootAs(bytearray(data), 0)
-    return decode("Program", program)
+def decode_flatbuffer(data: bytes, schema: Schema = PROGRAM.schema) -> Dict[str, Any]:
+    """A whole buffer of ``schema`` (default: a program) decoded by the reference reader."""
+    root = _reader_class(schema.root_table, schema).GetRootAs(bytearray(data), 0)
+    return decode(schema.root_table, root, schema)
 
 
-def normalize(table: str, obj: Any) -> Dict[str, Any]:
+def normalize(table: str, obj: Any, schema: Schema = PROGRAM.schema) -> Dict[str, Any]:
     """A model (or look-alike) object as a dict in :func:`decode`'s shape."""
     out: Dict[str, Any] = {}
-    for name, kind, _slot, elem, _default, _align, _enum in _layouts.TABLES[table]:
+    for f in schema.tables[table]:
+        name, kind, elem = f.name, f.kind, str(f.elem)
         value = getattr(obj, name)
         if kind == "SCALAR":
             out[name] = _norm_scalar(value, elem)
@@ -123,12 +128,12 @@ def normalize(table: str, obj: Any) -> Dict[str, Any]:
         elif kind == "STRING":
             out[name] = value
         elif kind == "TABLE":
-            out[name] = normalize(elem, value)
+            out[name] = normalize(elem, value, schema)
         elif kind == "UNION":
             member = type(value).__name__
-            out[name] = (member, normalize(member, value))
+            out[name] = (member, normalize(member, value, schema))
         elif kind == "TABLE_VECTOR":
-            out[name] = [normalize(elem, item) for item in value]
+            out[name] = [normalize(elem, item, schema) for item in value]
         elif elem == "B" and not isinstance(value, (list, tuple)):
             out[name] = list(memoryview(value).cast("B"))
         else:

@@ -13,8 +13,9 @@ from typing import Any, Dict
 
 from hypothesis import strategies as st
 
-from pte_encoder import _layouts, model
-from pte_encoder._plans import SHORT_VECTOR
+from pte_encoder._codecs import PROGRAM
+from pte_encoder.engine.codec import Codec
+from pte_encoder.engine.plans import SHORT_VECTOR
 
 _RANGES = {c: (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1) - 1)
            for c in "bhiq"}
@@ -38,20 +39,22 @@ def doubles(flatc_safe: bool) -> st.SearchStrategy[Any]:
     return st.one_of(values, st.sampled_from(["inf", "-inf"]), st.just(0.0))
 
 
-def scalar(fmt: str, enum: Any, flatc_safe: bool) -> st.SearchStrategy[Any]:
+def scalar(fmt: str, enum: Any, flatc_safe: bool, codec: Codec = PROGRAM) -> st.SearchStrategy[Any]:
     if fmt == "?":
         return st.booleans()
     if fmt in "df":
         return doubles(flatc_safe)
     if enum:
-        members = list(getattr(model, enum))
+        members = list(codec.enum_types[enum])
         return st.one_of(st.sampled_from(members), st.sampled_from([int(m) for m in members]))
     return integers(fmt)
 
 
-def table(name: str, flatc_safe: bool = True, dense: bool = False) -> st.SearchStrategy[Any]:
-    """Objects of one table. Dense ones have every optional field present and
-    every list non-empty, so that deep tables (Frame, say) come up often."""
+def table(name: str, flatc_safe: bool = True, dense: bool = False,
+          codec: Codec = PROGRAM) -> st.SearchStrategy[Any]:
+    """Objects of one table of ``codec``'s schema (default: the program's).
+    Dense ones have every optional field present and every list non-empty, so
+    that deep tables (Frame, say) come up often."""
     min_size = 1 if dense else 0
     size = 2 if dense else 3
 
@@ -59,31 +62,32 @@ def table(name: str, flatc_safe: bool = True, dense: bool = False) -> st.SearchS
         return strategy if dense else st.one_of(st.none(), strategy)
 
     kwargs: Dict[str, st.SearchStrategy[Any]] = {}
-    for attr, kind, _slot, elem, _default, _align, enum in _layouts.TABLES[name]:
+    for f in codec.schema.tables[name]:
+        attr, kind, elem, enum = f.name, f.kind, str(f.elem), f.enum
         if kind == "SCALAR":
-            kwargs[attr] = scalar(elem, enum, flatc_safe)
+            kwargs[attr] = scalar(elem, enum, flatc_safe, codec)
         elif kind == "STRING":
             kwargs[attr] = maybe(TEXT)
         elif kind == "TABLE":
-            kwargs[attr] = maybe(st.deferred(lambda e=elem: table(e, flatc_safe, dense)))
+            kwargs[attr] = maybe(st.deferred(lambda e=elem: table(e, flatc_safe, dense, codec)))
         elif kind == "UNION":
-            members = [st.deferred(lambda m=m: table(m, flatc_safe, dense))
-                       for m in _layouts.UNIONS[elem]]
+            members = [st.deferred(lambda m=m: table(m, flatc_safe, dense, codec))
+                       for m in codec.schema.unions[elem]]
             kwargs[attr] = maybe(st.one_of(members))
         elif kind == "TABLE_VECTOR":
-            item = st.deferred(lambda e=elem: table(e, flatc_safe, dense))
+            item = st.deferred(lambda e=elem: table(e, flatc_safe, dense, codec))
             kwargs[attr] = maybe(st.lists(item, min_size=min_size, max_size=size))
         elif elem == "B" and enum is None:
             kwargs[attr] = maybe(st.one_of(st.binary(max_size=40),
                                            st.lists(st.integers(0, 255), min_size=min_size, max_size=5)))
         else:
-            kwargs[attr] = maybe(scalar_vectors(scalar(elem, enum, flatc_safe), min_size))
-    return st.builds(getattr(model, name), **kwargs)
+            kwargs[attr] = maybe(scalar_vectors(scalar(elem, enum, flatc_safe, codec), min_size))
+    return st.builds(codec.models[name], **kwargs)
 
 
 def scalar_vectors(item: st.SearchStrategy[Any], min_size: int) -> st.SearchStrategy[Any]:
     """Short lists, tuples, and lists around the length beyond which a plan
-    takes a vector as one packed value (_plans.SHORT_VECTOR)."""
+    takes a vector as one packed value (engine.plans.SHORT_VECTOR)."""
     return st.one_of(st.lists(item, min_size=min_size, max_size=5),
                      st.lists(item, min_size=min_size, max_size=5).map(tuple),
                      st.lists(item, min_size=SHORT_VECTOR, max_size=SHORT_VECTOR + 4))

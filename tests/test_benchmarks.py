@@ -18,3 +18,37 @@ def test_quick_benchmark_runs_and_writes_markdown(tmp_path: Path) -> None:
     for case in ("| mlp |", "| synthetic 10k values |"):
         assert case in table
     assert "geometric mean" in table and "peaks at" in table
+
+
+def test_regimes_run_on_a_tiny_program(tmp_path: Path) -> None:
+    """benchmarks/regimes.py: all three regimes and the import time, on one
+    tiny program with the fewest repetitions."""
+    out = tmp_path / "regimes.md"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "regimes.py"), "--reps", "1",
+                             "--only", "tiny, 1 value", "--markdown", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = out.read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| tiny, 1 value |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert len(cells) == 12 and all(cells), row
+    assert all(float(cell) > 0 for cell in cells[2:4] + cells[5:7] + cells[8:10]), row
+    assert "own import work is" in table and "pte_encoder.model" in table
+
+
+def test_benchmark_programs_are_byte_identical_to_flatc(tmp_path: Path) -> None:
+    """Every program regimes.py times (but the 100k and 1M synthetic ones,
+    which run.py checks) encodes as flatc writes it."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import regimes
+        from executorch_paths import FlatcPath
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    flatc = FlatcPath(tmp_path)
+    names = [name for name in regimes.PROGRAMS if not name.endswith(("100k values", "1000k values"))]
+    assert len(names) == len(regimes.PROGRAMS) - 2
+    for name in names:
+        program, (tensor, delegate) = regimes.PROGRAMS[name]()
+        ours = regimes.pe.encode_flatbuffer(program, constant_tensor_alignment=tensor, delegate_alignment=delegate)
+        assert ours == flatc.encode(program, tensor, delegate), name

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import List
 
@@ -104,3 +107,117 @@ def test_errors_are_one_line_and_leave_no_file(content: str, options: str, messa
 
 def test_unwritable_output(tmp_path: Path) -> None:
     check_error(run(["demo", "-o", str(tmp_path / "missing" / "demo.pte")]), "cannot write")
+
+
+# --- Output files: written as open(path, "wb") would, but atomically -------
+
+OUTPUT_COMMANDS = {
+    "demo": lambda out: ["demo", "-o", out],
+    "encode": lambda out: ["encode", str(CORPUS / "mlp" / "program.json"), "-o", out],
+    "flatbuffer-only": lambda out: ["encode", str(CORPUS / "mlp" / "flatbuffer.json"), "-o", out,
+                                    "--flatbuffer-only"],
+}
+
+
+def no_temporary_files(folder: Path) -> bool:
+    return not [p for p in folder.iterdir() if p.name.startswith(".pte-")]
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+@pytest.mark.parametrize("mask", [0o022, 0o027, 0o077])
+def test_a_new_output_gets_the_mode_the_umask_gives(command: str, mask: int, tmp_path: Path) -> None:
+    old = os.umask(mask)  # the command inherits it
+    try:
+        result = run(OUTPUT_COMMANDS[command](str(tmp_path / "out.pte")))
+    finally:
+        os.umask(old)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(os.stat(tmp_path / "out.pte").st_mode) == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+def test_a_replaced_output_keeps_its_mode_and_a_link_stays_a_link(command: str, tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    real = tmp_path / "real" / "model.pte"
+    real.write_bytes(b"old")
+    os.chmod(real, 0o751)
+    (tmp_path / "link.pte").symlink_to(real)
+    for out in (real, tmp_path / "link.pte"):
+        result = run(OUTPUT_COMMANDS[command](str(out)))
+        assert result.returncode == 0, result.stderr
+        assert stat.S_IMODE(os.stat(real).st_mode) == 0o751 and real.read_bytes() != b"old"
+    assert os.path.islink(tmp_path / "link.pte")
+    assert os.listdir(tmp_path / "real") == ["model.pte"] and no_temporary_files(tmp_path)
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+def test_a_fifo_output_is_written_through(command: str, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received: List[bytes] = []
+
+    def reader() -> None:
+        with open(fifo, "rb") as pipe:
+            received.append(pipe.read())
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    result = run(OUTPUT_COMMANDS[command](str(fifo)))
+    thread.join(10)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"wrote {fifo} ({len(received[0])} bytes)")
+    assert received[0][4:8] == b"ET12"
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.listdir(tmp_path) == ["fifo"]
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+def test_a_device_output_is_written_through(command: str, tmp_path: Path) -> None:
+    device = tmp_path / "null"
+    try:  # our own null device: a broken writer would replace /dev/null itself
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("cannot make a device node here")
+    (tmp_path / "link").symlink_to(device)
+    for out in (device, tmp_path / "link"):
+        result = run(OUTPUT_COMMANDS[command](str(out)))
+        assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and os.readlink(tmp_path / "link") == str(device)
+    assert sorted(os.listdir(tmp_path)) == ["link", "null"]
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+@pytest.mark.parametrize("stdout_is", ["pipe", "file"])
+def test_dev_stdout_output_goes_to_stdout_and_the_report_to_stderr(command: str, stdout_is: str,
+                                                                   tmp_path: Path) -> None:
+    # Never -o /dev/stdout itself: a broken writer would replace that link for
+    # every process on the machine; a link of ours to it, or /dev/fd/1, is safe.
+    (tmp_path / "link").symlink_to("/dev/stdout")
+    for out in ("/dev/fd/1", str(tmp_path / "link")):
+        with open(tmp_path / "redirected", "wb") as redirected:
+            result = subprocess.run(
+                [sys.executable, "-m", "pte_encoder", *OUTPUT_COMMANDS[command](out)], cwd=ROOT,
+                stdout=subprocess.PIPE if stdout_is == "pipe" else redirected, stderr=subprocess.PIPE)
+        written = result.stdout if stdout_is == "pipe" else (tmp_path / "redirected").read_bytes()
+        assert result.returncode == 0, result.stderr
+        assert written[4:8] == b"ET12"
+        assert result.stderr.decode().startswith(f"wrote {out} ({len(written)} bytes)\n")
+    assert os.path.islink("/dev/stdout")
+    assert sorted(os.listdir(tmp_path)) == ["link", "redirected"]
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS)
+@pytest.mark.parametrize("where, message", [
+    ("folder", "Is a directory"), ("link-to-folder", "Is a directory"),
+    ("missing/out.pte", "No such file or directory"), ("file/out.pte", "Not a directory"),
+    ("dangling", "No such file or directory")])
+def test_output_errors_are_one_line_and_leave_nothing(command: str, where: str, message: str,
+                                                      tmp_path: Path) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "link-to-folder").symlink_to("folder")
+    (tmp_path / "file").write_bytes(b"old")
+    (tmp_path / "dangling").symlink_to("missing/out.pte")
+    out = str(tmp_path / where)
+    result = run(OUTPUT_COMMANDS[command](out))
+    check_error(result, f"cannot write {out}: {message}")
+    assert ".tmp" not in result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["dangling", "file", "folder", "link-to-folder"]
+    assert os.listdir(tmp_path / "folder") == [] and (tmp_path / "file").read_bytes() == b"old"

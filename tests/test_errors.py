@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import pte_encoder as pe
-from pte_encoder import _layouts
+from pte_encoder._codecs import PROGRAM
 from strategies import programs
 
 
@@ -104,7 +104,8 @@ def test_over_two_gib_is_refused_without_copying() -> None:
 def _slots(obj: Any, table: str) -> List[Tuple[Any, str, str]]:
     """Every (object, attribute, kind) in a program tree."""
     found = []
-    for name, kind, _slot, elem, *_rest in _layouts.TABLES[table]:
+    for f in PROGRAM.schema.tables[table]:
+        name, kind, elem = f.name, f.kind, str(f.elem)
         found.append((obj, name, kind))
         value = getattr(obj, name)
         if value is None:

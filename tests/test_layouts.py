@@ -19,7 +19,7 @@ from hypothesis import given, strategies as st
 import executorch_mirror as et
 import pte_encoder as pe
 from pte_encoder import pte as pte_module
-from pte_encoder._layout_policy import FLATBUFFERS, FLATC
+from pte_encoder._codecs import PROGRAM
 from pte_encoder.flatbuffer import encode_chunks
 from helpers import CORPUS, CORPUS_CASES, ROOT, decode_flatbuffer, flatc_binary, load_options, normalize
 from pte_reader import read_pte
@@ -268,13 +268,22 @@ def test_interleaved_writers_and_layouts_keep_their_own_vtables_and_plans() -> N
 
 
 def test_each_layout_has_its_own_caches() -> None:
-    FLATBUFFERS.shapes.clear()
-    FLATBUFFERS.tables.clear()
-    pe.encode_flatbuffer(program_of([empty_tensor(sizes=[1])]))
-    assert not FLATBUFFERS.shapes and not FLATBUFFERS.tables
-    ours(program_of([empty_tensor(sizes=[1])]))
-    assert FLATBUFFERS.shapes and FLATBUFFERS.tables
-    assert FLATC.shapes is not FLATBUFFERS.shapes
+    flatc, flatbuffers = PROGRAM.layout("flatc"), PROGRAM.layout("flatbuffers")
+    program = program_of([empty_tensor(sizes=[1])])
+
+    def cached(laid: Any) -> int:
+        return len(laid.plans.shapes) + sum(len(laid.layouts(t)) for t in PROGRAM.schema.tables)
+
+    for laid in (flatc, flatbuffers):
+        laid.plans.shapes.clear()
+        for table in PROGRAM.schema.tables:
+            laid.layouts(table).clear()
+    pe.encode_flatbuffer(program)
+    assert cached(flatc) and not cached(flatbuffers)
+    ours(program)
+    assert cached(flatbuffers)
+    assert flatc.plans is not flatbuffers.plans
+    assert all(flatc.layouts(t) is not flatbuffers.layouts(t) for t in PROGRAM.schema.tables)
 
 
 @pytest.mark.parametrize("length", [0, 1, 16, 17, 1000])
@@ -312,8 +321,8 @@ def test_generated_pte_files_hold_the_object_api_flatbuffer(inputs: Tuple[pe.Pro
     program, options = inputs
     seen: List[Tuple[Any, Sequence[int], bytes]] = []
 
-    def spy(program: Any, alignments: Sequence[int], policy: Any) -> Tuple[List[Any], int]:
-        chunks, size = encode_chunks(program, alignments, policy)
+    def spy(program: Any, alignments: Sequence[int], layout: str) -> Tuple[List[Any], int]:
+        chunks, size = encode_chunks(program, alignments, layout)
         seen.append((program, alignments, b"".join(chunks)))
         return chunks, size
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 import pte_encoder as pe
 from helpers import CORPUS, CORPUS_CASES, ROOT
-from pte_encoder import _layouts
+from pte_encoder._codecs import PROGRAM
 from strategies import programs
 
 PACKAGE = ROOT / "pte_encoder"
@@ -39,9 +39,9 @@ def test_typed_and_exported() -> None:
     assert (PACKAGE / "py.typed").exists()
     for name in pe.__all__:
         assert hasattr(pe, name), name
-    for table in _layouts.TABLES:
+    for table in PROGRAM.schema.tables:
         assert table in pe.__all__
-    for enum in _layouts.ENUMS:
+    for enum in PROGRAM.schema.enums:
         assert enum in pe.__all__
 
 
@@ -86,8 +86,9 @@ def test_output_does_not_depend_on_hash_seed() -> None:
 
 def _tables_in(obj: object, table: str, seen: set) -> set:
     seen.add(table)
-    for name, kind, _s, elem, *_ in _layouts.TABLES[table]:
-        value = getattr(obj, name)
+    for f in PROGRAM.schema.children(table):
+        kind, elem = f.kind, str(f.elem)
+        value = getattr(obj, f.name)
         if value is None:
             continue
         if kind == "TABLE":
@@ -110,4 +111,4 @@ def test_generated_programs_reach_every_table() -> None:
         _tables_in(program, "Program", seen)
 
     collect()
-    assert seen == set(_layouts.TABLES)
+    assert seen == set(PROGRAM.schema.tables)

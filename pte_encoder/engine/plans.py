@@ -1,37 +1,36 @@
 """Whole subtrees of small tables written with one struct each.
 
-Most of a program is small tables that hold only scalars, strings, scalar
-vectors and other such tables: an EValue with its Tensor, the Tensor's
-sizes and dim_order and its AllocationDetails; an Instruction with its
-KernelCall and args. The generated ``_flat_<Table>`` functions read such a
-subtree into a flat list of values and return its *shape*: which scalars
-differ from their defaults, which children are present, how long each
-vector or string is. The bytes flatc writes for the subtree depend only on
-that shape, on where it starts modulo 8, and on which of its vtables were
-already written (flatc writes each distinct vtable once and points later
-tables at it).
+Most of a large buffer is often small tables that hold only scalars,
+strings, scalar vectors and other such tables. The generated
+``_flat_<Table>`` functions read such a subtree into a flat list of values
+and return its *shape*: which scalars differ from their defaults, which
+children are present, how long each vector or string is. The bytes flatc
+writes for the subtree depend only on that shape, on where it starts modulo
+8, and on which of its vtables were already written (flatc writes each
+distinct vtable once and points later tables at it).
 
-:func:`put` looks the shape up and packs all the values with one
-``struct.Struct``. On a new shape, :class:`_Sim` walks it once as
-_writer.py would write it, and compiles the packer. Which vtables already
-exist can change the layout of everything after them (a new vtable is
-written inline), so each shape has a small tree of :class:`Decision` nodes,
-one per vtable it checks, whose leaves are the compiled :data:`Plan`.
+Writer.subtree looks the shape up in its codec's :class:`Plans` and packs
+all the values with one ``struct.Struct``. On a new shape, :class:`_Sim`
+walks it once as the writer would write it, and compiles the packer. Which
+vtables already exist can change the layout of everything after them (a new
+vtable is written inline), so each shape has a small tree of
+:class:`Decision` nodes, one per vtable it checks, whose leaves are the
+compiled :data:`Plan`.
 
-The writer's layout policy (_layout_policy.py) decides the order of a
-table's fields, which scalars count as present and how empty vectors align;
-each policy keeps its own shapes (``Writer.shapes``).
+Each layout of a codec (layout.py) has its own Plans: the policy decides
+the order of a table's fields and how empty vectors align, and the
+encoders built for it decide which scalars count as present.
 """
 
 from __future__ import annotations
 
 import struct
-from functools import lru_cache
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from itertools import count
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from . import _layouts
-from ._layout_policy import LayoutPolicy
-from ._writer import _SIZES, Writer, picker, to_float
+from .layout import SIZES, LayoutPolicy, TableLayout, picker
+from .schema import Field, Schema
+from .values import to_float
 
 # (pack, pick, constants, new vtables (bytes, end), size, alignment, root table's end);
 # ends are relative to where the subtree starts.
@@ -41,7 +40,7 @@ Plan = Tuple[Any, Any, Tuple[Any, ...], Tuple[Tuple[bytes, int], ...], int, int,
 Source = Optional[Tuple[str, Any]]
 
 # Shapes kept (all tables together), beyond which the cache starts again (a bound on
-# memory for programs with very many distinct string or vector lengths).
+# memory for buffers with very many distinct string or vector lengths).
 MAX_SHAPES = 16384
 
 # Longest scalar vector packed item by item (see items).
@@ -78,105 +77,72 @@ Node = Union[Decision, Plan, None]
 # vtables it reuses less their tables' ends, size, root table's end).
 Ready = Tuple[Any, Any, Tuple[Any, ...], Sequence[int], int, int]
 _UNRESOLVED: Ready = (None, None, (), (), 0, 0)
+ShapeKey = Tuple[str, Any, int]
+# A table's spec, its scalars' slots, its other fields, and the presence bit of each slot.
+TableParts = Tuple[Any, Tuple[int, ...], Tuple[Field, ...], Dict[int, int]]
 
 
-def put(w: Writer, table: str, shape: Any, values: List[Any]) -> int:
-    """Write the subtree ``table`` of ``shape`` whose flat values are ``values``;
-    returns the root table's position."""
-    size = w.size
-    key = (table, shape, size & 7)
-    plans = w.shapes.get(key) or _new_shape(w.shapes, key)
-    serial, ready = plans.ready
-    if serial != w.serial:
-        ready = _resolve(w, plans, key, len(values))
-    pack, pick, constants, known, plan_size, root = ready
-    for at in known:
-        values.append(at - size)
-    values += constants
-    w.chunks.append(pack(*pick(values)))
-    w.size = size + plan_size
-    return size + root
+class Plans:
+    """The plans of one schema's flat subtrees in one layout, learnt as shapes appear.
 
+    ``layout_of(table, key)`` is the codec's memo of ``policy.table_layout``.
+    """
 
-def _new_shape(shapes: Dict[Any, Any], key: Tuple[str, Any, int]) -> Shape:
-    if len(shapes) >= MAX_SHAPES:
-        shapes.clear()
-    plans = shapes[key] = Shape()
-    return plans
+    def __init__(self, schema: Schema, layout_of: Callable[[str, int], TableLayout],
+                 policy: LayoutPolicy) -> None:
+        self.schema = schema
+        self.layout_of = layout_of
+        self.policy = policy
+        self.shapes: Dict[ShapeKey, Shape] = {}
+        self.max_shapes = MAX_SHAPES
+        self._serials = count(1)
+        self.parts: Dict[str, TableParts] = {}
+        for table, fields in schema.tables.items():
+            spec = schema.specs[table]
+            self.parts[table] = (spec, tuple(f.slot for f in fields if f.kind == "SCALAR"),
+                                 schema.children(table), {slot: bit for bit, slot, _fmt, _flag in spec})
 
+    def new_serial(self) -> int:
+        return next(self._serials)
 
-def _resolve(w: Writer, plans: Shape, key: Tuple[str, Any, int], flat_count: int) -> Ready:
-    """The plan for the vtables ``w`` has: walk the shape's decisions
-    (compiling the plan if new), and write down the vtables it adds. A plan
-    that adds none stays right for ``w`` from then on."""
-    vtables = w.vtables
-    known: List[int] = []
-    node = plans.first
-    while node.__class__ is Decision:
-        at = vtables.get(node.vtable)  # type: ignore[union-attr]
-        if at is None:
-            node = node.new  # type: ignore[union-attr]
-        else:
-            known.append(at - node.at)  # type: ignore[union-attr]
-            node = node.known  # type: ignore[union-attr]
-    if node is None:
-        known = []
-        node = _learn(plans, key, w.policy, vtables, flat_count, known)
-    pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
-    ready = (pack, pick, constants, known, plan_size, root)
-    if new_vtables:
-        for vtable, end in new_vtables:
-            vtables[vtable] = w.size + end
-    else:
-        plans.ready = (w.serial, ready)
-    if w.minalign < align:
-        w.minalign = align
-    return ready
+    def new_shape(self, key: ShapeKey) -> Shape:
+        if len(self.shapes) >= self.max_shapes:
+            self.shapes.clear()
+        plans = self.shapes[key] = Shape()
+        return plans
 
-
-def _learn(plans: Shape, key: Tuple[str, Any, int], policy: LayoutPolicy,
-           vtables: Dict[bytes, int], flat_count: int, known: List[int]) -> Plan:
-    """Compile the plan for the writer's current vtables, file it under the
-    decisions that led to it, and append to ``known`` the position, less the
-    table's end, of each vtable it reuses."""
-    table, shape, start = key
-    sim = _Sim(start, flat_count, vtables, policy)
-    sim.table(table, shape)
-    plan = sim.compile()
-    parent: Any = plans
-    slot = "first"
-    for vtable, at, is_known in sim.decisions:
-        node = getattr(parent, slot)
-        if node is None:
-            node = Decision(vtable, at)
-            setattr(parent, slot, node)
-        parent, slot = node, "known" if is_known else "new"
-        if is_known:
-            known.append(vtables[vtable] - at)
-    setattr(parent, slot, plan)
-    return plan
-
-
-@lru_cache(maxsize=None)
-def _table_parts(table: str) -> Tuple[Any, Tuple[int, ...], Tuple[Any, ...], Dict[int, int]]:
-    """A table's spec, its scalars' slots, its other fields' rows, and the
-    presence bit of each slot."""
-    rows = _layouts.TABLES[table]
-    spec = _layouts.SPECS[table]
-    return (spec, tuple(row[2] for row in rows if row[1] == "SCALAR"),
-            tuple(row for row in rows if row[1] != "SCALAR"),
-            {slot: bit for bit, slot, _fmt, _flag in spec})
+    def learn(self, plans: Shape, key: ShapeKey, vtables: Dict[bytes, int], flat_count: int,
+               known: List[int]) -> Plan:
+        """Compile the plan for a writer's current ``vtables``, file it under the
+        decisions that led to it, and append to ``known`` the position, less the
+        table's end, of each vtable it reuses (Writer.subtree walks the
+        decisions, and calls this at a leaf not compiled yet)."""
+        table, shape, start = key
+        sim = _Sim(self, start, flat_count, vtables)
+        sim.table(table, shape)
+        plan = sim.compile()
+        parent: Any = plans
+        slot = "first"
+        for vtable, at, is_known in sim.decisions:
+            node = getattr(parent, slot)
+            if node is None:
+                node = Decision(vtable, at)
+                setattr(parent, slot, node)
+            parent, slot = node, "known" if is_known else "new"
+            if is_known:
+                known.append(vtables[vtable] - at)
+        setattr(parent, slot, plan)
+        return plan
 
 
 class _Sim:
-    """Writes a shape as _writer.py would, recording struct formats and the
+    """Writes a shape as the writer would, recording struct formats and the
     source of each value instead of bytes. Positions count from the end of
     the buffer, as in the writer, starting at ``start`` (the real start
     modulo 8): alignment inside a subtree never exceeds 8."""
 
-    def __init__(self, start: int, flat_count: int, vtables: Dict[bytes, int],
-                 policy: LayoutPolicy) -> None:
-        self.policy = policy
+    def __init__(self, plans: Plans, start: int, flat_count: int, vtables: Dict[bytes, int]) -> None:
+        self.plans = plans
         self.start = start
         self.pos = start
         self.flat_count = flat_count  # values the _flat_ function produced
@@ -201,10 +167,10 @@ class _Sim:
 
     def vector(self, fmt: str, count: int) -> int:
         """A scalar vector; [ubyte], [bool] and long vectors come as one bytes value."""
-        size = _SIZES[fmt]
+        size = SIZES[fmt]
         align = 4 if size < 4 else size
         if count == 0:
-            align = self.policy.empty_vector_alignment(align)
+            align = self.plans.policy.empty_vector_alignment(align)
         self._pad(-(self.pos + count * size) & (align - 1))
         piece: List[Tuple[str, Source]] = [("I", ("c", count))]
         if fmt in "B?" or count > SHORT_VECTOR:
@@ -228,23 +194,23 @@ class _Sim:
     def table(self, table: str, shape: Any) -> int:
         """Children in slot order, then the table; consumes values as the
         generated _flat_ function produced them: scalars first, in slot order."""
-        spec, scalar_slots, children_rows, bit_of = _table_parts(table)
+        spec, scalar_slots, children_rows, bit_of = self.plans.parts[table]
         parts: Tuple[Any, ...] = ()
         presence = shape
         if children_rows:
             presence, parts = (shape[0], shape[1:]) if scalar_slots else ((), shape)
         flags = presence if len(scalar_slots) > 1 else (presence,) if scalar_slots else ()
-        present = self.policy.present
-        bits = sum(present(flag) << bit_of[slot] for flag, slot in zip(flags, scalar_slots))
+        bits = sum(bool(flag) << bit_of[slot] for flag, slot in zip(flags, scalar_slots))
         scalar_values = {slot: self._values(1) for slot in scalar_slots}
         children: Dict[int, Tuple[str, Any]] = {}
         unread = iter(parts)
-        for _name, kind, slot, elem, *_rest in children_rows:
+        for f in children_rows:
+            slot = f.slot
             part = next(unread)
-            if kind == "UNION":  # the type id, then the member's shape
+            if f.kind == "UNION":  # the type id, then the member's shape
                 member_shape = next(unread)
                 if part is not None:
-                    member = _layouts.UNIONS[str(elem)][part - 1]
+                    member = self.plans.schema.unions[str(f.elem)][part - 1]
                     children[slot - 1] = ("type", part)
                     children[slot] = ("c", self.table(member, member_shape))
                     bits |= 1 << bit_of[slot]
@@ -252,13 +218,13 @@ class _Sim:
             if part is None:
                 continue
             bits |= 1 << bit_of[slot]
-            if kind == "VECTOR":
-                children[slot] = ("c", self.vector(str(elem), part))
-            elif kind == "STRING":
+            if f.kind == "VECTOR":
+                children[slot] = ("c", self.vector(str(f.elem), part))
+            elif f.kind == "STRING":
                 children[slot] = ("c", self.string(part))
             else:
-                children[slot] = ("c", self.table(str(elem), part))
-        placed, table_size, vtable, align = self.policy.table_layout(bits << 3 | self.pos & 7, spec)
+                children[slot] = ("c", self.table(str(f.elem), part))
+        placed, table_size, vtable, align = self.plans.layout_of(table, bits << 3 | self.pos & 7)
         end = self.pos + table_size
         piece: List[Tuple[str, Source]] = [("i", self._vtable_offset(vtable, end))]
         at = 4
@@ -272,7 +238,7 @@ class _Sim:
                 piece.append((fmt, ("c", child[1])))
             else:  # an offset from the field forward to the child
                 piece.append((fmt, ("c", end - offset - child[1])))
-            at = offset + _SIZES[fmt]
+            at = offset + SIZES[fmt]
         if table_size > at:
             piece.append((f"{table_size - at}x", None))
         self.pieces.append(piece)

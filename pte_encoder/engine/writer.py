@@ -1,0 +1,265 @@
+"""The buffer the generated table encoders write into.
+
+flatc builds a FlatBuffer back to front; so does this writer. Each object is
+appended to ``chunks`` in the order flatc writes it, and ``size`` counts the
+bytes written so far (positions are counted from the end of the buffer, as
+flatc does). After each thousand or so tables of a vector, the chunks are
+joined, reversed, into one of ``blocks``, which keeps memory near the output
+size; a big blob becomes a block of its own, uncopied. Alignment is always
+relative to the end, so padding depends only on ``size``.
+
+The writer's state changes only through its methods. What outlives one
+buffer (struct packers, the plans of subtrees) belongs to the codec the
+writer is made by, which hands it over at construction, with the layout
+policy (layout.py) the plans and empty vectors follow.
+"""
+
+from __future__ import annotations
+
+import struct
+from itertools import repeat
+from operator import sub
+from typing import Any, Callable, Dict, List, Sequence, Tuple
+
+from .layout import SIZES, Layout, LayoutPolicy
+from .plans import Decision, Plans, Ready, Shape, ShapeKey
+from .values import bool_bytes, bytes_like, to_float
+
+_PADS = [bytes(n) for n in range(64)]
+_CHUNKS_PER_BLOCK = 1024
+_BIG_BLOB = 1 << 16
+_U32 = struct.Struct("<I").pack
+_U32_PAIR = struct.Struct("<II").pack
+
+# Vector packers kept per codec, beyond which the cache starts again.
+MAX_VECTOR_PACKERS = 4096
+
+# (pack, data size, alignment) of a vector of n items of one format
+VectorPacker = Tuple[Any, int, int]
+
+
+class Writer:
+    """One FlatBuffer being written, back to front."""
+
+    __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns", "serial", "policy",
+                 "_plans", "_shapes", "_vectors")
+
+    def __init__(self, plans: Plans, vectors: Dict[Tuple[str, int], VectorPacker],
+                 aligns: Sequence[int], policy: LayoutPolicy) -> None:
+        self.chunks: List[Any] = []
+        self.blocks: List[Any] = []
+        self.size = 0
+        self.minalign = 1
+        self.vtables: Dict[bytes, int] = {}  # each vtable written, at its position
+        self.aligns = aligns  # force_align of each aligned field, in Schema.force_aligned order
+        self.policy = policy  # the layout plans was made for
+        self._plans = plans
+        self._shapes = plans.shapes
+        self._vectors = vectors
+        self.serial = plans.new_serial()  # tells this writer's plans from others' (see Plans)
+
+    def align_to(self, align: int) -> None:
+        """Note that the buffer must be aligned to ``align`` as a whole.
+
+        Only alignments above 4 need saying: the root is a table, and
+        finish_table notes at least 4 for every table (strings, vectors and
+        offsets need no more)."""
+        if self.minalign < align:
+            self.minalign = align
+
+    def flush(self) -> None:
+        """Join the chunks written since the last block into one block."""
+        if self.chunks:
+            self.chunks.reverse()
+            self.blocks.append(b"".join(self.chunks))
+            self.chunks = []
+
+    def pad(self, count: int) -> None:
+        self.chunks.append(_PADS[count] if count < 64 else bytes(count))
+        self.size += count
+
+    def string(self, text: str) -> int:
+        data = text.encode("utf-8")
+        n = len(data)
+        pad = -(self.size + n + 1) & 3
+        self.chunks.append(b"".join((_U32(n), data, _PADS[pad + 1])))
+        self.size += n + 5 + pad
+        return self.size
+
+    def empty_vector(self, align: int = 4) -> int:
+        """An empty vector whose items (or force_align) align to ``align``:
+        the policy decides whether more than 4 counts."""
+        align = self.policy.empty_vector_alignment(align)
+        if self.size & (align - 1):
+            self.pad(-self.size & (align - 1))
+        self.chunks.append(b"\0\0\0\0")
+        self.size += 4
+        self.align_to(align)
+        return self.size
+
+    def _vector_packer(self, fmt: str, n: int) -> VectorPacker:
+        """(pack, data size, alignment) of a vector of ``n`` items of ``fmt``."""
+        size = SIZES[fmt]
+        if len(self._vectors) >= MAX_VECTOR_PACKERS:
+            self._vectors.clear()
+        entry = self._vectors[(fmt, n)] = (struct.Struct(f"<I{n}{fmt}").pack, n * size,
+                                           8 if size == 8 else 4)
+        return entry
+
+    def scalars(self, items: Sequence[Any], fmt: str) -> int:
+        """A vector of 4- or 8-byte scalars (``fmt`` i, I, q, Q, f, d)."""
+        if items.__class__ is not list and not isinstance(items, (list, tuple)):
+            raise TypeError("not a list")
+        n = len(items)
+        if n == 0:
+            return self.empty_vector(SIZES[fmt])
+        packer, size, align = self._vectors.get((fmt, n)) or self._vector_packer(fmt, n)
+        try:
+            data = packer(n, *items)
+        except struct.error:
+            if fmt != "d" and fmt != "f":
+                raise
+            data = packer(n, *[to_float(x) for x in items])
+        pad = -(self.size + size) & (align - 1)
+        if pad:
+            self.pad(pad)
+        self.chunks.append(data)
+        self.size += size + 4
+        self.align_to(align)
+        return self.size
+
+    def bools(self, items: Sequence[Any]) -> int:
+        return self.blob(bool_bytes(items), 4)
+
+    def byte_vector(self, value: Any, align: int) -> int:
+        """A [ubyte] vector from a bytes-like object or a list of ints."""
+        return self.blob(bytes_like(value), align)
+
+    def blob(self, data: Any, align: int) -> int:
+        """Bytes as a vector whose data is aligned to ``align`` (at least 4)."""
+        n = data.nbytes if data.__class__ is memoryview else len(data)
+        if n == 0:
+            return self.empty_vector(align)
+        if align < 4:
+            align = 4
+        pad = -(self.size + n) & (align - 1)
+        if pad:
+            self.pad(pad)
+        if n >= _BIG_BLOB:
+            self.flush()
+            self.blocks.append(data)
+        else:
+            self.chunks.append(data)
+        self.chunks.append(_U32(n))
+        self.size += n + 4
+        self.align_to(align)
+        return self.size
+
+    def tables(self, items: Sequence[Any], encode: Callable[[Writer, Any], int]) -> int:
+        """A vector of tables, each written by ``encode``."""
+        if items.__class__ is not list and not isinstance(items, (list, tuple)):
+            raise TypeError("not a list")
+        n = len(items)
+        if n == 0:
+            return self.empty_vector()
+        if n == 1:  # common enough (one root item, say) to skip the general case
+            position = encode(self, items[0])
+            if self.size & 3:
+                self.pad(-self.size & 3)
+            self.chunks.append(_U32_PAIR(1, self.size + 4 - position))
+            self.size += 8
+            return self.size
+        if n <= _CHUNKS_PER_BLOCK:
+            positions = list(map(encode, repeat(self), items))
+        else:  # long vectors in batches, joining chunks into blocks between them
+            positions = []
+            for first in range(0, n, _CHUNKS_PER_BLOCK):
+                positions += map(encode, repeat(self), items[first:first + _CHUNKS_PER_BLOCK])
+                self.flush()
+        if len(self.chunks) > _CHUNKS_PER_BLOCK:
+            self.flush()
+        if self.size & 3:
+            self.pad(-self.size & 3)
+        base = self.size + 4 * n
+        packer = (self._vectors.get(("I", n)) or self._vector_packer("I", n))[0]
+        self.chunks.append(packer(n, *map(sub, range(base, base - 4 * n, -4), positions)))
+        self.size = base + 4
+        return self.size
+
+    def finish_table(self, start: int, layout: Layout, values: List[Any]) -> int:
+        """Write a table whose fields ``values`` (by slot) start at ``start``."""
+        pack, pick, offsets, vtable, table_size, align = layout
+        for slot, end in offsets:
+            values[slot] = start + end - values[slot]
+        table = start + table_size
+        shared = self.vtables.get(vtable)
+        if shared is None:
+            self.chunks.append(pack(len(vtable), *pick(values)))
+            self.chunks.append(vtable)
+            self.size = shared = table + len(vtable)
+            self.vtables[vtable] = shared
+        else:
+            self.chunks.append(pack(shared - table, *pick(values)))
+            self.size = table
+        self.align_to(align)
+        return table
+
+    def subtree(self, table: str, shape: Any, values: List[Any]) -> int:
+        """Write the flat subtree ``table`` of ``shape`` whose flat values are
+        ``values`` with one struct (see plans.py); returns the root table's position."""
+        size = self.size
+        key = (table, shape, size & 7)
+        plans = self._shapes.get(key) or self._plans.new_shape(key)
+        serial, ready = plans.ready
+        if serial != self.serial:
+            ready = self._resolve(plans, key, len(values))
+        pack, pick, constants, known, plan_size, root = ready
+        for at in known:
+            values.append(at - size)
+        values += constants
+        self.chunks.append(pack(*pick(values)))
+        self.size = size + plan_size
+        return size + root
+
+    def _resolve(self, plans: Shape, key: ShapeKey, flat_count: int) -> Ready:
+        """The plan of a shape for the vtables this writer has: walk the
+        shape's decisions (compiling the plan if new), and note the vtables it
+        adds. A plan that adds none stays right for this writer from then on."""
+        vtables = self.vtables
+        known: List[int] = []
+        node = plans.first
+        while node.__class__ is Decision:
+            at = vtables.get(node.vtable)  # type: ignore[union-attr]
+            if at is None:
+                node = node.new  # type: ignore[union-attr]
+            else:
+                known.append(at - node.at)  # type: ignore[union-attr]
+                node = node.known  # type: ignore[union-attr]
+        if node is None:
+            known = []
+            node = self._plans.learn(plans, key, vtables, flat_count, known)
+        pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
+        ready = (pack, pick, constants, known, plan_size, root)
+        if new_vtables:
+            for vtable, end in new_vtables:
+                vtables[vtable] = self.size + end
+        else:
+            plans.ready = (self.serial, ready)
+        if align > 4:  # 4 goes without saying (see align_to)
+            self.align_to(align)
+        return ready
+
+    def finish(self, root: int, identifier: bytes) -> List[Any]:
+        """Pad to the largest alignment used, then the identifier and root offset.
+
+        Returns the buffer's pieces in order: the root offset and the identifier
+        first, each a piece of its own (containers may insert a header after them).
+        """
+        pad = -(self.size + 8) & (self.minalign - 1)
+        if pad:
+            self.chunks.append(bytes(pad))
+        self.flush()
+        self.size += pad + 8
+        self.blocks += [identifier, _U32(self.size - root)]
+        self.blocks.reverse()
+        return self.blocks

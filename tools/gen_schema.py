@@ -1,0 +1,711 @@
+"""Generate, for each schema of schema/, its records, its encoders and its model.
+
+    python tools/gen_schema.py           # regenerate every schema of the project
+    python tools/gen_schema.py --check   # exit 1 if any generated module is stale
+    python tools/gen_schema.py --schema schema/X.fbs --target pte_encoder/_x [--model PATH]
+
+For a schema ``X.fbs`` and a target prefix ``P`` (a path inside pte_encoder/),
+writes ``P_schema.py`` (the :class:`pte_encoder.engine.schema.Schema`
+records, ``SCHEMA``), ``P_encoders.py`` (``build``, which makes the table
+encoders of a :class:`pte_encoder.engine.codec.Codec`) and the model (one
+dataclass per table, one IntEnum per enum; ``P_model.py`` unless ``--model``).
+
+Reads the subset of the FlatBuffers schema language ExecuTorch's schemas use:
+include, namespace, file_identifier, file_extension, root_type, enum, union
+and table (scalars, strings, tables, unions and vectors of those, with
+defaults and the force_align attribute), with type names qualified by their
+namespace or not. Anything else is an error, so a schema change that the
+encoder cannot follow fails here, not at run time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "pte_encoder"
+
+if TYPE_CHECKING:
+    from pte_encoder.engine.schema import Enum, Field, Schema
+else:
+    # The records' module alone, by its path: importing the package would
+    # import the very modules this script (re)generates.
+    _spec = importlib.util.spec_from_file_location("_gen_schema_records", PACKAGE / "engine" / "schema.py")
+    _records = importlib.util.module_from_spec(_spec)
+    sys.modules[_spec.name] = _records
+    _spec.loader.exec_module(_records)
+    Enum, Field, Schema = _records.Enum, _records.Field, _records.Schema
+
+
+class Target(NamedTuple):
+    schema: Path   # the .fbs file
+    prefix: Path   # P: writes P_schema.py and P_encoders.py
+    model: Path    # the model module
+
+
+# Everything the project generates.
+PROJECT = (
+    Target(ROOT / "schema" / "program.fbs", PACKAGE / "_program", PACKAGE / "model.py"),
+    Target(ROOT / "schema" / "flat_tensor.fbs", PACKAGE / "_flat_tensor",
+           PACKAGE / "flat_tensor_model.py"),
+)
+
+# schema scalar name -> (struct format character, Python type)
+SCALARS: Dict[str, Tuple[str, str]] = {
+    "bool": ("?", "bool"),
+    "byte": ("b", "int"), "int8": ("b", "int"),
+    "ubyte": ("B", "int"), "uint8": ("B", "int"),
+    "short": ("h", "int"), "int16": ("h", "int"),
+    "ushort": ("H", "int"), "uint16": ("H", "int"),
+    "int": ("i", "int"), "int32": ("i", "int"),
+    "uint": ("I", "int"), "uint32": ("I", "int"),
+    "long": ("q", "int"), "int64": ("q", "int"),
+    "ulong": ("Q", "int"), "uint64": ("Q", "int"),
+    "float": ("f", "float"), "float32": ("f", "float"),
+    "double": ("d", "float"), "float64": ("d", "float"),
+}
+
+# Vector items Writer.scalars packs: 4- and 8-byte scalars.
+WIDE_SCALARS = ("i", "I", "q", "Q", "f", "d")
+
+TOKEN = re.compile(r'\s*(?:(//[^\n]*)|("[^"]*")|([A-Za-z_][\w.]*)|(-?[\d.]+(?:[eE][-+]?\d+)?)|(.))', re.S)
+
+
+@dataclass
+class FieldDef:
+    name: str
+    type: str          # scalar name, string, or a declared name (qualified once resolved)
+    vector: bool
+    default: Optional[str]
+    attrs: Dict[str, str]
+    namespace: str     # where the field is declared, for resolving ``type``
+
+
+@dataclass
+class Parsed:
+    """Declarations by qualified name (namespace.Name), in declaration order."""
+    enums: Dict[str, Tuple[str, List[Tuple[str, int]]]] = field(default_factory=dict)
+    unions: Dict[str, List[str]] = field(default_factory=dict)
+    tables: Dict[str, List[FieldDef]] = field(default_factory=dict)
+    union_namespaces: Dict[str, str] = field(default_factory=dict)
+    namespace: str = ""   # the root file's
+    file_identifier: str = ""
+    file_extension: str = ""
+    root_type: str = ""
+
+
+def tokenize(text: str) -> List[str]:
+    tokens = []
+    for match in TOKEN.finditer(text):
+        if match.group(1):
+            continue
+        token = next((g for g in match.groups()[1:] if g), None)
+        if token is not None and not token.isspace():
+            tokens.append(token)
+    return tokens
+
+
+class Parser:
+    def __init__(self, parsed: Parsed) -> None:
+        self.parsed = parsed
+        self.tokens: List[str] = []
+        self.pos = 0
+        self.namespace = ""
+        self.depth = 0
+        self.seen: List[Path] = []
+
+    def parse_file(self, path: Path) -> None:
+        path = path.resolve()
+        if path in self.seen:  # each file once, as flatc does
+            return
+        self.seen.append(path)
+        saved = self.tokens, self.pos, self.namespace
+        self.tokens, self.pos, self.namespace = tokenize(path.read_text(encoding="utf-8")), 0, ""
+        while self.pos < len(self.tokens):
+            self.declaration(path)
+        if self.depth == 0:
+            self.parsed.namespace = self.namespace
+        self.tokens, self.pos, self.namespace = saved
+
+    def next(self) -> str:
+        token = self.tokens[self.pos]
+        self.pos += 1
+        return token
+
+    def expect(self, token: str) -> None:
+        got = self.next()
+        if got != token:
+            raise SystemExit(f"schema: expected {token!r}, got {got!r}")
+
+    def qualified(self, name: str) -> str:
+        return f"{self.namespace}.{name}" if self.namespace else name
+
+    def declaration(self, path: Path) -> None:
+        keyword = self.next()
+        if keyword == "include":
+            self.depth += 1
+            self.parse_file(path.parent / self.next().strip('"'))
+            self.depth -= 1
+        elif keyword == "namespace":
+            self.namespace = self.next()
+        elif keyword in ("file_identifier", "file_extension", "root_type"):
+            value = self.next().strip('"')
+            if self.depth == 0:  # an included file's own root does not count
+                setattr(self.parsed, keyword, value)
+        elif keyword == "enum":
+            self.enum()
+            return
+        elif keyword == "union":
+            self.union()
+            return
+        elif keyword == "table":
+            self.table()
+            return
+        else:
+            raise SystemExit(f"schema: unsupported declaration {keyword!r}")
+        self.expect(";")
+
+    def enum(self) -> None:
+        name = self.next()
+        self.expect(":")
+        base = self.next()
+        self.expect("{")
+        members: List[Tuple[str, int]] = []
+        value = 0
+        while (token := self.next()) != "}":
+            if token == ",":
+                continue
+            if self.tokens[self.pos] == "=":
+                self.pos += 1
+                value = int(self.next())
+            members.append((token, value))
+            value += 1
+        self.parsed.enums[self.qualified(name)] = (base, members)
+
+    def union(self) -> None:
+        name = self.next()
+        self.expect("{")
+        members = []
+        while (token := self.next()) != "}":
+            if token != ",":
+                members.append(token)
+        self.parsed.unions[self.qualified(name)] = members
+        self.parsed.union_namespaces[self.qualified(name)] = self.namespace
+
+    def table(self) -> None:
+        name = self.next()
+        self.expect("{")
+        fields: List[FieldDef] = []
+        while (token := self.next()) != "}":
+            self.expect(":")
+            vector = self.tokens[self.pos] == "["
+            if vector:
+                self.pos += 1
+            type_name = self.next()
+            if vector:
+                self.expect("]")
+            default = None
+            if self.tokens[self.pos] == "=":
+                self.pos += 1
+                default = self.next()
+            attrs = {}
+            if self.tokens[self.pos] == "(":
+                self.pos += 1
+                while (key := self.next()) != ")":
+                    if key == ",":
+                        continue
+                    attrs[key] = ""  # a bare attribute, such as (deprecated)
+                    if self.tokens[self.pos] == ":":
+                        self.pos += 1
+                        attrs[key] = self.next()
+            self.expect(";")
+            fields.append(FieldDef(token, type_name, vector, default, attrs, self.namespace))
+        self.parsed.tables[self.qualified(name)] = fields
+
+
+def resolve(parsed: Parsed, name: str, namespace: str) -> str:
+    """The qualified name ``name`` refers to from ``namespace``: as flatc
+    does, the innermost enclosing namespace that declares it first."""
+    if name in SCALARS or name == "string":
+        return name
+    parts = namespace.split(".") if namespace else []
+    for depth in range(len(parts), -1, -1):
+        candidate = ".".join(parts[:depth] + [name])
+        if candidate in parsed.enums or candidate in parsed.unions or candidate in parsed.tables:
+            return candidate
+    raise SystemExit(f"schema: unknown type {name!r} (in namespace {namespace!r})")
+
+
+def short_names(parsed: Parsed) -> Dict[str, str]:
+    """Qualified name -> short name, refusing two declarations of one short name."""
+    names: Dict[str, str] = {}
+    for qualified in [*parsed.enums, *parsed.unions, *parsed.tables]:
+        short = qualified.rsplit(".", 1)[-1]
+        if short in names.values():
+            raise SystemExit(f"schema: two declarations named {short!r}")
+        names[qualified] = short
+    return names
+
+
+@dataclass
+class Declared:
+    """A parsed schema with every type resolved and named by its short name."""
+    enums: Dict[str, Tuple[str, List[Tuple[str, int]]]]
+    unions: Dict[str, List[str]]
+    tables: Dict[str, List[FieldDef]]
+    namespace: str
+    file_identifier: str
+    file_extension: str
+    root_type: str
+
+
+def parse(path: Path) -> Declared:
+    parsed = Parsed()
+    Parser(parsed).parse_file(path)
+    short = short_names(parsed)
+    tables = {}
+    for name, fields in parsed.tables.items():
+        tables[short[name]] = [FieldDef(f.name, short.get(resolve(parsed, f.type, f.namespace), f.type),
+                                        f.vector, f.default, f.attrs, f.namespace) for f in fields]
+    unions = {short[name]: [short[resolve(parsed, m, parsed.union_namespaces[name])] for m in members]
+              for name, members in parsed.unions.items()}
+    root = short[resolve(parsed, parsed.root_type, parsed.namespace)] if parsed.root_type else ""
+    return Declared({short[n]: e for n, e in parsed.enums.items()}, unions, tables, parsed.namespace,
+                    parsed.file_identifier, parsed.file_extension, root)
+
+
+def scalar_default(schema: Declared, f: FieldDef) -> Any:
+    """The default of a scalar field as a Python value."""
+    if f.type in schema.enums:
+        members = dict(schema.enums[f.type][1])
+        return members[f.default] if f.default in members else int(f.default or 0)
+    kind = SCALARS[f.type][1]
+    if kind == "bool":
+        return (f.default or "false") == "true"
+    if kind == "float":
+        return float(f.default or 0)
+    return int(f.default or 0)
+
+
+def field_records(schema: Declared, table: str) -> Tuple[Field, ...]:
+    """One record per field of ``table``, in declaration order."""
+    rows: List[Field] = []
+    slot = 0
+    for f in schema.tables[table]:
+        attrs = dict(f.attrs)
+        align = int(attrs.pop("force_align", 0))
+        if attrs:
+            raise SystemExit(f"schema: {table}.{f.name}: unsupported attributes {attrs}")
+        enum = f.type if f.type in schema.enums else None
+        scalar = schema.enums[f.type][0] if enum else f.type
+        if f.type in schema.unions:
+            if f.vector:
+                raise SystemExit(f"schema: {table}.{f.name}: vectors of unions are unsupported")
+            slot += 1  # the hidden <name>_type field takes the slot before
+            row = Field(f.name, "UNION", slot, f.type, None, 0, None)
+        elif f.vector:
+            if scalar in SCALARS:
+                row = Field(f.name, "VECTOR", slot, SCALARS[scalar][0], None, align, enum)
+            elif f.type in schema.tables:
+                row = Field(f.name, "TABLE_VECTOR", slot, f.type, None, 0, None)
+            else:
+                raise SystemExit(f"schema: {table}.{f.name}: unsupported vector of {f.type}")
+        elif f.type == "string":
+            row = Field(f.name, "STRING", slot, None, None, 0, None)
+        elif f.type in schema.tables:
+            row = Field(f.name, "TABLE", slot, f.type, None, 0, None)
+        elif scalar in SCALARS:
+            row = Field(f.name, "SCALAR", slot, SCALARS[scalar][0], scalar_default(schema, f), 0, enum)
+        else:
+            raise SystemExit(f"schema: {table}.{f.name}: unknown type {f.type}")
+        if align and (row.kind != "VECTOR" or row.elem != "B"):
+            raise SystemExit(f"schema: {table}.{f.name}: force_align is supported on [ubyte] only")
+        rows.append(row)
+        slot += 1
+    return tuple(rows)
+
+
+def records(declared: Declared, name: str) -> Schema:
+    return Schema(
+        name=name, namespace=declared.namespace,
+        file_identifier=declared.file_identifier.encode("ascii"),
+        file_extension=declared.file_extension, root_table=declared.root_type,
+        tables={t: field_records(declared, t) for t in declared.tables},
+        unions={u: tuple(members) for u, members in declared.unions.items()},
+        enums={e: Enum(e, SCALARS[base][0], tuple(values))
+               for e, (base, values) in declared.enums.items()})
+
+
+def header(schema_path: Path, what: str) -> List[str]:
+    return [f'"""{what}', "", f"Generated by tools/gen_schema.py from "
+            f"{schema_path.relative_to(ROOT).as_posix()}; do not edit."]
+
+
+def render_schema(schema: Schema, schema_path: Path, engine: str) -> str:
+    out = header(schema_path, f"The records of schema/{schema_path.name}: tables, unions and enums.")
+    out += [
+        "See pte_encoder/engine/schema.py for what each field of a record means.",
+        '"""',
+        "",
+        f"from {engine}.schema import Enum, Field, Schema",
+        "",
+        "SCHEMA = Schema(",
+        f"    name={schema.name!r},",
+        f"    namespace={schema.namespace!r},",
+        f"    file_identifier={schema.file_identifier!r},",
+        f"    file_extension={schema.file_extension!r},",
+        f"    root_table={schema.root_table!r},",
+        "    tables={",
+    ]
+    for table, fields in schema.tables.items():
+        out.append(f"        {table!r}: (")
+        out += [f"            Field{tuple(f)!r}," for f in fields]
+        out.append("        ),")
+    out.append("    },")
+    out += mapping("unions", [f"        {name!r}: {members!r}," for name, members in schema.unions.items()])
+    enums = []
+    for name, enum in schema.enums.items():
+        enums.append(f"        {name!r}: Enum({enum.name!r}, {enum.fmt!r}, (")
+        enums += [f"            {value!r}," for value in enum.values]
+        enums.append("        )),")
+    out += mapping("enums", enums)
+    out += [")", ""]
+    return "\n".join(out)
+
+
+def mapping(name: str, lines: List[str]) -> List[str]:
+    """A keyword argument holding a dict literal of ``lines``."""
+    return [f"    {name}={{", *lines, "    },"] if lines else [f"    {name}={{}},"]
+
+
+def python_type(schema: Declared, f: FieldDef) -> str:
+    if f.type in schema.unions:
+        return f"Optional[{f.type}]"
+    if f.type == "string":
+        return "Optional[str]"
+    if f.type in schema.tables:
+        return f"Optional[List[{f.type}]]" if f.vector else f"Optional[{f.type}]"
+    scalar = schema.enums[f.type][0] if f.type in schema.enums else f.type
+    if f.vector:
+        if scalar in ("ubyte", "uint8"):
+            return "Optional[ByteVector]"
+        item = f.type if f.type in schema.enums else SCALARS[scalar][1]
+        return f"Optional[List[{item}]]"
+    return f.type if f.type in schema.enums else SCALARS[scalar][1]
+
+
+def python_default(schema: Declared, f: FieldDef) -> str:
+    if f.vector or f.type == "string" or f.type in schema.tables or f.type in schema.unions:
+        return "None"
+    value = scalar_default(schema, f)
+    if f.type in schema.enums:
+        names = [m for m, v in schema.enums[f.type][1] if v == value]
+        return f"{f.type}.{names[0]}" if names else repr(value)
+    return repr(value)
+
+
+def render_model(schema: Declared, name: str, schema_path: Path) -> str:
+    out = [
+        f'"""The {name.replace("_", " ")} model: one dataclass per table, one IntEnum per enum.',
+        "",
+        f"Generated by tools/gen_schema.py from {schema_path.relative_to(ROOT).as_posix()}; do not edit.",
+        "Attribute names are the schema's field names. Every field may be left",
+        "at its default: None for strings, tables, unions and vectors (absent, not",
+        "empty), the schema default for scalars.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from dataclasses import dataclass",
+        "from enum import IntEnum",
+        "from typing import List, Optional, Sequence, Union",
+        "",
+        "# A [ubyte] vector: any bytes-like object, or a sequence of ints 0..255.",
+        "ByteVector = Union[bytes, bytearray, memoryview, Sequence[int]]",
+        "",
+    ]
+    for enum, (_, values) in schema.enums.items():
+        out += ["", f"class {enum}(IntEnum):"]
+        out += [f"    {member} = {value}" for member, value in values]
+        out.append("")
+    for table, fields in schema.tables.items():
+        out += ["", "@dataclass", f"class {table}:"]
+        if not fields:
+            out.append("    pass")
+        for f in fields:
+            out.append(f"    {f.name}: {python_type(schema, f)} = {python_default(schema, f)}")
+        out.append("")
+    for union, members in schema.unions.items():
+        out += ["", f"{union} = Union[{', '.join(members)}]"]
+    out += ["", "", "__all__ = ["]
+    names = list(schema.enums) + list(schema.tables) + list(schema.unions) + ["ByteVector"]
+    out += [f"    {n!r}," for n in names]
+    out += ["]", ""]
+    return "\n".join(out)
+
+
+def scalar_lines(var: str, elem: str, default: Any) -> Tuple[List[str], str]:
+    """Reading checks for a scalar field, and its presence test.
+
+    A float equal to its default by value but not in sign (-0.0 for 0.0) is
+    present when the layout policy says so (``signed_zero``, a local of
+    build: the encoders are built once per layout)."""
+    if elem == "?":
+        return ([f"    if {var} is not True and {var} is not False:",
+                 '        raise TypeError("not a bool")'], f"({var} is {not default})")
+    if elem in ("d", "f"):
+        zero = float(default or 0.0)
+        sign = math.copysign(1.0, zero)
+        return ([f"    if {var}.__class__ is not float:", f"        {var} = to_float({var})"],
+                f"({var} != {zero!r} or signed_zero and copysign(1.0, {var}) != {sign!r})")
+    return [], f"({var} != {default!r})"
+
+
+def encoder_lines(schema: Schema, table: str) -> List[str]:
+    """A table's encoder, writing through the Writer: children first, in slot
+    order, then the table."""
+    body, values, bits = [], {}, []
+    for f in schema.tables[table]:
+        name, kind, slot, elem = f.name, f.kind, f.slot, f.elem
+        if kind == "SCALAR":
+            var = f"s{slot}"
+            checks, present = scalar_lines(var, str(elem), f.default)
+            body += [f"    {var} = o.{name}", *checks]
+            bits.append(present)
+            values[slot] = var
+            continue
+        var = f"c{slot}"
+        body.append(f"    v = o.{name}")
+        if kind == "UNION":
+            body += ["    if v is None:", f"        u{slot - 1} = {var} = None", "    else:",
+                     f"        u{slot - 1}, encode = members_{elem}[v.__class__.__name__]",
+                     f"        {var} = encode(w, v)"]
+            values[slot - 1] = f"u{slot - 1}"
+        else:
+            if kind == "STRING":
+                call = "w.string(v)"
+            elif kind == "TABLE":
+                call = f"_{elem}(w, v)"
+            elif kind == "TABLE_VECTOR":
+                call = f"w.tables(v, _{elem})"
+            elif elem == "B":
+                if f.force_align:
+                    index = schema.force_aligned.index((table, name, f.force_align))
+                    call = f"w.byte_vector(v, w.aligns[{index}])"
+                else:
+                    call = "w.byte_vector(v, 0)"
+            elif elem == "?":
+                call = "w.bools(v)"
+            elif elem in WIDE_SCALARS:
+                call = f"w.scalars(v, {elem!r})"
+            else:
+                raise SystemExit(f"schema: {table}.{name}: vectors of {elem} are unsupported")
+            body.append(f"    {var} = None if v is None else {call}")
+        values[slot] = var
+        bits.append(f"({var} is not None)")
+    key = " | ".join(["start & 7"] + [f"{b} << {i + 3}" for i, b in enumerate(bits)])
+    slots = [values[i] for i in range(len(values))]
+    return [
+        f"layouts_{table} = codec.layouts({table!r})",
+        "",
+        f"def _{table}(w: Writer, o: Any) -> int:",
+        *body,
+        "    start = w.size",
+        f"    key = {key}",
+        f"    layout = layouts_{table}.get(key) or new_layout({table!r}, key)",
+        f"    return w.finish_table(start, layout, [{', '.join(slots)}])",
+        "",
+    ]
+
+
+def flat_roots(schema: Schema, flat: Tuple[str, ...]) -> List[str]:
+    """Flat tables that other tables' encoders write, as whole subtrees."""
+    roots = {t for table in schema.tables if table not in flat for t in schema.subtables(table)}
+    return [t for t in flat if t in roots]
+
+
+def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[str], str]:
+    """Code that reads a flat table ``obj`` into ``values`` (its scalars in
+    slot order, then its children in slot order) and an expression for its
+    shape: (which scalars differ from their defaults, then per child its
+    length or shape, None if absent; a union gives its type and its member's
+    shape). Child tables are read inline; union members by their _flat_
+    function."""
+    scalars, names, children, bits, parts = [], [], [], [], []
+    for f in schema.tables[table]:
+        name, kind, slot, elem = f.name, f.kind, f.slot, f.elem
+        if kind == "SCALAR":
+            var = f"{prefix}s{slot}"
+            checks, present = scalar_lines(var, str(elem), f.default)
+            scalars += [f"{var} = {obj}.{name}", *[line[4:] for line in checks]]
+            names.append(var)
+            bits.append(present)
+            continue
+        var = f"{prefix}k{slot}"
+        if kind == "UNION":
+            kind_var = f"{prefix}u{slot}"
+            parts += [kind_var, var]
+            children += [f"v = {obj}.{name}", "if v is None:", f"    {kind_var} = {var} = None", "else:",
+                         f"    {kind_var}, flat = flat_{elem}[v.__class__.__name__]",
+                         f"    {var} = flat(v, values)"]
+            continue
+        parts.append(var)
+        if kind == "TABLE":
+            child = f"{prefix}t{slot}"
+            lines, shape = flat_block(schema, str(elem), child, child + "_")
+            children += [f"{child} = {obj}.{name}", f"if {child} is None:", f"    {var} = None", "else:",
+                         *[f"    {line}" for line in lines], f"    {var} = {shape}"]
+            continue
+        children.append(f"v = {obj}.{name}")
+        if kind == "STRING" or elem in ("B", "?"):
+            convert = {"B": "bytes(v) if v.__class__ is list else ubytes(v)",
+                       "?": "bool_bytes(v)"}.get(str(elem), "v.encode()")
+            children += ["if v is None:", f"    {var} = None", "else:",
+                         f"    v = {convert}", "    values.append(v)", f"    {var} = len(v)"]
+        elif elem in ("d", "f"):
+            children.append(f"{var} = None if v is None else items(v, {elem!r}, values)")
+        elif elem in WIDE_SCALARS:
+            children += ["if v is None:", f"    {var} = None",
+                         "elif v.__class__ is list and len(v) <= SHORT_VECTOR:",
+                         "    values += v", f"    {var} = len(v)", "else:",
+                         f"    {var} = items(v, {elem!r}, values)"]
+        else:
+            raise SystemExit(f"schema: {table}.{name}: vectors of {elem} are unsupported")
+    if len(names) == 1:
+        scalars.append(f"values.append({names[0]})")
+    elif names:
+        scalars.append(f"values += ({', '.join(names)})")
+    # Presence of the scalars: one bool, or a tuple of them in slot order.
+    fields = [bits[0] if len(bits) == 1 else f"({', '.join(bits)})"] if bits else []
+    fields += parts
+    shape = "0" if not fields else fields[0] if len(fields) == 1 and bits else f"({', '.join(fields)},)"
+    shape = shape.replace(",)", ")") if len(fields) > 1 else shape
+    return scalars + children, shape
+
+
+def flat_lines(schema: Schema, table: str, root: bool, member: bool) -> List[str]:
+    """For a flat table: the reader a union calls (``member``), and for a
+    subtree's ``root``, its encoder."""
+    lines, shape = flat_block(schema, table, "o", "")
+    body = [f"    {line}" for line in lines]
+    out = []
+    if member:
+        out += [f"def _flat_{table}(o: Any, values: List[Any]) -> Any:", *body,
+                f"    return {shape}", ""]
+    if root:
+        out += [f"def _{table}(w: Writer, o: Any) -> int:", "    values: List[Any] = []", *body,
+                f"    return w.subtree({table!r}, {shape}, values)", ""]
+    return out
+
+
+def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
+    functions: List[str] = []
+    flat = schema.flat_tables()
+    roots = flat_roots(schema, flat)
+    union_members = {m for table in flat for f in schema.fields(table, "UNION")
+                     for m in schema.unions[str(f.elem)]}
+    for table in schema.tables:
+        if table in flat:
+            functions += flat_lines(schema, table, table in roots, table in union_members)
+        else:
+            functions += encoder_lines(schema, table)
+    owners = {(f.elem, table in flat) for table in schema.tables for f in schema.fields(table, "UNION")}
+    for name, members in schema.unions.items():
+        if (name, True) in owners:
+            functions.append(f"flat_{name}: Dict[str, Tuple[int, Callable[[Any, List[Any]], Any]]] = {{")
+            functions += [f"    {m!r}: ({i + 1}, _flat_{m})," for i, m in enumerate(members)]
+            functions += ["}", ""]
+        if (name, False) in owners:
+            functions.append(f"members_{name}: Dict[str, Tuple[int, Encoder]] = {{")
+            functions += [f"    {m!r}: ({i + 1}, _{m})," for i, m in enumerate(members)]
+            functions += ["}", ""]
+    functions.append(f"return _{schema.root_table}")
+    floats = any(f.kind == "SCALAR" and f.elem in ("d", "f") for fields in schema.tables.values()
+                 for f in fields)
+    out = header(schema_path, f"The table encoders of schema/{schema_path.name}.")
+    out += [
+        "",
+        "build(codec) defines one encoder per table, bound to one layout of a codec",
+        "(its caches and its layout policy), and returns the root table's. Tables",
+        "of a flat subtree (see engine/plans.py) have a _flat_<Table> function that",
+        "reads the subtree's values and shape, and an encoder that writes it with",
+        "one struct. The other tables' encoders write their children (strings,",
+        "vectors, tables) in slot order, then the table itself, through the Writer.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from math import copysign",
+        "from typing import Any, Callable, Dict, List, Tuple",
+        "",
+        f"from {engine}.codec import CodecLayout, Encoder",
+        f"from {engine}.plans import SHORT_VECTOR, items",
+        f"from {engine}.values import bool_bytes, to_float, ubytes",
+        f"from {engine}.writer import Writer",
+        "",
+        "",
+        "def build(codec: CodecLayout) -> Encoder:",
+        "    new_layout = codec.new_layout",
+        *(["    signed_zero = codec.policy.signed_zero"] if floats else []),
+        "",
+        *[f"    {line}" if line else "" for line in functions],
+        "",
+    ]
+    return "\n".join(out)
+
+
+def engine_import(target: Target) -> str:
+    """The relative import of pte_encoder.engine from the target's package."""
+    folder = target.prefix.parent.resolve()
+    if folder != PACKAGE and PACKAGE not in folder.parents:
+        raise SystemExit(f"--target {target.prefix}: not inside {PACKAGE}")
+    depth = len(folder.relative_to(PACKAGE).parts)
+    return "." * (depth + 1) + "engine"
+
+
+def outputs(target: Target) -> Dict[Path, str]:
+    name = target.schema.stem
+    declared = parse(target.schema)
+    schema = records(declared, name)
+    engine = engine_import(target)
+    prefix = target.prefix
+    return {prefix.with_name(prefix.name + "_schema.py"): render_schema(schema, target.schema, engine),
+            prefix.with_name(prefix.name + "_encoders.py"): render_encoders(schema, target.schema, engine),
+            target.model: render_model(declared, name, target.schema)}
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--schema", type=Path, help="a .fbs file (default: every schema of the project)")
+    parser.add_argument("--target", type=Path, help="the generated modules' path prefix, with --schema")
+    parser.add_argument("--model", type=Path, help="the model module (default: TARGET_model.py)")
+    parser.add_argument("--check", action="store_true", help="exit 1 if anything is out of date")
+    args = parser.parse_args(argv)
+    if args.schema is None:
+        targets = list(PROJECT)
+    elif args.target is None:
+        parser.error("--schema needs --target")
+    else:
+        prefix = args.target.resolve()
+        model = args.model.resolve() if args.model else prefix.with_name(prefix.name + "_model.py")
+        targets = [Target(args.schema.resolve(), prefix, model)]
+    generated = {path: text for target in targets for path, text in outputs(target).items()}
+    stale = [p for p, text in generated.items() if not p.exists() or p.read_text() != text]
+    if args.check:
+        for path in stale:
+            print(f"{path.relative_to(ROOT)} is out of date: run python tools/gen_schema.py")
+        return 1 if stale else 0
+    for path, text in generated.items():
+        path.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
