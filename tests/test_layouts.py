@@ -126,8 +126,9 @@ def test_an_unknown_layout_is_an_encode_error(layout: Any) -> None:
     program = pe.Program(version=1)
     for call in (lambda: pe.encode_flatbuffer(program, layout=layout),
                  lambda: pe.encode_program(program, layout=layout)):
-        with pytest.raises(pe.EncodeError, match=r"^layout: expected 'flatc' or 'flatbuffers', got "):
+        with pytest.raises(pe.EncodeError, match=r"^layout: expected 'flatc' or 'flatbuffers', got ") as info:
             call()
+        assert (info.value.path, info.value.value, info.value.has_value) == ("layout", layout, True)
 
 
 # -- against the object API, on generated programs -------------------------------------
