@@ -61,9 +61,12 @@ def _decode(args: argparse.Namespace) -> None:
         form = json.dumps(options_to_json_form(options), indent=1)
         write_file(args.options_out, [form.encode("utf-8")])
         print(f"wrote {args.options_out}")
+        if exact and options.get("layout", "flatc") != "flatc":
+            print(f"note: the FlatBuffer is in the {options['layout']} layout: pass "
+                  f"--layout {options['layout']} to `encode` for the same bytes")
         if not exact:
-            print("note: no options make `encode` give back these exact bytes (the file is not "
-                  "in flatc's layout, or was changed after writing); it gives back the same "
+            print("note: no options make `encode` give back these exact bytes (the file is in "
+                  "neither layout, or was changed after writing); it gives back the same "
                   "program")
     elif blobs:
         print("note: the file has mutable or named data, which go in the options: "

@@ -8,9 +8,13 @@ padded to the largest ``force_align`` (``constant_tensor_alignment`` or
 ``delegate_alignment``). :func:`infer_options` reads those traces, prefers
 the defaults where they fit, and checks its answer by encoding again.
 
+The FlatBuffer's layout is found the same way: flatc's (the default) is
+tried first, then the flatbuffers runtime's (``layout="flatbuffers"``, what
+ExecuTorch 1.5.1 writes by default).
+
 What cannot be recovered: an alignment that left no trace (any value that
 gives the same bytes is as good), and the exact bytes of a file laid out by
-another FlatBuffers writer (its meaning is read, but re-encoding writes
+any other FlatBuffers writer (its meaning is read, but re-encoding writes
 flatc's layout).
 """
 
@@ -28,6 +32,8 @@ __all__ = ["infer_options"]
 _DEFAULT_SEGMENT_ALIGNMENT = 128
 _DEFAULT_FORCE_ALIGN = 16  # the schema's force_align, and the default tensor alignment
 _MAX_ALIGNMENT = 1 << 24
+_DEFAULT_LAYOUT = "flatc"
+_LAYOUTS = (_DEFAULT_LAYOUT, "flatbuffers")
 
 
 def _round_up(value: int, alignment: int) -> int:
@@ -132,8 +138,9 @@ def infer_options(pte: PteFile, data: Any = None) -> Tuple[Dict[str, Any], bool]
     the bytes it was decoded from (``data``, by default ``pte.data``), and
     whether they were checked to do so.
 
-    When no candidate gives back the same bytes (a file from another writer),
-    the most likely options are returned with ``False``.
+    ``layout`` is among the options only when it is not flatc's. When no
+    candidate gives back the same bytes (a file from another writer), the
+    most likely options are returned with ``False``.
     """
     if data is None:
         data = pte.data
@@ -142,25 +149,33 @@ def infer_options(pte: PteFile, data: Any = None) -> Tuple[Dict[str, Any], bool]
                             "segment_alignment": segment_alignment}
     base.update(_blob_options(pte, named_extra))
     header_sizes = _header_sizes(data, pte) or [HEADER_LENGTH]
-    tried = set()
     first: Optional[Dict[str, Any]] = None
     view = memoryview(data)
-    for tensor in _tensor_alignments(pte):
-        for header_size in header_sizes:
-            largest = header_size if header_size > HEADER_LENGTH else 1
-            tensor_value = tensor or _DEFAULT_FORCE_ALIGN
-            delegate: Optional[int] = None
-            if HEADER_LENGTH + -HEADER_LENGTH % max(tensor_value, _DEFAULT_FORCE_ALIGN) != header_size:
-                delegate = largest if largest > tensor_value else None
-            key = (tensor, delegate)
-            if key in tried:
-                continue
-            tried.add(key)
-            options = dict(base, constant_tensor_alignment=tensor, delegate_alignment=delegate)
-            if first is None:
-                first = options
-            if _reproduces(pte, options, view):
-                return options, True
+    # flatc's layout first (the default), then the flatbuffers runtime's
+    # (ExecuTorch 1.5.1's default writer); options name the layout only
+    # when it is not the default.
+    for layout in _LAYOUTS:
+        tried = set()
+        for tensor in _tensor_alignments(pte):
+            for header_size in header_sizes:
+                largest = header_size if header_size > HEADER_LENGTH else 1
+                tensor_value = tensor or _DEFAULT_FORCE_ALIGN
+                delegate: Optional[int] = None
+                if HEADER_LENGTH + -HEADER_LENGTH % max(tensor_value, _DEFAULT_FORCE_ALIGN) \
+                        != header_size:
+                    delegate = largest if largest > tensor_value else None
+                key = (tensor, delegate)
+                if key in tried:
+                    continue
+                tried.add(key)
+                options = dict(base, constant_tensor_alignment=tensor,
+                               delegate_alignment=delegate)
+                if layout != _DEFAULT_LAYOUT:
+                    options["layout"] = layout
+                if first is None:
+                    first = options
+                if _reproduces(pte, options, view):
+                    return options, True
     return first or base, False
 
 

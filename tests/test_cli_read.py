@@ -40,11 +40,15 @@ def test_decode_then_encode_gives_back_the_file(case: str, tmp_path: Path,
 def test_decode_of_the_flatbuffers_layout_gives_the_same_program(
         case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     theirs, ours = tmp_path / "theirs.json", tmp_path / "ours.json"
+    options, again = tmp_path / "o.json", tmp_path / "again.pte"
     code, stdout, _ = run(["decode", CORPUS / case / "expected-flatbuffers.pte", "-o", theirs,
-                           "--options-out", tmp_path / "o.json"], capsys)
-    assert code == 0 and "no options make `encode` give back these exact bytes" in stdout
+                           "--options-out", options], capsys)
+    assert code == 0 and "pass --layout flatbuffers to `encode`" in stdout
     run(["decode", CORPUS / case / "expected.pte", "-o", ours], capsys)
     assert json.loads(theirs.read_text()) == json.loads(ours.read_text())
+    assert run(["encode", theirs, "--options", options, "--layout", "flatbuffers",
+                "-o", again], capsys)[0] == 0
+    assert again.read_bytes() == (CORPUS / case / "expected-flatbuffers.pte").read_bytes()
 
 
 def test_decode_says_blobs_need_the_options(tmp_path: Path,
@@ -139,22 +143,26 @@ def named_data(draw: st.DrawFn) -> Any:
 
 
 @given(programs(), st.one_of(st.none(), BLOBS), named_data(), POWERS,
-       st.sampled_from([None, 1, 4, 16, 64, 256]), st.sampled_from([None, 1, 16, 32, 512]))
+       st.sampled_from([None, 1, 4, 16, 64, 256]), st.sampled_from([None, 1, 16, 32, 512]),
+       st.sampled_from(["flatc", "flatbuffers"]))
 def test_options_are_inferred_for_generated_files(program: pe.Program, mutable: Any, named: Any,
                                                   segment_alignment: int, tensor: Any,
-                                                  delegate: Any) -> None:
+                                                  delegate: Any, layout: str) -> None:
     program.segments, program.named_data, program.mutable_data_segments = [], None, None
     program.constant_segment = None
     try:
         data = pe.encode_program(program, mutable_data=mutable, named_data=named,
                                  segment_alignment=segment_alignment,
-                                 constant_tensor_alignment=tensor, delegate_alignment=delegate)
+                                 constant_tensor_alignment=tensor, delegate_alignment=delegate,
+                                 layout=layout)
     except pe.EncodeError:
         return
     pte = pe.decode_program(data)
     options, exact = infer_options(pte, data)
     assert exact
     assert pe.encode_program(pte.program, **options) == data
+    if layout == "flatc":  # the flatbuffers layout is tried only when flatc's does not fit
+        assert "layout" not in options
 
 
 def test_inspect_a_bare_flatbuffer(capsys: pytest.CaptureFixture[str]) -> None:

@@ -52,6 +52,8 @@ def test_flatbuffers_runtime_layout_has_the_same_meaning(case: str) -> None:
     assert theirs != flatc
     assert normalize("Program", pe.decode_flatbuffer(theirs)) == \
         normalize("Program", pe.decode_flatbuffer(flatc))
+    # and the engine writes that layout too: decoding then encoding in it is exact
+    assert pe.encode_flatbuffer(pe.decode_flatbuffer(theirs), layout="flatbuffers") == theirs
 
 
 @pytest.mark.parametrize("case", CORPUS_CASES)
@@ -88,6 +90,10 @@ def test_flatbuffers_runtime_pte_has_the_same_meaning(case: str) -> None:
     theirs = pe.decode_program((CORPUS / case / "expected-flatbuffers.pte").read_bytes())
     assert normalize("Program", theirs.program) == normalize("Program", ours.program)
     assert blob_meaning(theirs) == blob_meaning(ours)
+    again = pe.encode_program(theirs.program, mutable_data=theirs.mutable_data,
+                              named_data=theirs.named_data, layout="flatbuffers",
+                              **corpus_options(case))
+    assert again == (CORPUS / case / "expected-flatbuffers.pte").read_bytes()
 
 
 @given(programs(flatc_safe=False), ALIGNMENTS, ALIGNMENTS)
