@@ -67,6 +67,12 @@ class ObjectApiPath:
         try:
             self.modules = {t: importlib.import_module(f"{PACKAGE}.{t}") for t in PROGRAM.schema.tables}
             self.classes = {t: getattr(module, t + "T") for t, module in self.modules.items()}
+            # Unpacking (decode) imports table modules inside its methods: keep
+            # the whole generated package to lend it back then.
+            for path in sorted((out / PACKAGE).glob("*.py")):
+                importlib.import_module(f"{PACKAGE}.{path.stem}" if path.stem != "__init__" else PACKAGE)
+            self.package = {name: module for name, module in sys.modules.items()
+                            if name == PACKAGE or name.startswith(PACKAGE + ".")}
         finally:
             sys.path.remove(str(out))
             for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
@@ -115,7 +121,15 @@ class ObjectApiPath:
 
     def decode(self, data: bytes) -> Any:
         """The FlatBuffer read back as ExecuTorch does: object-API unpack, then dataclasses."""
-        program_t = self.classes["Program"].InitFromPackedBuf(data, 0)
+        held = {name: module for name, module in sys.modules.items()
+                if name == PACKAGE or name.startswith(PACKAGE + ".")}
+        sys.modules.update(self.package)
+        try:
+            program_t = self.classes["Program"].InitFromPackedBuf(data, 0)
+        finally:
+            for name in self.package:
+                del sys.modules[name]
+            sys.modules.update(held)
         return self.back["Program"](program_t)
 
     def _install_block_packers(self) -> None:
@@ -273,5 +287,7 @@ def executorch_deserialize(data: bytes, decode: Callable[[bytes], Any]) -> Any:
         program.constant_buffer = [
             Buffer(storage=blob[start:offsets[i + 1] if i + 1 < len(offsets) else len(blob)])
             for i, start in enumerate(offsets)]
+        program.constant_segment.segment_index = 0
+        program.constant_segment.offsets = []
         program.segments = []
     return program

@@ -52,3 +52,29 @@ def test_benchmark_programs_are_byte_identical_to_flatc(tmp_path: Path) -> None:
         program, (tensor, delegate) = regimes.PROGRAMS[name]()
         ours = regimes.pe.encode_flatbuffer(program, constant_tensor_alignment=tensor, delegate_alignment=delegate)
         assert ours == flatc.encode(program, tensor, delegate), name
+
+
+def test_executorch_way_back_reads_what_the_reader_reads(tmp_path: Path) -> None:
+    """The decoding benchmark's (b): the object API's unpack to dataclasses,
+    and deserialize_pte_binary rebuilt around it, give decode_flatbuffer's and
+    decode_program's programs (after other object-API users came and went)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from executorch_paths import ObjectApiPath, executorch_deserialize
+        from programs import synthetic_program
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    import pte_encoder as pe
+    object_api = ObjectApiPath(tmp_path)
+    ObjectApiPath(tmp_path)  # a second one, as the benchmark makes: the first still decodes
+    program = synthetic_program(1000)
+    data = pe.encode_flatbuffer(program)
+    assert pe.encode_flatbuffer(object_api.decode(data)) == data
+    pte = pe.encode_program(program)
+    theirs, ours = executorch_deserialize(pte, object_api.decode), pe.decode_program(pte).program
+    # ExecuTorch keeps each constant's padding; decode_program cuts it off
+    assert len(theirs.constant_buffer) == len(ours.constant_buffer) > 1
+    for mine, padded in zip(ours.constant_buffer, theirs.constant_buffer):
+        assert bytes(padded.storage).startswith(bytes(mine.storage))
+    theirs.constant_buffer = ours.constant_buffer
+    assert pe.encode_flatbuffer(theirs) == pe.encode_flatbuffer(ours)
