@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
-from typing import Any
+from typing import Any, Dict
 
 from ._codecs import FLAT_TENSOR
 from .json_form import program_to_json
 from ._files import write_file
 from .pte_options import infer_options, options_to_json_form
-from .ptd_read import analyze_data_file
+from .ptd_read import PtdFile, analyze_data_file
 from ._mapped import map_file
-from .pte_read import PteFile, decode_program, read_program
+from .pte_read import decode_program
 from .summary import format_data_summary, format_summary, summarize, summarize_data_file
 
 
@@ -27,18 +28,9 @@ def _mapped(path: str) -> Any:
         raise ReadError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _read(path: str) -> PteFile:
-    try:
-        return read_program(path)
-    except OSError as exc:
-        raise ReadError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
 def _inspect(args: argparse.Namespace) -> None:
     data = _mapped(args.file)
-    # A .ptd says so by its file identifier; anything else is read as a .pte
-    # (and refused as one, naming the identifier it expected).
-    if bytes(data[4:8]) == FLAT_TENSOR.schema.file_identifier:
+    if _is_data_file(data):
         summary = summarize_data_file(analyze_data_file(data))
         text = format_data_summary
     else:
@@ -50,8 +42,42 @@ def _inspect(args: argparse.Namespace) -> None:
         print(text(args.file, summary))
 
 
+def _is_data_file(data: Any) -> bool:
+    """A .ptd says so by its file identifier; anything else is read as a .pte
+    (and refused as one, naming the identifier it expected)."""
+    return bytes(data[4:8]) == FLAT_TENSOR.schema.file_identifier
+
+
+def _payload_json_form(ptd: PtdFile) -> Dict[str, Any]:
+    """The payload in the JSON form ``encode-data`` reads (buffers as base64),
+    with the inferred segment alignment."""
+    named: Dict[str, Any] = {}
+    for key, entry in ptd.payload.named_data.items():
+        layout = entry.tensor_layout
+        named[key] = {"buffer_index": entry.buffer_index, "alignment": entry.alignment,
+                      "tensor_layout": None if layout is None else {
+                          "scalar_type": int(layout.scalar_type), "sizes": list(layout.sizes),
+                          "dim_order": list(layout.dim_order)}}
+    return {"segment_alignment": ptd.segment_alignment,
+            "buffers": [base64.b64encode(bytes(b)).decode("ascii") for b in ptd.payload.buffers],
+            "named_data": named}
+
+
+def _decode_data_file(args: argparse.Namespace, data: Any) -> None:
+    if args.options_out:
+        raise ReadError(f"{args.file} is a .ptd: its options (the segment alignment) are in "
+                        "the payload's JSON form; --options-out is for a .pte")
+    text = json.dumps(_payload_json_form(analyze_data_file(data)), indent=1, ensure_ascii=False)
+    size = write_file(args.output, [text.encode("utf-8")])
+    print(f"wrote {args.output} ({size} bytes)")
+
+
 def _decode(args: argparse.Namespace) -> None:
-    pte = _read(args.file)
+    data = _mapped(args.file)
+    if _is_data_file(data):
+        _decode_data_file(args, data)
+        return
+    pte = decode_program(data)
     text = program_to_json(pte.program)
     write_file(args.output, [text.encode("utf-8")])
     print(f"wrote {args.output} ({len(text)} bytes)")
@@ -86,11 +112,13 @@ def add_commands(commands: Any) -> None:
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
     inspect.set_defaults(run=_inspect)
     decode = commands.add_parser(
-        "decode", help="write a .pte's Program in ExecuTorch's JSON form",
+        "decode", help="write a .pte's Program, or a .ptd's payload, in JSON",
         description="Decode a .pte into the JSON form `encode` reads, constants and delegate "
                     "blobs back in the program; with --options-out, also the options (blobs "
-                    "included) under which `encode` writes the same bytes again.")
-    decode.add_argument("file", metavar="FILE.pte")
-    decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json")
+                    "included) under which `encode` writes the same bytes again. Decode a "
+                    ".ptd into the payload's JSON form `encode-data` reads (segment "
+                    "alignment and entry alignments inferred from the file).")
+    decode.add_argument("file", metavar="FILE.pte|FILE.ptd")
+    decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json|PAYLOAD.json")
     decode.add_argument("--options-out", metavar="OPTIONS.json")
     decode.set_defaults(run=_decode)

@@ -261,3 +261,34 @@ def test_a_damaged_ptd_gets_one_line_and_status_2(at: int, value: bytes, tmp_pat
     code, out, err = run(["inspect", path], capsys)
     assert code == 2 and out == ""
     assert err.startswith("pte-encoder: error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("case", PTD_CASES)
+def test_decode_ptd_writes_the_payload_json(case: str, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "payload.json"
+    code, stdout, _ = run(["decode", CORPUS_PTD / case / "expected.ptd", "-o", out], capsys)
+    assert code == 0 and stdout == f"wrote {out} ({out.stat().st_size} bytes)\n"
+    ours = json.loads(out.read_text())
+    given = json.loads((CORPUS_PTD / case / "payload.json").read_text())
+    # alignments the file cannot tell apart are inferred as the smallest (1)
+    for entry in given["named_data"].values():
+        entry["alignment"] = 1
+    assert ours == given
+
+
+def test_decode_ptd_refuses_options_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["decode", CORPUS_PTD / "one" / "expected.ptd", "-o", tmp_path / "p.json",
+                          "--options-out", tmp_path / "o.json"], capsys)
+    assert code == 2 and "--options-out is for a .pte" in err and out == ""
+    assert not (tmp_path / "p.json").exists()
+
+
+@pytest.mark.skipif(not hasattr(pe, "encode_data_file"), reason="no .ptd writer yet")
+@pytest.mark.parametrize("case", PTD_CASES)
+def test_decode_then_encode_data_gives_back_the_ptd(case: str, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    payload, out = tmp_path / "payload.json", tmp_path / "out.ptd"
+    assert run(["decode", CORPUS_PTD / case / "expected.ptd", "-o", payload], capsys)[0] == 0
+    assert run(["encode-data", payload, "-o", out], capsys)[0] == 0
+    assert out.read_bytes() == (CORPUS_PTD / case / "expected.ptd").read_bytes()
