@@ -4,8 +4,10 @@ a fresh process, and with cold caches; plus the package's import time.
     python benchmarks/regimes.py [--quick] [--markdown FILE] [--reps N]
                                  [--only PROGRAM ...] [--operation STEP ...]
 
-Steps (OPERATIONS): the FlatBuffer step for now; decoding and .ptd writing
-are meant to join as further entries, each a row per program.
+Steps (OPERATIONS): the FlatBuffer step, and decoding it back ("decode":
+pe.decode_flatbuffer against the object API's unpack to dataclasses, as
+ExecuTorch's deserialize_pte_binary reads); .ptd writing is meant to join as
+a further entry, each a row per program.
 
 Writers: (a) pte_encoder.encode_flatbuffer, (b) ExecuTorch 1.5.1's default
 writer as benchmarks/executorch_paths.py rebuilds it (object API +
@@ -118,13 +120,26 @@ class Writers:
 
 # One step timed for (a) against (b): each factory gets the writers and a
 # program with its alignments, does any setup (outside the timing), and
-# returns the call to time. Decoding and .ptd writing join here as
-# OPERATIONS["decode"] = (ours, theirs) once they exist; rows other than the
-# FlatBuffer step are labelled "<program> (<operation>)".
+# returns the call to time. .ptd writing joins here as a further entry; rows
+# other than the FlatBuffer step are labelled "<program> (<operation>)".
 Factory = Callable[[Writers, Any, Alignments], Callable[[], Any]]
+
+
+def _decoding(which: str) -> Factory:
+    """Reading the program's FlatBuffer (flatc's bytes) back: (a)
+    pe.decode_flatbuffer, (b) ExecuTorch's way (object-API unpack, then
+    dataclasses)."""
+    def factory(writers: Writers, program: Any, align: Alignments) -> Callable[[], Any]:
+        data = writers.ours(program, align)
+        decode = pe.decode_flatbuffer if which == "a" else writers.object_api.decode
+        return lambda: decode(data)
+    return factory
+
+
 OPERATIONS: Dict[str, Tuple[Factory, Factory]] = {
     "FlatBuffer": (lambda writers, program, align: lambda: writers.ours(program, align),
                    lambda writers, program, align: lambda: writers.theirs(program, align)),
+    "decode": (_decoding("a"), _decoding("b")),
 }
 
 
