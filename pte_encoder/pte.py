@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from . import model
 from .errors import EncodeError
+from ._blobs import blob, check_files, join
 from ._files import Target, write_file
 from .engine.values import bytes_like
 from .flatbuffer import check_alignment, encode_chunks, resolve_alignments
+from .payload import DataEntry, NamedDataOutput
 
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 
@@ -27,24 +28,6 @@ DEFAULT_TENSOR_ALIGNMENT = 16
 HEADER_MAGIC = b"eh00"
 HEADER_LENGTH = 32
 _HEADER = struct.Struct("<4sIQQQ")
-
-
-@dataclass
-class DataEntry:
-    """Where one named blob's bytes are: an index into ``buffers``, and the
-    alignment its segment needs."""
-
-    buffer_index: int
-    alignment: int = 1
-
-
-@dataclass
-class NamedDataOutput:
-    """Named blobs, shaped like ExecuTorch's ``NamedDataStoreOutput``: each key
-    of ``pte_data`` names an entry of ``buffers``; keys may share a buffer."""
-
-    buffers: Sequence[Any] = field(default_factory=list)
-    pte_data: Mapping[str, DataEntry] = field(default_factory=dict)
 
 
 class _Overlay:
@@ -180,7 +163,7 @@ def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment])
         if index not in segment_of:
             check_alignment(f"{where}.alignment", entry.alignment)
             segment = _Segment(entry.alignment)
-            segment.add(_blob(f"named_data.buffers[{index}]", buffers[index]))
+            segment.add(blob(f"named_data.buffers[{index}]", buffers[index]))
             segment_of[index] = len(segments)
             segments.append(segment)
         entries.append(model.NamedData(key=key, segment_index=segment_of[index]))
@@ -254,7 +237,8 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
 
     ``mutable_data`` is a list of blobs (or of objects with a ``.storage``, as
     ExecuTorch passes them); ``named_data`` is a :class:`NamedDataOutput` or
-    ExecuTorch's ``NamedDataStoreOutput``. Constants, mutable data, delegate
+    ExecuTorch's ``NamedDataStoreOutput``, whose buffers may be file-backed
+    (:class:`FileData`, ExecuTorch's ``FileBackedData``: read in here). Constants, mutable data, delegate
     blobs (with ``extract_delegate_segments``) and named blobs go into
     segments aligned to ``segment_alignment``; constants are padded to
     ``constant_tensor_alignment`` (default 16). Raises :class:`EncodeError`
@@ -262,7 +246,7 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
     """
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                 segment_alignment, constant_tensor_alignment, delegate_alignment)
-    return b"".join(chunks)
+    return join(chunks)
 
 
 def write_program(program: Any, file: Target, *,
@@ -272,7 +256,8 @@ def write_program(program: Any, file: Target, *,
                   delegate_alignment: Optional[int] = None) -> int:
     """Write the bytes :func:`encode_program` returns to a path or binary file.
 
-    Blobs go from their own buffers to the file, never joined in memory. A
+    Blobs go from their own buffers to the file, never joined in memory, and
+    file-backed named data from its files in pieces. A
     path is written as ``open(path, "wb")`` would, but a regular file
     atomically: to a temporary file in the same folder, renamed at the end,
     removed on error (see :mod:`pte_encoder._files`). Returns the number of
@@ -280,4 +265,5 @@ def write_program(program: Any, file: Target, *,
     """
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                 segment_alignment, constant_tensor_alignment, delegate_alignment)
+    check_files(chunks)
     return write_file(file, chunks)
