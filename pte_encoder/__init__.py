@@ -3,7 +3,7 @@ library only."""
 
 from .errors import EncodeError
 from .flatbuffer import encode_flatbuffer
-from .json_form import options_from_json, program_from_json, program_to_json
+from .json_form import options_from_json, payload_from_json, program_from_json, program_to_json
 from .model import *  # noqa: F401,F403  (the model classes and enums)
 from .model import __all__ as _model_all
 from .payload import DataEntry, DataPayload, FileData, NamedDataOutput, TensorLayout
@@ -25,6 +25,7 @@ __all__ = [
     "encode_program",
     "write_program",
     "options_from_json",
+    "payload_from_json",
     "program_from_json",
     "program_to_json",
     *_model_all,

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Dict, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from . import model
 from ._codecs import PROGRAM
 from .engine.check import check_scalar
 from .engine.json import to_json
 from .errors import EncodeError
-from .pte import DataEntry, NamedDataOutput
+from .payload import DataEntry, DataPayload, NamedDataOutput, TensorLayout
+from .ptd import check_payload
 
-__all__ = ["program_from_json", "program_to_json", "options_from_json"]
+__all__ = ["program_from_json", "program_to_json", "options_from_json", "payload_from_json"]
 
 _SCHEMA = PROGRAM.schema
 _ENUMS: Dict[str, Any] = dict(PROGRAM.enum_types)
@@ -164,3 +165,108 @@ def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> Dict[str, An
             raise _fail(key, value, "true or false")
         options[key] = value
     return options
+
+
+# The .ptd payload's JSON form (tests/data/corpus-ptd/*/payload.json).
+
+_PAYLOAD_KEYS = ("segment_alignment", "buffers", "named_data")
+_ENTRY_KEYS = ("buffer_index", "alignment", "tensor_layout")
+_LAYOUT_KEYS = ("scalar_type", "sizes", "dim_order")
+
+
+class _PayloadObject(Dict[str, Any]):
+    """A JSON object as read, with the first key it set more than once."""
+
+    duplicate: Optional[str] = None
+
+
+def _payload_object(pairs: List[Tuple[str, Any]]) -> _PayloadObject:
+    obj = _PayloadObject(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        for key, _value in pairs:
+            if key in seen:
+                obj.duplicate = key
+                break
+            seen.add(key)
+    return obj
+
+
+def _payload_keys(path: str, data: Any, known: Optional[Tuple[str, ...]], what: str) -> None:
+    if not isinstance(data, dict):
+        raise _fail(path, data, f"an object ({what})")
+    duplicate = getattr(data, "duplicate", None)
+    if duplicate is not None:
+        raise EncodeError(f"{path + '.' if path else ''}{duplicate}: set more than once"
+                          if known is not None else f"{path}[{duplicate!r}]: set more than once")
+    for key in data:
+        if known is not None and key not in known:
+            raise EncodeError(f"{path + '.' if path else ''}{key}: not a field of {what} "
+                              f"(expected one of {', '.join(known)})")
+
+
+def _json_integer(path: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(path, value, "an integer")
+    number: int = value
+    return number
+
+
+def _json_integers(path: str, value: Any) -> List[int]:
+    if not isinstance(value, list):
+        raise _fail(path, value, "a list of integers")
+    return [_json_integer(f"{path}[{i}]", item) for i, item in enumerate(value)]
+
+
+def payload_from_json(source: Union[str, bytes]) -> Tuple[DataPayload, Dict[str, Any]]:
+    """Read a .ptd payload from its JSON form; return it with
+    :func:`encode_data_file`'s keyword arguments (``segment_alignment``).
+
+    The form: ``segment_alignment`` (``null`` or missing: the default),
+    ``buffers`` (base64 blobs) and ``named_data`` (key -> ``buffer_index``,
+    ``alignment`` (``null``: 1), ``tensor_layout``: ``null`` or
+    ``scalar_type`` (an integer), ``sizes``, ``dim_order``). Duplicate keys,
+    unknown fields, ``true``/``false`` for integers and deep nesting are
+    refused; every value is checked as :func:`encode_data_file` checks it.
+    Raises :class:`EncodeError` naming the place.
+    """
+    try:
+        data = json.loads(source, object_pairs_hook=_payload_object)
+    except RecursionError:
+        raise EncodeError("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for bytes
+        raise EncodeError(f"invalid JSON: {exc}") from None
+    _payload_keys("", data, _PAYLOAD_KEYS, "a payload")
+    if data.get("segment_alignment") is None:
+        options: Dict[str, Any] = {}
+    else:
+        options = {"segment_alignment": _json_integer("segment_alignment", data["segment_alignment"])}
+    buffers = data.get("buffers")
+    if not isinstance(buffers, list):
+        raise _fail("buffers", buffers, "a list of base64 strings")
+    blobs = [_base64(f"buffers[{i}]", item) for i, item in enumerate(buffers)]
+    named = data.get("named_data")
+    _payload_keys("named_data", named, None, "key -> {buffer_index, alignment, tensor_layout}")
+    entries: Dict[str, DataEntry] = {}
+    for key, entry in named.items():
+        where = f"named_data[{key!r}]"
+        _payload_keys(where, entry, _ENTRY_KEYS, "a named data entry")
+        if "buffer_index" not in entry:
+            raise EncodeError(f"{where}.buffer_index: missing")
+        index = _json_integer(f"{where}.buffer_index", entry["buffer_index"])
+        alignment = entry.get("alignment")
+        alignment = 1 if alignment is None else _json_integer(f"{where}.alignment", alignment)
+        layout = entry.get("tensor_layout")
+        if layout is not None:
+            _payload_keys(f"{where}.tensor_layout", layout, _LAYOUT_KEYS, "a TensorLayout")
+            for name in _LAYOUT_KEYS:
+                if name not in layout:
+                    raise EncodeError(f"{where}.tensor_layout.{name}: missing")
+            layout = TensorLayout(
+                scalar_type=_json_integer(f"{where}.tensor_layout.scalar_type", layout["scalar_type"]),
+                sizes=_json_integers(f"{where}.tensor_layout.sizes", layout["sizes"]),
+                dim_order=_json_integers(f"{where}.tensor_layout.dim_order", layout["dim_order"]))
+        entries[key] = DataEntry(index, alignment, layout)
+    payload = DataPayload(blobs, entries)
+    check_payload(payload, **options)
+    return payload, options

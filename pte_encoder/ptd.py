@@ -27,7 +27,7 @@ from .engine.check import check_scalar
 from .errors import EncodeError
 from .flatbuffer import check_alignment
 
-__all__ = ["encode_data_file", "write_data_file"]
+__all__ = ["encode_data_file", "write_data_file", "check_payload"]
 
 FLAT_TENSOR_VERSION = 0
 HEADER_MAGIC = b"FH01"
@@ -137,10 +137,14 @@ def _extract(payload: Any) -> Tuple[List[_Segment], List[ft.NamedData]]:
     return segments, entries
 
 
-def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], int]:
+def _check_segment_alignment(segment_alignment: Any) -> None:
     if segment_alignment is None:
         raise EncodeError("segment_alignment: expected a power of two, got None")
     check_alignment("segment_alignment", segment_alignment)
+
+
+def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], int]:
+    _check_segment_alignment(segment_alignment)
     segments, entries = _extract(payload)
 
     table: List[ft.DataSegment] = []
@@ -201,3 +205,10 @@ def write_data_file(payload: Any, file: Target, *, segment_alignment: int = 128)
     chunks, _size = _data_file_chunks(payload, segment_alignment)
     check_files(chunks)
     return write_file(file, chunks, temporary_prefix=".ptd-")
+
+
+def check_payload(payload: Any, *, segment_alignment: int = 128) -> None:
+    """Raise :class:`EncodeError` where :func:`encode_data_file` would, without
+    encoding (file-backed blobs are not read)."""
+    _check_segment_alignment(segment_alignment)
+    _extract(payload)
