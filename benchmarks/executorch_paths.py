@@ -1,4 +1,5 @@
-"""ExecuTorch 1.5.1's two ways of serializing a Program, rebuilt for comparison.
+"""ExecuTorch 1.5.1's two ways of serializing a Program, and its .ptd
+serializer, rebuilt for comparison.
 
 (b) the default since 1.5: convert the program to the object-API classes that
     ``flatc --python --gen-object-api`` generates, ``Pack`` them with
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
+import math
 import re
 import subprocess
 import sys
@@ -191,3 +194,58 @@ def executorch_pte(program: Any, encode: Callable[..., bytes], segment_alignment
 def _segment(offset: int, size: int) -> Any:
     from pte_encoder import DataSegment
     return DataSegment(offset=offset, size=size)
+
+
+class FlatTensorPath:
+    """ExecuTorch 1.5.1's .ptd serializer (``FlatTensorSerializer.serialize``)
+    rebuilt: the FlatTensor as dataclass-style JSON, ``flatc --binary`` on it,
+    the ``FH01`` header inserted after the file identifier, then the segments,
+    each at the lcm of the segment alignment and its first entry's alignment.
+    Blobs are ``bytes`` or file-backed (read in with ``to_bytes()``)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.flatc = flatc()
+        self.schema = ROOT / "schema" / "flat_tensor.fbs"
+
+    def _flatbuffer(self, flat_tensor: Dict[str, Any]) -> bytes:
+        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
+            source = Path(tmp) / "flat_tensor.json"
+            source.write_bytes(json.dumps(flat_tensor).encode("ascii"))
+            subprocess.run([self.flatc, "--binary", "-o", tmp, str(self.schema), str(source)],
+                           check=True, capture_output=True)
+            return (Path(tmp) / "flat_tensor.ptd").read_bytes()
+
+    def serialize(self, payload: Any, segment_alignment: int = 128) -> bytes:
+        segments: List[Tuple[bytes, int]] = []
+        segment_of: Dict[int, int] = {}
+        named = []
+        for key, entry in payload.named_data.items():
+            index = entry.buffer_index
+            if index not in segment_of:
+                segment_of[index] = len(segments)
+                data = payload.buffers[index]
+                segments.append((data if isinstance(data, bytes) else data.to_bytes(),
+                                 entry.alignment or 1))
+            layout = entry.tensor_layout
+            named.append({"key": key, "segment_index": segment_of[index], "tensor_layout": None
+                          if layout is None else {"scalar_type": int(layout.scalar_type),
+                                                  "sizes": list(layout.sizes),
+                                                  "dim_order": list(layout.dim_order)}})
+        table: List[Dict[str, int]] = []
+        data = b""
+        for blob, alignment in segments:
+            end = table[-1]["offset"] + table[-1]["size"] if table else 0
+            step = math.lcm(segment_alignment, alignment)
+            table.append({"offset": end + -end % step, "size": len(blob)})
+            data += b"\0" * (-len(data) % step) + blob
+        flat = self._flatbuffer({"version": 0, "segments": table, "named_data": named})
+        header_length = 40 + -40 % 16
+        base = len(flat) + header_length
+        base += -base % segment_alignment
+        header = (b"FH01" + (40).to_bytes(4, "little") + header_length.to_bytes(8, "little")
+                  + len(flat).to_bytes(8, "little") + base.to_bytes(8, "little")
+                  + len(data).to_bytes(8, "little")).ljust(header_length, b"\0")
+        root = int.from_bytes(flat[0:4], "little") + header_length
+        out = root.to_bytes(4, "little") + flat[4:8] + header + flat[8:]
+        return out.ljust(base, b"\0") + data

@@ -153,6 +153,14 @@ def join(chunks: List[Any]) -> bytes:
     if not any(isinstance(chunk, FileBlob) for chunk in chunks):
         return b"".join(chunks)
     check_files(chunks)
+    total = sum(len(chunk) if isinstance(chunk, FileBlob) else memoryview(chunk).nbytes
+                for chunk in chunks)
     out = io.BytesIO()
+    if total:
+        # Sized once, so that it never grows by copying; getvalue() then
+        # hands over its buffer.
+        out.seek(total - 1)
+        out.write(b"\0")
+        out.seek(0)
     write_stream(out, chunks)
     return out.getvalue()
