@@ -10,8 +10,6 @@ files copy it from file to file in pieces, never loading it whole. ExecuTorch's
 ``__len__``).
 """
 
-from __future__ import annotations
-
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -83,7 +81,7 @@ class FileData:
 
     __slots__ = ("path", "offset", "size")
 
-    def __init__(self, path: Union[str, "os.PathLike[str]"], offset: int = 0,
+    def __init__(self, path: "Union[str, os.PathLike[str]]", offset: int = 0,
                  size: Optional[int] = None) -> None:
         self.path = os.fspath(path)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:

@@ -14,7 +14,6 @@ file-backed blobs as themselves, until they are joined or written.
 
 from __future__ import annotations
 
-import math
 import operator
 import struct
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -41,9 +40,19 @@ def _fail(path: str, value: Any, expected: str) -> EncodeError:
     return EncodeError(f"{path}: expected {expected}, got {short_repr(value)}")
 
 
-def _integers(path: str, value: Any, fmt: str) -> List[int]:
-    if isinstance(value, (bytes, bytearray)) and fmt == "B":
-        return list(value)
+_RANGES = {"i": (-2**31, 2**31), "B": (0, 256)}
+
+
+def _integers(path: str, value: Any, fmt: str) -> Any:
+    """A list of plain ints in range as it is (checked in C: the types as a
+    set, the range by min and max); anything else item by item, naming the
+    first bad one."""
+    if value.__class__ in (list, tuple):
+        low, high = _RANGES[fmt]
+        if not value or (set(map(type, value)) == {int} and low <= min(value) and max(value) < high):
+            return value
+    elif fmt == "B" and isinstance(value, (bytes, bytearray)):
+        return value
     if not isinstance(value, (list, tuple)):
         raise _fail(path, value, "a list of integers")
     items = []
@@ -60,42 +69,113 @@ def _integers(path: str, value: Any, fmt: str) -> List[int]:
     return items
 
 
+_SCALAR_TYPES = {member.value: member for member in ft.ScalarType}
+
+
 def _layout(path: str, layout: Any) -> Optional[ft.TensorLayout]:
     """ExecuTorch's TensorLayout (or ours) as the FlatBuffer table, checked."""
     if layout is None:
         return None
-    values = {}
-    for name in ("scalar_type", "sizes", "dim_order"):
-        if not hasattr(layout, name):
-            raise _fail(path, layout, "None or a TensorLayout (scalar_type, sizes, dim_order)")
-        values[name] = getattr(layout, name)
-    where = f"{path}.scalar_type"
-    scalar_type = values["scalar_type"]
-    if isinstance(scalar_type, bool):
-        raise _fail(where, scalar_type, "a ScalarType")
     try:
-        code = operator.index(scalar_type)
-    except TypeError:
-        raise _fail(where, scalar_type, "a ScalarType") from None
-    if code not in ft.ScalarType._value2member_map_:
-        raise _fail(where, scalar_type, f"a ScalarType (one of {sorted(ft.ScalarType._value2member_map_)})")
-    return ft.TensorLayout(scalar_type=ft.ScalarType(code),
-                           sizes=_integers(f"{path}.sizes", values["sizes"], "i"),
-                           dim_order=bytes(_integers(f"{path}.dim_order", values["dim_order"], "B")))
+        scalar_type, sizes, dim_order = layout.scalar_type, layout.sizes, layout.dim_order
+    except AttributeError:
+        raise _fail(path, layout, "None or a TensorLayout (scalar_type, sizes, dim_order)") from None
+    member = _SCALAR_TYPES.get(scalar_type) if scalar_type.__class__ is not bool else None
+    if member is None:
+        where = f"{path}.scalar_type"
+        if isinstance(scalar_type, bool):
+            raise _fail(where, scalar_type, "a ScalarType")
+        try:
+            code = operator.index(scalar_type)
+        except TypeError:
+            raise _fail(where, scalar_type, "a ScalarType") from None
+        member = _SCALAR_TYPES.get(code)
+        if member is None:
+            raise _fail(where, scalar_type, f"a ScalarType (one of {sorted(_SCALAR_TYPES)})")
+    dim_order = _integers(f"{path}.dim_order", dim_order, "B")
+    return ft.TensorLayout(scalar_type=member, sizes=_integers(f"{path}.sizes", sizes, "i"),
+                           dim_order=dim_order if isinstance(dim_order, bytes) else bytes(dim_order))
 
 
-class _Segment:
-    """A segment's blob (bytes-like or a FileBlob) and its alignment."""
+def _entry(key: Any, entry: Any, count: int) -> Tuple[int, int, Optional[ft.TensorLayout]]:
+    """One named data entry, checked value by value: its buffer index, its
+    alignment and its layout as the FlatBuffer table; :class:`EncodeError`
+    naming the first bad value."""
+    if not isinstance(key, str):
+        raise _fail("named_data", key, "string keys")
+    where = f"named_data[{short_repr(key)}]"
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(where, key, "a key encodable as UTF-8") from None
+    try:
+        index, alignment = entry.buffer_index, entry.alignment
+    except AttributeError:
+        raise _fail(where, entry, "a DataEntry (buffer_index, alignment, tensor_layout)") from None
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+        raise _fail(f"{where}.buffer_index", index, f"an index into the {count} buffers")
+    # ExecuTorch takes a missing alignment (None) as 1.
+    check_alignment(f"{where}.alignment", alignment)
+    layout = _layout(f"{where}.tensor_layout", getattr(entry, "tensor_layout", None))
+    return int(index), alignment or 1, layout
 
-    __slots__ = ("data", "size", "alignment")
 
-    def __init__(self, data: Any, alignment: int) -> None:
-        self.data = data
-        self.size = len(data) if isinstance(data, FileBlob) else memoryview(data).nbytes
-        self.alignment = alignment
+def _quick_layout(layout: Any) -> bool:
+    """Whether ``layout`` can go to the codec as it is: a known scalar type,
+    and lists of plain ints (or bytes) for sizes and dim_order. Values out of
+    range fail in the codec, which then has them named (see _encode)."""
+    try:
+        scalar_type, sizes, dim_order = layout.scalar_type, layout.sizes, layout.dim_order
+        if scalar_type.__class__ is bool or scalar_type not in _SCALAR_TYPES:
+            return False
+    except (AttributeError, TypeError):  # not a layout; an unhashable scalar type
+        return False
+    if sizes.__class__ is not list or (sizes and set(map(type, sizes)) != _INT):
+        return False
+    return dim_order.__class__ is bytes or (dim_order.__class__ is list and (
+        not dim_order or set(map(type, dim_order)) == _INT))
 
 
-def _extract(payload: Any) -> Tuple[List[_Segment], List[ft.NamedData]]:
+_INT = {int}
+
+
+class _Layout:
+    """The segments of a .ptd, placed as they come."""
+
+    def __init__(self, segment_alignment: int) -> None:
+        self.segment_alignment = segment_alignment
+        self.table: List[ft.DataSegment] = []
+        self.data: List[Any] = []
+        self.end = 0  # of the segment data so far
+
+    def add(self, data: Any, alignment: int) -> int:
+        """Place ``data`` (bytes-like or a FileBlob) as the next segment; return its index."""
+        size = len(data) if data.__class__ is bytes or isinstance(data, FileBlob) \
+            else memoryview(data).nbytes
+        end = self.end
+        # Both are powers of two: their least common multiple is the larger.
+        offset = end + -end % (alignment if alignment > self.segment_alignment
+                               else self.segment_alignment)
+        self.table.append(ft.DataSegment(offset=offset, size=size))
+        if offset > end:
+            self.data.append(_zeros(offset - end))
+        if size:
+            self.data.append(data)
+        self.end = offset + size
+        return len(self.table) - 1
+
+
+def _zeros(size: int, _cache: Dict[int, bytes] = {}) -> bytes:
+    zeros = _cache.get(size)
+    if zeros is None:
+        zeros = bytes(size)
+        if size <= 4096:  # padding to a segment alignment: few distinct sizes
+            _cache[size] = zeros
+    return zeros
+
+
+def _extract(payload: Any, layout: _Layout) -> List[ft.NamedData]:
+    """The named data as the FlatBuffer's entries; their segments go to ``layout``."""
     for attribute in ("buffers", "named_data"):
         if not hasattr(payload, attribute):
             raise EncodeError(f"payload: expected a DataPayload (buffers, named_data), got "
@@ -106,35 +186,42 @@ def _extract(payload: Any) -> Tuple[List[_Segment], List[ft.NamedData]]:
     named = payload.named_data
     if not isinstance(named, Mapping):
         raise _fail("named_data", named, "a mapping of keys to DataEntry")
-    segments: List[_Segment] = []
+    count = len(buffers)
     segment_of: Dict[int, int] = {}
     entries: List[ft.NamedData] = []
+    NamedData = ft.NamedData
     for key, entry in named.items():
-        if not isinstance(key, str):
-            raise _fail("named_data", key, "string keys")
-        where = f"named_data[{short_repr(key)}]"
+        # The common entry is checked in a few steps and its layout goes to
+        # the codec as it is; anything else (or anything wrong) is checked
+        # value by value, which names the first bad one. Keys are checked for
+        # UTF-8 by the codec (see _encode).
         try:
-            key.encode("utf-8")
-        except UnicodeEncodeError:
-            raise _fail(where, key, "a key encodable as UTF-8") from None
-        for attribute in ("buffer_index", "alignment"):
-            if not hasattr(entry, attribute):
-                raise _fail(where, entry, "a DataEntry (buffer_index, alignment, tensor_layout)")
-        index = entry.buffer_index
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(buffers):
-            raise _fail(f"{where}.buffer_index", index,
-                        f"an index into the {len(buffers)} buffers")
-        # ExecuTorch takes a missing alignment (None) as 1.
-        alignment = entry.alignment
-        check_alignment(f"{where}.alignment", alignment)
-        layout = _layout(f"{where}.tensor_layout", getattr(entry, "tensor_layout", None))
-        if index not in segment_of:
+            index, alignment, tensor_layout = entry.buffer_index, entry.alignment, entry.tensor_layout
+        except AttributeError:
+            index = None
+        if not (key.__class__ is str and index.__class__ is int and 0 <= index < count
+                and alignment.__class__ is int and alignment > 0 and not alignment & (alignment - 1)
+                and (tensor_layout is None or _quick_layout(tensor_layout))):
+            index, alignment, tensor_layout = _entry(key, entry, count)
+        segment = segment_of.get(index)
+        if segment is None:
             # The first key naming a buffer gives its segment's alignment.
-            segment_of[index] = len(segments)
-            segments.append(_Segment(blob(f"buffers[{index}]", buffers[index]), alignment or 1))
-        entries.append(ft.NamedData(key=key, segment_index=segment_of[index],
-                                    tensor_layout=layout))
-    return segments, entries
+            data = buffers[index]
+            segment = segment_of[index] = layout.add(
+                data if data.__class__ is bytes else blob(f"buffers[{index}]", data), alignment)
+        entries.append(NamedData(key, segment, tensor_layout))
+    return entries
+
+
+def _encode(payload: Any, root: ft.FlatTensor) -> Tuple[List[Any], int]:
+    try:
+        return FLAT_TENSOR.encode_chunks(root)
+    except EncodeError:
+        # Name the place in the payload's terms if the entries say where
+        # (a key that is not UTF-8); else the codec's message stands.
+        for key, entry in payload.named_data.items():
+            _entry(key, entry, len(payload.buffers))
+        raise
 
 
 def _check_segment_alignment(segment_alignment: Any) -> None:
@@ -145,34 +232,21 @@ def _check_segment_alignment(segment_alignment: Any) -> None:
 
 def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], int]:
     _check_segment_alignment(segment_alignment)
-    segments, entries = _extract(payload)
-
-    table: List[ft.DataSegment] = []
-    data: List[Any] = []
-    end = 0  # of the segment data so far
-    for segment in segments:
-        alignment = math.lcm(segment_alignment, segment.alignment)
-        offset = end + -end % alignment
-        table.append(ft.DataSegment(offset=offset, size=segment.size))
-        if offset > end:
-            data.append(bytes(offset - end))
-        if segment.size:
-            data.append(segment.data)
-        end = offset + segment.size
-
-    root = ft.FlatTensor(version=FLAT_TENSOR_VERSION, segments=table, named_data=entries)
-    chunks, fb_size = FLAT_TENSOR.encode_chunks(root)
+    layout = _Layout(segment_alignment)
+    entries = _extract(payload, layout)
+    root = ft.FlatTensor(version=FLAT_TENSOR_VERSION, segments=layout.table, named_data=entries)
+    chunks, fb_size = _encode(payload, root)
     base = fb_size + PADDED_HEADER_LENGTH
     base += -base % segment_alignment
-    header = _HEADER.pack(HEADER_MAGIC, HEADER_LENGTH, PADDED_HEADER_LENGTH, fb_size, base, end)
+    header = _HEADER.pack(HEADER_MAGIC, HEADER_LENGTH, PADDED_HEADER_LENGTH, fb_size, base, layout.end)
     # chunks[0] is the root offset and chunks[1] the identifier: the header
     # goes after them, and the root moves by the header's size.
     root_offset = struct.unpack("<I", chunks[0])[0] + PADDED_HEADER_LENGTH
     chunks[0:2] = [struct.pack("<I", root_offset), chunks[1],
                    header.ljust(PADDED_HEADER_LENGTH, b"\0")]
     chunks.append(bytes(base - fb_size - PADDED_HEADER_LENGTH))
-    chunks += data
-    return chunks, base + end
+    chunks += layout.data
+    return chunks, base + layout.end
 
 
 def encode_data_file(payload: Any, *, segment_alignment: int = 128) -> bytes:
@@ -211,4 +285,4 @@ def check_payload(payload: Any, *, segment_alignment: int = 128) -> None:
     """Raise :class:`EncodeError` where :func:`encode_data_file` would, without
     encoding (file-backed blobs are not read)."""
     _check_segment_alignment(segment_alignment)
-    _extract(payload)
+    _extract(payload, _Layout(segment_alignment))

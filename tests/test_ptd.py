@@ -256,7 +256,7 @@ def payloads(draw: Any) -> Any:
     return DataPayload(buffers, entries)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(payloads(), ALIGNMENTS)
 def test_generated_payloads_match_executorch(payload: Any, segment_alignment: int) -> None:
     ours = pe.encode_data_file(payload, segment_alignment=segment_alignment)
@@ -290,6 +290,18 @@ def test_typed_payload_and_our_layouts() -> None:
     copy = DataPayload([b"abcd", b"xz13"], {"a": DataEntry(0, 4, TensorLayout(ScalarType.INT, [1], [0])),
                                             "b": DataEntry(1, 1, None)})
     assert pe.encode_data_file(payload) == EXECUTORCH.serialize(copy)
+
+
+def test_integer_likes_and_tuples_are_taken_as_their_numbers() -> None:
+    class Index(int):
+        pass
+
+    plain = DataPayload([b"abc", b"de"], {"a": DataEntry(1, 8, TensorLayout(ScalarType.FLOAT, [2, 3], [1, 0])),
+                                          "b": DataEntry(0, 1, TensorLayout(ScalarType.BOOL, [], []))})
+    likes = DataPayload((b"abc", bytearray(b"de")),
+                        {"a": DataEntry(Index(1), Index(8), TensorLayout(6, (Index(2), 3), b"\1\0")),  # type: ignore[arg-type]
+                         "b": DataEntry(0, 1, TensorLayout(Index(11), (), ()))})  # type: ignore[arg-type]
+    assert pe.encode_data_file(likes) == pe.encode_data_file(plain) == EXECUTORCH.serialize(plain)
 
 
 def test_payload_is_not_modified() -> None:
