@@ -147,10 +147,13 @@ def check_files(chunks: Sequence[Any]) -> None:
             chunk.check()
 
 
-def join(chunks: List[Any]) -> bytes:
+def join(chunks: List[Any], has_files: Optional[bool] = None) -> bytes:
     """The chunks as one bytes object, file-backed ones read in (into the
-    output as they stream, so memory stays near the output's size)."""
-    if not any(isinstance(chunk, FileBlob) for chunk in chunks):
+    output as they stream, so memory stays near the output's size).
+    ``has_files``: whether any chunk is file-backed, if the caller knows."""
+    if has_files is None:
+        has_files = any(isinstance(chunk, FileBlob) for chunk in chunks)
+    if not has_files:
         return b"".join(chunks)
     check_files(chunks)
     total = sum(len(chunk) if isinstance(chunk, FileBlob) else memoryview(chunk).nbytes

@@ -120,58 +120,24 @@ def _entry(key: Any, entry: Any, count: int) -> Tuple[int, int, Optional[ft.Tens
     return int(index), alignment or 1, layout
 
 
-def _quick_layout(layout: Any) -> bool:
-    """Whether ``layout`` can go to the codec as it is: a known scalar type,
-    and lists of plain ints (or bytes) for sizes and dim_order. Values out of
-    range fail in the codec, which then has them named (see _encode)."""
-    try:
-        scalar_type, sizes, dim_order = layout.scalar_type, layout.sizes, layout.dim_order
-        if scalar_type.__class__ is bool or scalar_type not in _SCALAR_TYPES:
-            return False
-    except (AttributeError, TypeError):  # not a layout; an unhashable scalar type
-        return False
-    if sizes.__class__ is not list or (sizes and set(map(type, sizes)) != _INT):
-        return False
-    return dim_order.__class__ is bytes or (dim_order.__class__ is list and (
-        not dim_order or set(map(type, dim_order)) == _INT))
-
-
 _INT = {int}
 
 
 class _Layout:
-    """The segments of a .ptd, placed as they come."""
+    """The segments of a .ptd, placed as they are named: the FlatBuffer's
+    segment table, the segment data as chunks (padding included), its end,
+    and whether any chunk is file-backed."""
 
     def __init__(self, segment_alignment: int) -> None:
         self.segment_alignment = segment_alignment
         self.table: List[ft.DataSegment] = []
         self.data: List[Any] = []
-        self.end = 0  # of the segment data so far
-
-    def add(self, data: Any, alignment: int) -> int:
-        """Place ``data`` (bytes-like or a FileBlob) as the next segment; return its index."""
-        size = len(data) if data.__class__ is bytes or isinstance(data, FileBlob) \
-            else memoryview(data).nbytes
-        end = self.end
-        # Both are powers of two: their least common multiple is the larger.
-        offset = end + -end % (alignment if alignment > self.segment_alignment
-                               else self.segment_alignment)
-        self.table.append(ft.DataSegment(offset=offset, size=size))
-        if offset > end:
-            self.data.append(_zeros(offset - end))
-        if size:
-            self.data.append(data)
-        self.end = offset + size
-        return len(self.table) - 1
+        self.end = 0
+        self.has_files = False
 
 
-def _zeros(size: int, _cache: Dict[int, bytes] = {}) -> bytes:
-    zeros = _cache.get(size)
-    if zeros is None:
-        zeros = bytes(size)
-        if size <= 4096:  # padding to a segment alignment: few distinct sizes
-            _cache[size] = zeros
-    return zeros
+# Padding to a segment alignment comes in few sizes: each made once.
+_ZEROS: Dict[int, bytes] = {}
 
 
 def _extract(payload: Any, layout: _Layout) -> List[ft.NamedData]:
@@ -189,27 +155,57 @@ def _extract(payload: Any, layout: _Layout) -> List[ft.NamedData]:
     count = len(buffers)
     segment_of: Dict[int, int] = {}
     entries: List[ft.NamedData] = []
-    NamedData = ft.NamedData
+    # Locals: this loop runs once per key, and there may be many thousands.
+    NamedData, DataSegment, zeros = ft.NamedData, ft.DataSegment, _ZEROS
+    scalar_types, ints = _SCALAR_TYPES, _INT
+    table, data, end, segment_alignment = layout.table, layout.data, 0, layout.segment_alignment
     for key, entry in named.items():
         # The common entry is checked in a few steps and its layout goes to
         # the codec as it is; anything else (or anything wrong) is checked
         # value by value, which names the first bad one. Keys are checked for
-        # UTF-8 by the codec (see _encode).
+        # UTF-8 by the codec (see _encode); sizes out of range fail there too.
         try:
             index, alignment, tensor_layout = entry.buffer_index, entry.alignment, entry.tensor_layout
-        except AttributeError:
-            index = None
-        if not (key.__class__ is str and index.__class__ is int and 0 <= index < count
+            common = key.__class__ is str and index.__class__ is int and 0 <= index < count \
                 and alignment.__class__ is int and alignment > 0 and not alignment & (alignment - 1)
-                and (tensor_layout is None or _quick_layout(tensor_layout))):
+            if common and tensor_layout is not None:
+                scalar_type, sizes, dim_order = \
+                    tensor_layout.scalar_type, tensor_layout.sizes, tensor_layout.dim_order
+                common = scalar_type.__class__ is not bool and scalar_type in scalar_types \
+                    and sizes.__class__ is list and (not sizes or set(map(type, sizes)) == ints) \
+                    and (dim_order.__class__ is bytes or dim_order.__class__ is list and (
+                        not dim_order or set(map(type, dim_order)) == ints))
+        except (AttributeError, TypeError):  # not an entry or a layout; an unhashable type
+            common = False
+        if not common:
             index, alignment, tensor_layout = _entry(key, entry, count)
         segment = segment_of.get(index)
         if segment is None:
-            # The first key naming a buffer gives its segment's alignment.
-            data = buffers[index]
-            segment = segment_of[index] = layout.add(
-                data if data.__class__ is bytes else blob(f"buffers[{index}]", data), alignment)
+            # A new segment: the first key naming a buffer gives its alignment.
+            # Both alignments are powers of two: their lcm is the larger.
+            blob_ = buffers[index]
+            if blob_.__class__ is bytes:
+                size = len(blob_)
+            else:
+                blob_ = blob(f"buffers[{index}]", blob_)
+                if isinstance(blob_, FileBlob):
+                    size = len(blob_)
+                    layout.has_files = True
+                else:
+                    size = memoryview(blob_).nbytes
+            offset = end + -end % (alignment if alignment > segment_alignment else segment_alignment)
+            if offset > end:
+                pad = zeros.get(offset - end)
+                if pad is None:
+                    pad = zeros[offset - end] = bytes(offset - end)
+                data.append(pad)
+            if size:
+                data.append(blob_)
+            end = offset + size
+            segment = segment_of[index] = len(table)
+            table.append(DataSegment(offset, size))
         entries.append(NamedData(key, segment, tensor_layout))
+    layout.end = end
     return entries
 
 
@@ -230,7 +226,7 @@ def _check_segment_alignment(segment_alignment: Any) -> None:
     check_alignment("segment_alignment", segment_alignment)
 
 
-def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], int]:
+def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], int, bool]:
     _check_segment_alignment(segment_alignment)
     layout = _Layout(segment_alignment)
     entries = _extract(payload, layout)
@@ -246,7 +242,7 @@ def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], 
                    header.ljust(PADDED_HEADER_LENGTH, b"\0")]
     chunks.append(bytes(base - fb_size - PADDED_HEADER_LENGTH))
     chunks += layout.data
-    return chunks, base + layout.end
+    return chunks, base + layout.end, layout.has_files
 
 
 def encode_data_file(payload: Any, *, segment_alignment: int = 128) -> bytes:
@@ -260,8 +256,8 @@ def encode_data_file(payload: Any, *, segment_alignment: int = 128) -> bytes:
     are read in. Raises :class:`EncodeError` for bad input; the payload is
     not modified.
     """
-    chunks, _size = _data_file_chunks(payload, segment_alignment)
-    return join(chunks)
+    chunks, _size, has_files = _data_file_chunks(payload, segment_alignment)
+    return join(chunks, has_files)
 
 
 def write_data_file(payload: Any, file: Target, *, segment_alignment: int = 128) -> int:
@@ -276,8 +272,9 @@ def write_data_file(payload: Any, file: Target, *, segment_alignment: int = 128)
     while it streams raises :class:`EncodeError`: a regular file is then left
     untouched, but a file object keeps what was written before.
     """
-    chunks, _size = _data_file_chunks(payload, segment_alignment)
-    check_files(chunks)
+    chunks, _size, has_files = _data_file_chunks(payload, segment_alignment)
+    if has_files:
+        check_files(chunks)
     return write_file(file, chunks, temporary_prefix=".ptd-")
 
 
