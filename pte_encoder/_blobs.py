@@ -16,18 +16,10 @@ from typing import Any, List, Optional, Sequence
 
 from ._files import write_stream
 from .engine.values import bytes_like
-from .errors import EncodeError
+from .errors import EncodeError, describe, fail
 from .payload import FileData
 
-__all__ = ["FileBlob", "blob", "check_files", "join", "short_repr"]
-
-
-def short_repr(value: Any) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # a hostile __repr__ must not hide the real error
-        text = f"<{type(value).__name__} object>"
-    return text if len(text) <= 80 else text[:77] + "..."
+__all__ = ["FileBlob", "blob", "check_files", "join"]
 
 
 def is_file_backed(value: Any) -> bool:
@@ -42,13 +34,10 @@ def blob(place: str, value: Any) -> Any:
     if not isinstance(value, memoryview) and is_file_backed(value):
         return FileBlob(place, value)
     try:
-        data = bytes_like(value)
-    except (TypeError, ValueError):
-        raise EncodeError(f"{place}: expected a bytes-like or file-backed object (FileData, "
-                          f"FileBackedData), got {short_repr(value)}") from None
-    if isinstance(data, memoryview) and not data.c_contiguous:
-        return data.tobytes()  # a strided view: its bytes in logical order
-    return data
+        return bytes_like(value)  # a strided view is copied, in logical order
+    except (TypeError, ValueError, BufferError):  # ValueError: a released memoryview
+        raise fail(place, value, "a bytes-like or file-backed object (FileData, FileBackedData)",
+                   root="payload") from None
 
 
 class _Counter:
@@ -66,7 +55,7 @@ class _Counter:
         size = memoryview(data).nbytes
         if self.count + size > self.limit:
             self.error = EncodeError(f"{self.place}: the file-backed blob gives more than the "
-                                     f"{self.limit} bytes its len() says")
+                                     f"{self.limit} bytes its len() says", path=self.place)
             raise self.error
         try:
             self.file.write(data)
@@ -86,9 +75,11 @@ class FileBlob:
         try:
             size = len(source)
         except Exception as exc:
-            raise EncodeError(f"{place}: len() of {short_repr(source)} failed: {exc}") from None
+            raise EncodeError(f"{place}: len() of {describe(source)} failed: {exc}",
+                              path=place) from None
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise EncodeError(f"{place}: expected len() to be a byte count, got {size!r}")
+            raise EncodeError(f"{place}: expected len() to be a byte count, got {describe(size)}",
+                              path=place)
         self.size = size
 
     def __len__(self) -> int:
@@ -96,14 +87,15 @@ class FileBlob:
 
     def _failed(self, exc: BaseException) -> EncodeError:
         if isinstance(exc, EncodeError):
-            return EncodeError(f"{self.place}: {exc}")
+            return EncodeError(f"{self.place}: {exc}", path=self.place)
         if isinstance(exc, OSError):
             name = exc.filename if exc.filename is not None else getattr(self.source, "_path", None)
             reason = exc.strerror or str(exc)
-            return EncodeError(f"{self.place}: cannot read {short_repr(self.source) if name is None else name!r}"
-                               f": {reason}")
-        return EncodeError(f"{self.place}: reading {short_repr(self.source)} failed: "
-                           f"{type(exc).__name__}: {exc}")
+            return EncodeError(f"{self.place}: cannot read "
+                               f"{describe(self.source) if name is None else repr(name)}: {reason}",
+                               path=self.place)
+        return EncodeError(f"{self.place}: reading {describe(self.source)} failed: "
+                           f"{type(exc).__name__}: {exc}", path=self.place)
 
     def check(self) -> None:
         """What can be checked before writing: that the file is there and
@@ -132,7 +124,8 @@ class FileBlob:
             raise self._failed(exc) from None
         if counter.count != self.size:
             raise EncodeError(f"{self.place}: the file-backed blob gave {counter.count} bytes, "
-                              f"expected {self.size} (its len()): its file is shorter than it was")
+                              f"expected {self.size} (its len()): its file is shorter than it was",
+                              path=self.place)
 
     def to_bytes(self) -> bytes:
         out = io.BytesIO()

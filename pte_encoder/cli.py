@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import List, Optional, TextIO
 
 from .demo import demo_program
-from .errors import EncodeError
+from .errors import EncodeError, one_line
 from .flatbuffer import encode_flatbuffer
 from .json_form import options_from_json, payload_from_json, program_from_json
 from ._files import write_file
@@ -36,10 +36,11 @@ def _encode(args: argparse.Namespace) -> None:
     if args.flatbuffer_only:
         data = encode_flatbuffer(program,
                                  constant_tensor_alignment=options.get("constant_tensor_alignment"),
-                                 delegate_alignment=options.get("delegate_alignment"))
+                                 delegate_alignment=options.get("delegate_alignment"),
+                                 layout=args.layout)
         size = write_file(args.output, [data])
     else:
-        size = write_program(program, args.output, **options)
+        size = write_program(program, args.output, layout=args.layout, **options)
     print(f"wrote {args.output} ({size} bytes)", file=_report_stream(args.output))
 
 
@@ -86,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
                              "base64 mutable_data and named_data")
     encode.add_argument("--flatbuffer-only", action="store_true",
                         help="write only the FlatBuffer, as `flatc --binary` did")
+    encode.add_argument("--layout", choices=("flatc", "flatbuffers"), default="flatc",
+                        help="lay the FlatBuffer out as flatc does (the default; ExecuTorch 1.1 "
+                             "and earlier) or as ExecuTorch 1.5.1's default writer does "
+                             "(the flatbuffers runtime's object API)")
     encode.set_defaults(run=_encode)
     encode_data = commands.add_parser(
         "encode-data", help="encode a .ptd data file from its payload's JSON form",
@@ -111,7 +116,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (CommandError, EncodeError, OSError) as exc:
         message = str(exc) if not isinstance(exc, OSError) else \
             f"cannot write {args.output}: {exc.strerror or exc}"
-        print(f"pte-encoder: error: {message}", file=sys.stderr)
+        print(f"pte-encoder: error: {one_line(message)}", file=sys.stderr)
         return 2
     return 0
 

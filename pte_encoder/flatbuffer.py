@@ -1,11 +1,21 @@
-"""Program -> FlatBuffer bytes, laid out exactly as ``flatc --binary`` lays out JSON.
+"""Program -> FlatBuffer bytes, laid out exactly as ``flatc --binary`` lays out
+JSON, or as ExecuTorch 1.5.1's default writer lays it out.
 
 The program's codec (_codecs.PROGRAM, on the engine in engine/) does the
 work. This module holds the public entry point and maps ExecuTorch's
 alignment options onto the schema's force_align fields.
 
-One deviation: flatc drops a double equal to its default by value, turning
--0.0 into +0.0; here -0.0 is written.
+The two layouts (engine/layout.py): "flatc", what ``flatc --binary`` writes
+(ExecuTorch 1.1 and earlier wrote .pte that way); "flatbuffers", what
+ExecuTorch 1.5.1's ``_program_to_flatbuffer`` writes (the object API of the
+``flatbuffers`` runtime, with its own packers for ``Buffer.storage`` and
+``BackendDelegateInlineData.data``: a force-aligned byte vector written as
+one block aligned to its force_align, padded to it even when empty, which is
+the engine's generic rule for force-aligned vectors in that layout).
+
+One deviation, in the flatc layout only: flatc drops a double equal to its
+default by value, turning -0.0 into +0.0; there -0.0 is written. The
+flatbuffers layout drops it, as ExecuTorch's writer does.
 """
 
 from __future__ import annotations
@@ -14,29 +24,49 @@ from functools import lru_cache
 from typing import Any, List, Optional, Sequence, Tuple
 
 from ._codecs import PROGRAM
+from .engine.check import integer
 from .engine.codec import MAX_FLATBUFFER_SIZE
-from .errors import EncodeError
+from .errors import fail
 
-__all__ = ["encode_flatbuffer", "check_alignment", "MAX_FLATBUFFER_SIZE"]
+__all__ = ["encode_flatbuffer", "check_alignment", "check_layout", "MAX_FLATBUFFER_SIZE",
+           "MAX_FLATBUFFER_ALIGNMENT", "MAX_SEGMENT_ALIGNMENT"]
+
+# The largest alignment of data inside the FlatBuffer (constant_tensor_alignment,
+# delegate_alignment): one blob padded to it still fits in a FlatBuffer under 2 GiB.
+MAX_FLATBUFFER_ALIGNMENT = 2**30
+# The largest alignment of segments after the FlatBuffer (segment_alignment,
+# named data): 4 GiB, far beyond any page size.
+MAX_SEGMENT_ALIGNMENT = 2**32
 
 # The option that replaces each force_align of the schema.
 _OPTIONS = {("Buffer", "storage"): "constant_tensor_alignment",
             ("BackendDelegateInlineData", "data"): "delegate_alignment"}
 
 
-def check_alignment(name: str, value: Optional[int]) -> None:
+def check_alignment(name: str, value: Any, limit: int = MAX_FLATBUFFER_ALIGNMENT) -> Optional[int]:
+    """``value`` as an int if it is a power of two no larger than ``limit``
+    (an ``int`` or integer-like, not a bool), None for None; else raises
+    :class:`EncodeError` at ``name``."""
     if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value & (value - 1):
-        raise EncodeError(f"{name}: expected a power of two, got {value!r}")
+        return None
+    number = None if isinstance(value, bool) else integer(value)
+    if number is None or number < 1 or number & (number - 1):
+        raise fail(name, value, "a power of two")
+    if number > limit:
+        raise fail(name, value, f"a power of two of at most {limit} (2**{limit.bit_length() - 1})")
+    return int(number)
+
+
+def check_layout(layout: str) -> None:
+    """Raise :class:`EncodeError` unless ``layout`` is "flatc" or "flatbuffers"."""
+    PROGRAM.layout(layout)
 
 
 def resolve_alignments(constant_tensor_alignment: Optional[int],
                        delegate_alignment: Optional[int]) -> Tuple[int, ...]:
     """The force_align of each field of the program's Schema.force_aligned, options applied."""
-    check_alignment("constant_tensor_alignment", constant_tensor_alignment)
-    check_alignment("delegate_alignment", delegate_alignment)
-    return _alignments(constant_tensor_alignment, delegate_alignment)
+    return _alignments(check_alignment("constant_tensor_alignment", constant_tensor_alignment),
+                       check_alignment("delegate_alignment", delegate_alignment))
 
 
 @lru_cache(maxsize=64)
@@ -47,25 +77,30 @@ def _alignments(constant_tensor_alignment: Optional[int],
     return PROGRAM.aligns({key: options[name] for key, name in _OPTIONS.items()})
 
 
-def encode_chunks(program: Any, alignments: Sequence[int]) -> Tuple[List[Any], int]:
+def encode_chunks(program: Any, alignments: Sequence[int],
+                  layout: str = "flatc") -> Tuple[List[Any], int]:
     """The FlatBuffer as a list of bytes-like chunks in order, and its size;
     ``alignments`` as :func:`resolve_alignments` returns them. The root offset
     and the identifier come first, each a chunk of its own (.pte files insert
     a header after them)."""
-    return PROGRAM.encode_chunks(program, alignments)
+    return PROGRAM.encode_chunks(program, alignments, layout)
 
 
 def encode_flatbuffer(program: Any, *, constant_tensor_alignment: Optional[int] = None,
-                      delegate_alignment: Optional[int] = None) -> bytes:
+                      delegate_alignment: Optional[int] = None, layout: str = "flatc") -> bytes:
     """Encode ``program`` as a FlatBuffer, byte for byte as flatc would.
 
     ``program`` is a :class:`pte_encoder.Program` or any object tree with the
     same attribute names (such as ``executorch.exir.schema.Program``).
     ``constant_tensor_alignment`` and ``delegate_alignment`` replace the
     schema's ``force_align`` of ``Buffer.storage`` and
-    ``BackendDelegateInlineData.data``; any power of two is accepted.
-    Raises :class:`EncodeError` for bad input.
+    ``BackendDelegateInlineData.data``: a power of two up to
+    :data:`MAX_FLATBUFFER_ALIGNMENT` (2**30), or None for the schema's 16.
+    ``layout="flatbuffers"`` writes the bytes of ExecuTorch 1.5.1's
+    ``_program_to_flatbuffer`` (the ``flatbuffers`` runtime's object API)
+    instead of flatc's. Raises :class:`EncodeError` for bad input.
     """
+    check_layout(layout)
     alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)
-    chunks, _size = encode_chunks(program, alignments)
+    chunks, _size = encode_chunks(program, alignments, layout)
     return b"".join(chunks)

@@ -19,12 +19,12 @@ import struct
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import flat_tensor_model as ft
-from ._blobs import FileBlob, blob, check_files, join, short_repr
+from ._blobs import FileBlob, blob, check_files, join
 from ._codecs import FLAT_TENSOR
 from ._files import Target, write_file
 from .engine.check import check_scalar
-from .errors import EncodeError
-from .flatbuffer import check_alignment
+from .errors import EncodeError, describe, fail, key_text
+from .flatbuffer import MAX_SEGMENT_ALIGNMENT, check_alignment
 
 __all__ = ["encode_data_file", "write_data_file", "check_payload"]
 
@@ -37,7 +37,7 @@ _HEADER = struct.Struct("<4sIQQQQ")
 
 
 def _fail(path: str, value: Any, expected: str) -> EncodeError:
-    return EncodeError(f"{path}: expected {expected}, got {short_repr(value)}")
+    return fail(path, value, expected, root="payload")
 
 
 _RANGES = {"i": (-2**31, 2**31), "B": (0, 256)}
@@ -103,7 +103,7 @@ def _entry(key: Any, entry: Any, count: int) -> Tuple[int, int, Optional[ft.Tens
     naming the first bad value."""
     if not isinstance(key, str):
         raise _fail("named_data", key, "string keys")
-    where = f"named_data[{short_repr(key)}]"
+    where = f"named_data[{key_text(key)}]"
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:
@@ -115,7 +115,7 @@ def _entry(key: Any, entry: Any, count: int) -> Tuple[int, int, Optional[ft.Tens
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
         raise _fail(f"{where}.buffer_index", index, f"an index into the {count} buffers")
     # ExecuTorch takes a missing alignment (None) as 1.
-    check_alignment(f"{where}.alignment", alignment)
+    alignment = check_alignment(f"{where}.alignment", alignment, MAX_SEGMENT_ALIGNMENT)
     layout = _layout(f"{where}.tensor_layout", getattr(entry, "tensor_layout", None))
     return int(index), alignment or 1, layout
 
@@ -145,7 +145,8 @@ def _extract(payload: Any, layout: _Layout) -> List[ft.NamedData]:
     for attribute in ("buffers", "named_data"):
         if not hasattr(payload, attribute):
             raise EncodeError(f"payload: expected a DataPayload (buffers, named_data), got "
-                              f"{short_repr(payload)}: it has no {attribute!r}")
+                              f"{describe(payload)}: it has no {attribute!r}", path="",
+                              value=payload, expected="a DataPayload", has_value=True)
     buffers = payload.buffers
     if not isinstance(buffers, Sequence) or isinstance(buffers, (str, bytes, bytearray)):
         raise _fail("buffers", buffers, "a list of buffers")
@@ -167,7 +168,8 @@ def _extract(payload: Any, layout: _Layout) -> List[ft.NamedData]:
         try:
             index, alignment, tensor_layout = entry.buffer_index, entry.alignment, entry.tensor_layout
             common = key.__class__ is str and index.__class__ is int and 0 <= index < count \
-                and alignment.__class__ is int and alignment > 0 and not alignment & (alignment - 1)
+                and alignment.__class__ is int and 0 < alignment <= MAX_SEGMENT_ALIGNMENT \
+                and not alignment & (alignment - 1)
             if common and tensor_layout is not None:
                 scalar_type, sizes, dim_order = \
                     tensor_layout.scalar_type, tensor_layout.sizes, tensor_layout.dim_order
@@ -220,14 +222,15 @@ def _encode(payload: Any, root: ft.FlatTensor) -> Tuple[List[Any], int]:
         raise
 
 
-def _check_segment_alignment(segment_alignment: Any) -> None:
-    if segment_alignment is None:
-        raise EncodeError("segment_alignment: expected a power of two, got None")
-    check_alignment("segment_alignment", segment_alignment)
+def _check_segment_alignment(segment_alignment: Any) -> int:
+    alignment = check_alignment("segment_alignment", segment_alignment, MAX_SEGMENT_ALIGNMENT)
+    if alignment is None:
+        raise _fail("segment_alignment", None, "a power of two")
+    return alignment
 
 
 def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], int, bool]:
-    _check_segment_alignment(segment_alignment)
+    segment_alignment = _check_segment_alignment(segment_alignment)
     layout = _Layout(segment_alignment)
     entries = _extract(payload, layout)
     root = ft.FlatTensor(version=FLAT_TENSOR_VERSION, segments=layout.table, named_data=entries)

@@ -525,9 +525,9 @@ def test_bad_targets() -> None:
 # The JSON form.
 
 @pytest.mark.parametrize("text, message", [
-    ('{"buffers": [], "named_data": {}, "buffers": []}', "buffers: set more than once"),
+    ('{"buffers": [], "named_data": {}, "buffers": []}', "buffers: field set more than once"),
     ('{"buffers": [], "named_data": {"a": {"buffer_index": 0}, "a": {"buffer_index": 0}}}',
-     "named_data['a']: set more than once"),
+     "named_data['a']: key set more than once"),
     ('{"buffers": [], "named_data": {}, "extra": 1}', "extra: not a field of a payload"),
     ('{"buffers": ["AAAA"], "named_data": {"a": {"buffer_index": true}}}',
      "named_data['a'].buffer_index: expected an integer, got true"),
@@ -553,7 +553,7 @@ def test_bad_targets() -> None:
      "segment_alignment: expected an integer, got true"),
     ("[" * 100000 + "]" * 100000, "invalid JSON: nested too deeply"),
     ("{", "invalid JSON: "),
-    ("[]", "program: expected an object (a payload), got list"),
+    ("[]", "payload: expected an object (a payload), got a list"),
 ])
 def test_hostile_json_is_refused(text: str, message: str) -> None:
     with pytest.raises(pe.EncodeError) as info:
