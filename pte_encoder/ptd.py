@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from . import flat_tensor_model as ft
 from ._blobs import FileBlob, blob, check_files, join
 from ._codecs import FLAT_TENSOR
-from ._files import Target, write_file
+from ._files import Target, check_target, write_file
 from .engine.check import check_scalar
 from .errors import EncodeError, describe, fail, key_text
 from .flatbuffer import MAX_SEGMENT_ALIGNMENT, check_alignment
@@ -275,6 +275,7 @@ def write_data_file(payload: Any, file: Target, *, segment_alignment: int = 128)
     while it streams raises :class:`EncodeError`: a regular file is then left
     untouched, but a file object keeps what was written before.
     """
+    check_target(file)  # a bad file argument is refused before anything is computed
     chunks, _size, has_files = _data_file_chunks(payload, segment_alignment)
     if has_files:
         check_files(chunks)

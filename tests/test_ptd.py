@@ -338,6 +338,38 @@ def test_file_backed_named_data_in_pte(tmp_path: Path) -> None:
         assert stream.getvalue() == expected
 
 
+@dataclass
+class NamedDataStoreOutput:
+    """ExecuTorch's NamedDataStoreOutput, mirrored."""
+
+    buffers: List[Any]
+    pte_data: Dict[str, DataEntry]
+    external_data: Dict[str, Dict[str, DataEntry]]
+
+
+def test_executorch_named_data_store_output_with_file_backed_data(tmp_path: Path) -> None:
+    path = tmp_path / "w.bin"
+    path.write_bytes(b"\x07" * 1000)
+    entries = {"w": DataEntry(0, 32, TensorLayout(ScalarType.BYTE, [1000], [0])),
+               "b": DataEntry(1, 1, None)}
+    store = NamedDataStoreOutput([FileBackedData(str(path)), b"bias"], entries, {"other.ptd": {}})
+    plain = pe.NamedDataOutput([b"\x07" * 1000, b"bias"], entries)
+    expected = pe.encode_program(_pte_program(), named_data=plain)
+    assert pe.encode_program(_pte_program(), named_data=store) == expected
+    stream = io.BytesIO()
+    assert pe.write_program(_pte_program(), stream, named_data=store) == len(expected)
+    assert stream.getvalue() == expected
+
+
+def test_file_data_writes_itself(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    data = os.urandom(3 * (1 << 20) + 5)
+    path.write_bytes(data)
+    out = io.BytesIO()
+    pe.FileData(path, offset=7).write_to_file(out)
+    assert out.getvalue() == data[7:]
+
+
 def test_file_data_slices(tmp_path: Path) -> None:
     path = tmp_path / "weights.bin"
     path.write_bytes(bytes(range(200)))
