@@ -25,6 +25,7 @@ from ._files import Target, check_target, write_file
 from .engine.check import check_scalar
 from .errors import EncodeError, describe, fail, key_text
 from .flatbuffer import MAX_SEGMENT_ALIGNMENT, check_alignment
+from .pte import zeros
 
 __all__ = ["encode_data_file", "write_data_file", "check_payload"]
 
@@ -134,10 +135,9 @@ class _Layout:
         self.data: List[Any] = []
         self.end = 0
         self.has_files = False
-
-
-# Padding to a segment alignment comes in few sizes: each made once.
-_ZEROS: Dict[int, bytes] = {}
+        # Padding between segments comes in few sizes: each small one is
+        # made once per file; large ones are views of one shared block.
+        self.pads: Dict[int, bytes] = {}
 
 
 def _extract(payload: Any, layout: _Layout) -> List[ft.NamedData]:
@@ -157,7 +157,7 @@ def _extract(payload: Any, layout: _Layout) -> List[ft.NamedData]:
     segment_of: Dict[int, int] = {}
     entries: List[ft.NamedData] = []
     # Locals: this loop runs once per key, and there may be many thousands.
-    NamedData, DataSegment, zeros = ft.NamedData, ft.DataSegment, _ZEROS
+    NamedData, DataSegment, pads = ft.NamedData, ft.DataSegment, layout.pads
     scalar_types, ints = _SCALAR_TYPES, _INT
     table, data, end, segment_alignment = layout.table, layout.data, 0, layout.segment_alignment
     for key, entry in named.items():
@@ -197,10 +197,14 @@ def _extract(payload: Any, layout: _Layout) -> List[ft.NamedData]:
                     size = memoryview(blob_).nbytes
             offset = end + -end % (alignment if alignment > segment_alignment else segment_alignment)
             if offset > end:
-                pad = zeros.get(offset - end)
-                if pad is None:
-                    pad = zeros[offset - end] = bytes(offset - end)
-                data.append(pad)
+                pad = pads.get(offset - end)
+                if pad is not None:
+                    data.append(pad)
+                elif offset - end <= 4096:
+                    pad = pads[offset - end] = bytes(offset - end)
+                    data.append(pad)
+                else:
+                    data += zeros(offset - end)
             if size:
                 data.append(blob_)
             end = offset + size
@@ -243,7 +247,7 @@ def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], 
     root_offset = struct.unpack("<I", chunks[0])[0] + PADDED_HEADER_LENGTH
     chunks[0:2] = [struct.pack("<I", root_offset), chunks[1],
                    header.ljust(PADDED_HEADER_LENGTH, b"\0")]
-    chunks.append(bytes(base - fb_size - PADDED_HEADER_LENGTH))
+    chunks += zeros(base - fb_size - PADDED_HEADER_LENGTH)
     chunks += layout.data
     return chunks, base + layout.end, layout.has_files
 

@@ -654,3 +654,13 @@ def test_encode_data_file_peaks_near_the_output_size(tmp_path: Path) -> None:
     peak = _peak(lambda: sizes.append(len(pe.encode_data_file(on_disk))))
     assert peak <= 1.1 * sizes[0], (peak, sizes[0])
 
+
+
+def test_huge_alignments_cost_no_memory_when_written() -> None:
+    """Padding to a 256 MiB alignment goes out as views of one zero block."""
+    payload = pe.DataPayload([b"a", b"b"], {"a": pe.DataEntry(0, 1), "b": pe.DataEntry(1, 2**28)})
+    sink = io.BufferedWriter(io.FileIO(os.devnull, "w"))
+    sizes = []
+    peak = _peak(lambda: sizes.append(pe.write_data_file(payload, sink, segment_alignment=2**27)))
+    assert sizes == [2**27 + 2**28 + 1]  # base, then "b" at offset 2**28
+    assert peak < 1 << 20, peak
