@@ -42,16 +42,16 @@ from . import flat_tensor_model as ft
 from . import model
 from ._codecs import FLAT_TENSOR
 from ._mapped import map_file
-from ._payload_stand_in import DataEntry, DataPayload, TensorLayout
+from .payload import DataEntry, DataPayload, TensorLayout
+from .ptd import FLAT_TENSOR_VERSION, HEADER_LENGTH, HEADER_MAGIC
 from .engine.reader import byte_view
 from .errors import DecodeError
 
 __all__ = ["decode_data_file", "read_data_file", "analyze_data_file", "PtdFile",
            "DataFileHeader"]
 
-HEADER_MAGIC = b"FH01"
-HEADER_LENGTH = 40  # magic, length, flatbuffer offset and size, segment base and size
-NEWEST_VERSION = 0  # the newest FlatTensor version ExecuTorch 1.5.1 reads
+# The newest FlatTensor version ExecuTorch 1.5.1 reads (the one it writes).
+NEWEST_VERSION = FLAT_TENSOR_VERSION
 DEFAULT_SEGMENT_ALIGNMENT = 128  # FlatTensorConfig's default
 MAX_ALIGNMENT = 2**32  # the largest the writers accept after the FlatBuffer
 _U32 = struct.Struct("<I")

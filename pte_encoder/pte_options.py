@@ -24,7 +24,8 @@ import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .errors import EncodeError
-from .pte import HEADER_LENGTH, DataEntry, NamedDataOutput, write_program
+from .payload import DataEntry, NamedDataOutput
+from .pte import HEADER_LENGTH, write_program
 from .pte_read import PteFile
 
 __all__ = ["infer_options"]

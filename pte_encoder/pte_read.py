@@ -44,7 +44,8 @@ from ._codecs import PROGRAM
 from ._mapped import map_file
 from .engine.reader import byte_view
 from .errors import DecodeError
-from .pte import HEADER_MAGIC, DataEntry, NamedDataOutput
+from .payload import DataEntry, NamedDataOutput
+from .pte import HEADER_MAGIC
 
 __all__ = ["decode_flatbuffer", "decode_program", "read_program", "PteFile", "ExtendedHeader"]
 

@@ -181,14 +181,14 @@ def test_corpus_round_trips(case: str) -> None:
 def payloads() -> st.SearchStrategy[Any]:
     blobs = st.lists(st.binary(max_size=300), min_size=1, max_size=5)
     layouts = st.one_of(st.none(), st.builds(
-        lambda t, sizes: pe.ptd_read.TensorLayout(t, sizes, list(range(len(sizes)))),
+        lambda t, sizes: pe.TensorLayout(t, sizes, list(range(len(sizes)))),
         st.sampled_from(list(pe.ScalarType)), st.lists(st.integers(0, 9), max_size=4)))
     keys = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
 
     def build(buffers: List[bytes], entries: List[Any]) -> Any:
-        named = {key: pe.ptd_read.DataEntry(index % len(buffers), alignment, tensor_layout)
+        named = {key: pe.DataEntry(index % len(buffers), alignment, tensor_layout)
                  for key, index, alignment, tensor_layout in entries}
-        return pe.ptd_read.DataPayload(buffers=buffers, named_data=named)
+        return pe.DataPayload(buffers=buffers, named_data=named)
     return st.builds(build, blobs, st.lists(st.tuples(keys, st.integers(0, 4), POWERS, layouts),
                                             max_size=6, unique_by=lambda e: e[0]))
 
