@@ -11,11 +11,14 @@ One deviation: flatc drops a double equal to its default by value, turning
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 from ._codecs import PROGRAM
 from .engine.codec import MAX_FLATBUFFER_SIZE
 from .errors import EncodeError
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .types import ProgramLike
 
 __all__ = ["encode_flatbuffer", "check_alignment", "MAX_FLATBUFFER_SIZE"]
 
@@ -55,7 +58,7 @@ def encode_chunks(program: Any, alignments: Sequence[int]) -> Tuple[List[Any], i
     return PROGRAM.encode_chunks(program, alignments)
 
 
-def encode_flatbuffer(program: Any, *, constant_tensor_alignment: Optional[int] = None,
+def encode_flatbuffer(program: ProgramLike, *, constant_tensor_alignment: Optional[int] = None,
                       delegate_alignment: Optional[int] = None) -> bytes:
     """Encode ``program`` as a FlatBuffer, byte for byte as flatc would.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Dict, Union
+from typing import TYPE_CHECKING, Any, Dict, Union, cast
 
 from . import model
 from ._codecs import PROGRAM
@@ -18,6 +18,9 @@ from .engine.check import check_scalar
 from .engine.json import to_json
 from .errors import EncodeError
 from .pte import DataEntry, NamedDataOutput
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .types import EncodeOptions, ProgramLike
 
 __all__ = ["program_from_json", "program_to_json", "options_from_json"]
 
@@ -104,7 +107,7 @@ def program_from_json(source: Union[str, bytes, Dict[str, Any]]) -> model.Progra
     return program
 
 
-def program_to_json(program: Any) -> str:
+def program_to_json(program: ProgramLike) -> str:
     """Write a Program in ExecuTorch's JSON form, as flatc reads it."""
     return to_json(_SCHEMA, program)
 
@@ -122,7 +125,7 @@ def _base64(path: str, value: Any) -> bytes:
         raise _fail(path, value, "a base64 string") from None
 
 
-def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> Dict[str, Any]:
+def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> EncodeOptions:
     """Read :func:`encode_program`'s keyword arguments from their JSON form.
 
     The form is that of the corpus ``options.json``: the alignments and
@@ -163,4 +166,6 @@ def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> Dict[str, An
         elif key == "extract_delegate_segments" and not isinstance(value, bool):
             raise _fail(key, value, "true or false")
         options[key] = value
-    return options
+    # Each key is one of EncodeOptions' (a test holds them equal) and each
+    # value was checked above as that key's type.
+    return cast("EncodeOptions", options)

@@ -13,13 +13,17 @@ from __future__ import annotations
 import math
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import model
 from .errors import EncodeError
 from ._files import Target, write_file
 from .engine.values import bytes_like
 from .flatbuffer import check_alignment, encode_chunks, resolve_alignments
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .model import ByteVector
+    from .types import MutableBlob, NamedDataStoreLike, ProgramLike
 
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 
@@ -43,7 +47,7 @@ class NamedDataOutput:
     """Named blobs, shaped like ExecuTorch's ``NamedDataStoreOutput``: each key
     of ``pte_data`` names an entry of ``buffers``; keys may share a buffer."""
 
-    buffers: Sequence[Any] = field(default_factory=list)
+    buffers: Sequence[ByteVector] = field(default_factory=list)
     pte_data: Mapping[str, DataEntry] = field(default_factory=dict)
 
 
@@ -246,8 +250,8 @@ def _pte_chunks(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
     return chunks, base + data.size
 
 
-def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None,
-                   named_data: Optional[Any] = None, extract_delegate_segments: bool = True,
+def encode_program(program: ProgramLike, *, mutable_data: Optional[Sequence[MutableBlob]] = None,
+                   named_data: Optional[NamedDataStoreLike] = None, extract_delegate_segments: bool = True,
                    segment_alignment: int = 128, constant_tensor_alignment: Optional[int] = None,
                    delegate_alignment: Optional[int] = None) -> bytes:
     """Encode ``program`` as a complete .pte file, as ExecuTorch 1.5.1 writes it.
@@ -265,8 +269,9 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
     return b"".join(chunks)
 
 
-def write_program(program: Any, file: Target, *,
-                  mutable_data: Optional[Sequence[Any]] = None, named_data: Optional[Any] = None,
+def write_program(program: ProgramLike, file: Target, *,
+                  mutable_data: Optional[Sequence[MutableBlob]] = None,
+                  named_data: Optional[NamedDataStoreLike] = None,
                   extract_delegate_segments: bool = True, segment_alignment: int = 128,
                   constant_tensor_alignment: Optional[int] = None,
                   delegate_alignment: Optional[int] = None) -> int:

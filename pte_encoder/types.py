@@ -1,0 +1,68 @@
+"""The types of pte_encoder's inputs, for type checkers.
+
+    from pte_encoder.types import EncodeOptions, ProgramLike
+
+A ``<Table>Like`` (``ProgramLike``, ``TensorLike``, ...; generated from the
+schema into ``_program_types.py``) is a read-only Protocol of one table:
+``pte_encoder.Program`` and ExecuTorch's ``exir.schema.Program`` both fit
+``ProgramLike`` as they are, and so does any object tree with the same
+attributes; a str, or an ``ExecutionPlan`` where a ``Program`` belongs, does
+not. ``NamedDataStoreLike`` is the shape of the ``named_data`` option
+(:class:`pte_encoder.NamedDataOutput`, or ExecuTorch's
+``NamedDataStoreOutput`` whose buffers are bytes), ``MutableBlob`` an item of
+``mutable_data``, and ``EncodeOptions`` the keyword arguments
+``options_from_json`` returns, so that ``encode_program(p, **options)`` is
+checked keyword by keyword.
+
+pte_encoder's own modules import this module only while type checking, so
+``import pte_encoder`` does not load it.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional, Protocol, Sequence, TypedDict, Union
+
+from ._program_types import *  # noqa: F401,F403  (one protocol per table and union)
+from ._program_types import BufferLike
+from ._program_types import __all__ as _program_all
+from .model import ByteVector
+
+#: An item of ``mutable_data``: the blob, or an object holding it in
+#: ``storage`` (ExecuTorch passes its ``Buffer``s).
+MutableBlob = Union[ByteVector, BufferLike]
+
+
+class DataEntryLike(Protocol):
+    """One key of the named data: which buffer, and its segment's alignment."""
+
+    @property
+    def buffer_index(self) -> int: ...
+
+    @property
+    def alignment(self) -> int: ...
+
+
+class NamedDataStoreLike(Protocol):
+    """The ``named_data`` option: blobs, and key -> entry naming one of them."""
+
+    @property
+    def buffers(self) -> Sequence[ByteVector]: ...
+
+    @property
+    def pte_data(self) -> Mapping[str, DataEntryLike]: ...
+
+
+class EncodeOptions(TypedDict, total=False):
+    """:func:`pte_encoder.encode_program`'s and :func:`pte_encoder.write_program`'s
+    keyword arguments, as :func:`pte_encoder.options_from_json` returns them."""
+
+    mutable_data: Optional[Sequence[MutableBlob]]
+    named_data: Optional[NamedDataStoreLike]
+    extract_delegate_segments: bool
+    segment_alignment: int
+    constant_tensor_alignment: Optional[int]
+    delegate_alignment: Optional[int]
+
+
+__all__ = [*_program_all, "ByteVector", "MutableBlob", "DataEntryLike", "NamedDataStoreLike",
+           "EncodeOptions"]
