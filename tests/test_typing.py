@@ -51,7 +51,7 @@ def latest_mypy_python() -> Path:
         pip = subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade",
                               "--disable-pip-version-check", "mypy"],
                              capture_output=True, text=True, timeout=600)
-        failed = pip.returncode != 0 and (pip.stderr.strip() or pip.stdout.strip())
+        failed = pip.returncode != 0 and (pip.stderr.strip() or pip.stdout.strip() or "failed").splitlines()[-1]
     except subprocess.TimeoutExpired:
         failed = "pip timed out"
     has_mypy = subprocess.run([str(python), "-m", "mypy", "--version"],
@@ -64,8 +64,16 @@ def latest_mypy_python() -> Path:
 
 
 @pytest.fixture(scope="module")
-def mypy_pythons() -> Dict[str, Path]:
-    return {"pinned": Path(sys.executable), "latest": latest_mypy_python()}
+def latest_python() -> Path:
+    return latest_mypy_python()
+
+
+def mypy_python(request: pytest.FixtureRequest, which: str) -> Path:
+    """The Python whose mypy to run: this one's (pinned), or the newest's."""
+    if which == "pinned":
+        return Path(sys.executable)
+    latest: Path = request.getfixturevalue("latest_python")
+    return latest
 
 
 def run_mypy(python: Path, which: str, args: List[str], cwd: Path,
@@ -83,9 +91,9 @@ IDS = ["pinned", "pinned-py3.9", "latest"]
 
 
 @pytest.mark.parametrize("which,extra", CHECKS, ids=IDS)
-def test_package_and_tools_are_clean(mypy_pythons: Dict[str, Path], which: str,
+def test_package_and_tools_are_clean(request: pytest.FixtureRequest, which: str,
                                      extra: List[str]) -> None:
-    code, output = run_mypy(mypy_pythons[which], which, ["--strict", *extra, "pte_encoder", "tools"],
+    code, output = run_mypy(mypy_python(request, which), which, ["--strict", *extra, "pte_encoder", "tools"],
                             ROOT)
     assert code == 0, output
 
@@ -110,10 +118,10 @@ def errors_by_file(output: str) -> Dict[str, Dict[int, List[str]]]:
 
 
 @pytest.mark.parametrize("which,extra", CHECKS, ids=IDS)
-def test_uses_type_check_and_each_misuse_is_reported(mypy_pythons: Dict[str, Path], which: str,
+def test_uses_type_check_and_each_misuse_is_reported(request: pytest.FixtureRequest, which: str,
                                                      extra: List[str]) -> None:
     env = {**os.environ, "MYPYPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
-    _code, output = run_mypy(mypy_pythons[which], which,
+    _code, output = run_mypy(mypy_python(request, which), which,
                              ["--strict", *extra, "uses.py", "misuses.py"], TYPECHECK, env)
     assert "error: " in output and "misuses.py" in output, output  # mypy ran on the files
     errors = errors_by_file(output)
