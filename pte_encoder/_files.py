@@ -41,7 +41,7 @@ import os
 import stat
 from typing import Any, Iterable, List, Optional, Protocol, Tuple, Union
 
-from .errors import EncodeError
+from .errors import fail
 
 
 class BinaryWritable(Protocol):
@@ -74,12 +74,22 @@ def write_file(target: Target, chunks: Iterable[Any], *, temporary_prefix: str =
     :class:`EncodeError` if ``target`` is neither, ``OSError`` naming the path
     if writing fails.
     """
-    if isinstance(target, (str, bytes, os.PathLike)):
-        return write_path(_checked_path(target), chunks, temporary_prefix=temporary_prefix)
-    if isinstance(target, io.TextIOBase) or not callable(getattr(target, "write", None)):
-        raise EncodeError(f"file: expected a path or a binary file object open for writing, "
-                          f"got {_short_repr(target)}")
+    path = check_target(target)
+    if path is not None:
+        return write_path(path, chunks, temporary_prefix=temporary_prefix)
     return write_stream(target, chunks)
+
+
+def check_target(target: Any) -> Optional[Union[str, bytes]]:
+    """Raise :class:`EncodeError` (at the place ``file``) unless ``target`` is
+    a path without NUL characters or a binary file object: callers check it
+    before computing anything to write. Returns the path, ``None`` for a file
+    object."""
+    if isinstance(target, (str, bytes, os.PathLike)):
+        return _checked_path(target)
+    if isinstance(target, io.TextIOBase) or not callable(getattr(target, "write", None)):
+        raise fail("file", target, "a path or a binary file object open for writing")
+    return None
 
 
 def write_path(target: Union[str, bytes], chunks: Iterable[Any], *,
@@ -169,7 +179,7 @@ def _write_count(written: Any, size: int, total: int) -> int:
 def _checked_path(target: Union[str, bytes, "os.PathLike[Any]"]) -> Union[str, bytes]:
     path: Union[str, bytes] = os.fspath(target)
     if "\0" in os.fsdecode(path):
-        raise EncodeError(f"file: expected a path without NUL characters, got {_short_repr(path)}")
+        raise fail("file", path, "a path without NUL characters")
     return path
 
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from .engine.codec import Codec, Encoder
 from .engine.plans import SHORT_VECTOR, items
-from .engine.values import bool_bytes, to_float, ubytes
+from .engine.values import absent_integer, bool_bytes, to_float, ubytes
 from .engine.writer import Writer
 
 
@@ -78,7 +78,7 @@ def build(codec: Codec) -> Encoder:
             t6_s1 = t6.memory_offset_low
             t6_s2 = t6.memory_offset_high
             values += (t6_s0, t6_s1, t6_s2)
-            k6 = ((t6_s0 != 0), (t6_s1 != 0), (t6_s2 != 0))
+            k6 = ((t6_s0 != 0 or t6_s0.__class__ is not int and not isinstance(t6_s0, int) and absent_integer(t6_s0)), (t6_s1 != 0 or t6_s1.__class__ is not int and not isinstance(t6_s1, int) and absent_integer(t6_s1)), (t6_s2 != 0 or t6_s2.__class__ is not int and not isinstance(t6_s2, int) and absent_integer(t6_s2)))
         t9 = o.extra_tensor_info
         if t9 is None:
             k9 = None
@@ -95,13 +95,13 @@ def build(codec: Codec) -> Encoder:
                 v = v.encode()
                 values.append(v)
                 t9_k1 = len(v)
-            k9 = (((t9_s0 != 0), (t9_s2 != 0), (t9_s3 != 0), (t9_s4 != 0)), t9_k1)
-        return (((s0 != 0), (s1 != 0), (s4 is True), (s5 != 0), (s7 != 0), (s8 != 0)), k2, k3, k6, k9)
+            k9 = (((t9_s0 != 0 or t9_s0.__class__ is not int and not isinstance(t9_s0, int) and absent_integer(t9_s0)), (t9_s2 != 0 or t9_s2.__class__ is not int and not isinstance(t9_s2, int) and absent_integer(t9_s2)), (t9_s3 != 0 or t9_s3.__class__ is not int and not isinstance(t9_s3, int) and absent_integer(t9_s3)), (t9_s4 != 0 or t9_s4.__class__ is not int and not isinstance(t9_s4, int) and absent_integer(t9_s4))), t9_k1)
+        return (((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), (s4 is True), (s5 != 0 or s5.__class__ is not int and not isinstance(s5, int) and absent_integer(s5)), (s7 != 0 or s7.__class__ is not int and not isinstance(s7, int) and absent_integer(s7)), (s8 != 0 or s8.__class__ is not int and not isinstance(s8, int) and absent_integer(s8))), k2, k3, k6, k9)
 
     def _flat_Int(o: Any, values: List[Any]) -> Any:
         s0 = o.int_val
         values.append(s0)
-        return (s0 != 0)
+        return (s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0))
 
     def _flat_Bool(o: Any, values: List[Any]) -> Any:
         s0 = o.bool_val
@@ -214,7 +214,7 @@ def build(codec: Codec) -> Encoder:
             k1 = len(v)
         else:
             k1 = items(v, 'i', values)
-        return ((s0 != 0), k1)
+        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), k1)
 
     def _flat_DelegateCall(o: Any, values: List[Any]) -> Any:
         s0 = o.delegate_index
@@ -227,24 +227,24 @@ def build(codec: Codec) -> Encoder:
             k1 = len(v)
         else:
             k1 = items(v, 'i', values)
-        return ((s0 != 0), k1)
+        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), k1)
 
     def _flat_MoveCall(o: Any, values: List[Any]) -> Any:
         s0 = o.move_from
         s1 = o.move_to
         values += (s0, s1)
-        return ((s0 != 0), (s1 != 0))
+        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)))
 
     def _flat_JumpFalseCall(o: Any, values: List[Any]) -> Any:
         s0 = o.cond_value_index
         s1 = o.destination_instruction
         values += (s0, s1)
-        return ((s0 != 0), (s1 != 0))
+        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)))
 
     def _flat_FreeCall(o: Any, values: List[Any]) -> Any:
         s0 = o.value_index
         values.append(s0)
-        return (s0 != 0)
+        return (s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0))
 
     def _Instruction(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -281,7 +281,7 @@ def build(codec: Codec) -> Encoder:
             v = v.encode()
             values.append(v)
             k3 = len(v)
-        return w.subtree('Frame', ((s1 != 0), k0, k2, k3), values)
+        return w.subtree('Frame', ((s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), k0, k2, k3), values)
 
     layouts_FrameList = codec.layouts('FrameList')
 
@@ -298,7 +298,7 @@ def build(codec: Codec) -> Encoder:
         s0 = o.location
         s1 = o.index
         values += (s0, s1)
-        return w.subtree('BackendDelegateDataReference', ((s0 != 0), (s1 != 0)), values)
+        return w.subtree('BackendDelegateDataReference', ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1))), values)
 
     def _CompileSpec(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -382,7 +382,7 @@ def build(codec: Codec) -> Encoder:
         s1 = o.device_type
         s2 = o.device_index
         values += (s0, s1, s2)
-        return w.subtree('NonConstBufferDevice', ((s0 != 0), (s1 != 0), (s2 != 0)), values)
+        return w.subtree('NonConstBufferDevice', ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), (s2 != 0 or s2.__class__ is not int and not isinstance(s2, int) and absent_integer(s2))), values)
 
     layouts_Buffer = codec.layouts('Buffer')
 
@@ -409,7 +409,7 @@ def build(codec: Codec) -> Encoder:
         s0 = o.offset
         s1 = o.size
         values += (s0, s1)
-        return w.subtree('DataSegment', ((s0 != 0), (s1 != 0)), values)
+        return w.subtree('DataSegment', ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1))), values)
 
     def _SubsegmentOffsets(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -423,7 +423,7 @@ def build(codec: Codec) -> Encoder:
             k1 = len(v)
         else:
             k1 = items(v, 'Q', values)
-        return w.subtree('SubsegmentOffsets', ((s0 != 0), k1), values)
+        return w.subtree('SubsegmentOffsets', ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), k1), values)
 
     def _NamedData(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -436,7 +436,7 @@ def build(codec: Codec) -> Encoder:
             v = v.encode()
             values.append(v)
             k0 = len(v)
-        return w.subtree('NamedData', ((s1 != 0), k0), values)
+        return w.subtree('NamedData', ((s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), k0), values)
 
     layouts_Program = codec.layouts('Program')
 
@@ -457,7 +457,7 @@ def build(codec: Codec) -> Encoder:
         v = o.named_data
         c7 = None if v is None else w.tables(v, _NamedData)
         start = w.size
-        key = start & 7 | (s0 != 0) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5 | (c3 is not None) << 6 | (c4 is not None) << 7 | (c5 is not None) << 8 | (c6 is not None) << 9 | (c7 is not None) << 10
+        key = start & 7 | (s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5 | (c3 is not None) << 6 | (c4 is not None) << 7 | (c5 is not None) << 8 | (c6 is not None) << 9 | (c7 is not None) << 10
         layout = layouts_Program.get(key) or new_layout('Program', key)
         return w.finish_table(start, layout, [s0, c1, c2, c3, c4, c5, c6, c7])
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import List, Optional, TextIO
 
 from .demo import demo_program
-from .errors import EncodeError
+from .errors import EncodeError, one_line
 from .flatbuffer import encode_flatbuffer
 from .json_form import options_from_json, program_from_json
 from ._files import write_file
@@ -95,7 +95,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (CommandError, EncodeError, OSError) as exc:
         message = str(exc) if not isinstance(exc, OSError) else \
             f"cannot write {args.output}: {exc.strerror or exc}"
-        print(f"pte-encoder: error: {message}", file=sys.stderr)
+        print(f"pte-encoder: error: {one_line(message)}", file=sys.stderr)
         return 2
     return 0
 

@@ -14,32 +14,47 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 from ._codecs import PROGRAM
+from .engine.check import integer
 from .engine.codec import MAX_FLATBUFFER_SIZE
-from .errors import EncodeError
+from .errors import fail
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .types import ProgramLike
 
-__all__ = ["encode_flatbuffer", "check_alignment", "MAX_FLATBUFFER_SIZE"]
+__all__ = ["encode_flatbuffer", "check_alignment", "MAX_FLATBUFFER_SIZE",
+           "MAX_FLATBUFFER_ALIGNMENT", "MAX_SEGMENT_ALIGNMENT"]
+
+# The largest alignment of data inside the FlatBuffer (constant_tensor_alignment,
+# delegate_alignment): one blob padded to it still fits in a FlatBuffer under 2 GiB.
+MAX_FLATBUFFER_ALIGNMENT = 2**30
+# The largest alignment of segments after the FlatBuffer (segment_alignment,
+# named data): 4 GiB, far beyond any page size.
+MAX_SEGMENT_ALIGNMENT = 2**32
 
 # The option that replaces each force_align of the schema.
 _OPTIONS = {("Buffer", "storage"): "constant_tensor_alignment",
             ("BackendDelegateInlineData", "data"): "delegate_alignment"}
 
 
-def check_alignment(name: str, value: Optional[int]) -> None:
+def check_alignment(name: str, value: Any, limit: int = MAX_FLATBUFFER_ALIGNMENT) -> Optional[int]:
+    """``value`` as an int if it is a power of two no larger than ``limit``
+    (an ``int`` or integer-like, not a bool), None for None; else raises
+    :class:`EncodeError` at ``name``."""
     if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value & (value - 1):
-        raise EncodeError(f"{name}: expected a power of two, got {value!r}")
+        return None
+    number = None if isinstance(value, bool) else integer(value)
+    if number is None or number < 1 or number & (number - 1):
+        raise fail(name, value, "a power of two")
+    if number > limit:
+        raise fail(name, value, f"a power of two of at most {limit} (2**{limit.bit_length() - 1})")
+    return int(number)
 
 
 def resolve_alignments(constant_tensor_alignment: Optional[int],
                        delegate_alignment: Optional[int]) -> Tuple[int, ...]:
     """The force_align of each field of the program's Schema.force_aligned, options applied."""
-    check_alignment("constant_tensor_alignment", constant_tensor_alignment)
-    check_alignment("delegate_alignment", delegate_alignment)
-    return _alignments(constant_tensor_alignment, delegate_alignment)
+    return _alignments(check_alignment("constant_tensor_alignment", constant_tensor_alignment),
+                       check_alignment("delegate_alignment", delegate_alignment))
 
 
 @lru_cache(maxsize=64)
@@ -66,7 +81,8 @@ def encode_flatbuffer(program: ProgramLike, *, constant_tensor_alignment: Option
     same attribute names (such as ``executorch.exir.schema.Program``).
     ``constant_tensor_alignment`` and ``delegate_alignment`` replace the
     schema's ``force_align`` of ``Buffer.storage`` and
-    ``BackendDelegateInlineData.data``; any power of two is accepted.
+    ``BackendDelegateInlineData.data``: a power of two up to
+    :data:`MAX_FLATBUFFER_ALIGNMENT` (2**30), or None for the schema's 16.
     Raises :class:`EncodeError` for bad input.
     """
     alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)

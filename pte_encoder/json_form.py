@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import TYPE_CHECKING, Any, Dict, Union, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union, cast
 
 from . import model
 from ._codecs import PROGRAM
 from .engine.check import check_scalar
 from .engine.json import to_json
-from .errors import EncodeError
+from .errors import VALUE_LIMIT, EncodeError, key_text, member
+from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, MAX_SEGMENT_ALIGNMENT, check_alignment
 from .pte import DataEntry, NamedDataOutput
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
@@ -28,10 +29,56 @@ _SCHEMA = PROGRAM.schema
 _ENUMS: Dict[str, Any] = dict(PROGRAM.enum_types)
 
 
-def _fail(path: str, value: Any, expected: str) -> EncodeError:
-    text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) \
-        else type(value).__name__
-    return EncodeError(f"{path or 'program'}: expected {expected}, got {text[:80]}")
+def _fail(path: str, value: Any, expected: str, root: str = "program") -> EncodeError:
+    if isinstance(value, (str, int, float, bool, type(None))):
+        text = json.dumps(value[:VALUE_LIMIT] if isinstance(value, str) else value)
+        if len(text) > VALUE_LIMIT:
+            text = text[:VALUE_LIMIT - 3] + "..."
+    else:
+        text = "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) \
+            else type(value).__name__
+    return EncodeError(f"{path or root}: expected {expected}, got {text}",
+                       path=path, value=value, expected=expected, has_value=True)
+
+
+class _Object(Dict[str, Any]):
+    """A JSON object as read, with the first key it set more than once."""
+
+    duplicate: Optional[str] = None
+
+
+def _object(pairs: List[Tuple[str, Any]]) -> _Object:
+    obj = _Object(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        for key, _value in pairs:
+            if key in seen:
+                obj.duplicate = key
+                break
+            seen.add(key)
+    return obj
+
+
+def _parse(source: Union[str, bytes]) -> Any:
+    """JSON text as Python values, objects as :class:`_Object`."""
+    try:
+        return json.loads(source, object_pairs_hook=_object)
+    except RecursionError:
+        raise EncodeError("invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for bytes
+        raise EncodeError(f"invalid JSON: {exc}") from None
+
+
+def _check_keys(path: str, data: Dict[Any, Any], known: Any, what: str) -> None:
+    """Refuse, as flatc does, a key set twice and a key that is not a field."""
+    duplicate = getattr(data, "duplicate", None)
+    if duplicate is not None:
+        where = member(path, duplicate)
+        raise EncodeError(f"{where}: field set more than once", path=where)
+    for key in data:
+        if key not in known:
+            where = member(path, key)
+            raise EncodeError(f"{where}: not a field of {what}", path=where, value=key, has_value=True)
 
 
 def _scalar(path: str, value: Any, fmt: str, enum: Any) -> Any:
@@ -40,7 +87,12 @@ def _scalar(path: str, value: Any, fmt: str, enum: Any) -> Any:
             return float(value)
         raise _fail(path, value, "a number")
     if fmt in "df" and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise _fail(path, value, "a number in the range of a 64-bit float") from None
+    if fmt not in "?df" and isinstance(value, bool):  # flatc refuses true and false here too
+        raise _fail(path, value, "an integer")
     check_scalar(path, value, fmt)
     if enum is not None:
         try:
@@ -56,9 +108,7 @@ def _table(path: str, data: Any, table: str) -> Any:
     fields = _SCHEMA.tables[table]
     known = {f.name for f in fields}
     known |= {f.name + "_type" for f in _SCHEMA.fields(table, "UNION")}
-    for key in data:
-        if key not in known:
-            raise EncodeError(f"{path + '.' if path else ''}{key}: not a field of {table}")
+    _check_keys(path, data, known, table)
     kwargs = {}
     for name, kind, _slot, elem, _default, _align, enum_name in fields:
         where = f"{path}.{name}" if path else name
@@ -77,7 +127,7 @@ def _table(path: str, data: Any, table: str) -> Any:
             kwargs[name] = _table(where, value, elem or "")
         elif kind == "UNION":
             member = data.get(name + "_type")
-            if member not in _SCHEMA.unions[elem or ""]:
+            if not isinstance(member, str) or member not in _SCHEMA.unions[elem or ""]:
                 raise _fail(where + "_type", member, f"a member of {elem}")
             kwargs[name] = _table(where, value, member)
         elif kind == "TABLE_VECTOR":
@@ -98,17 +148,18 @@ def program_from_json(source: Union[str, bytes, Dict[str, Any]]) -> model.Progra
 
     Raises :class:`EncodeError` naming the JSON path of a bad value.
     """
-    if isinstance(source, (str, bytes)):
-        try:
-            source = json.loads(source)
-        except ValueError as exc:
-            raise EncodeError(f"invalid JSON: {exc}") from None
+    if isinstance(source, (str, bytes, bytearray)):
+        source = _parse(source)
     program: model.Program = _table("", source, _SCHEMA.root_table)
     return program
 
 
 def program_to_json(program: ProgramLike) -> str:
-    """Write a Program in ExecuTorch's JSON form, as flatc reads it."""
+    """Write a Program in ExecuTorch's JSON form, as flatc reads it.
+
+    The program is checked as :func:`encode_flatbuffer` checks it: bad input
+    raises :class:`EncodeError` naming the place.
+    """
     return to_json(_SCHEMA, program)
 
 
@@ -125,6 +176,40 @@ def _base64(path: str, value: Any) -> bytes:
         raise _fail(path, value, "a base64 string") from None
 
 
+def _alignment(path: str, value: Any, limit: int) -> Any:
+    if isinstance(value, bool):  # check_alignment refuses it too; this says it in JSON
+        raise _fail(path, value, "a power of two")
+    return check_alignment(path, value, limit)
+
+
+def _named_data(path: str, value: Any) -> NamedDataOutput:
+    if not isinstance(value, dict):
+        raise _fail(path, value, "an object with 'buffers' and 'pte_data'")
+    _check_keys(path, value, ("buffers", "pte_data"), "named_data")
+    buffers, pte_data = value.get("buffers"), value.get("pte_data")
+    if not isinstance(buffers, list):
+        raise _fail(f"{path}.buffers", buffers, "a list of base64 strings")
+    if not isinstance(pte_data, dict):
+        raise _fail(f"{path}.pte_data", pte_data, "an object of key -> {buffer_index, alignment}")
+    _check_keys(f"{path}.pte_data", pte_data, pte_data.keys(), "pte_data")
+    blobs = [_base64(f"{path}.buffers[{i}]", b) for i, b in enumerate(buffers)]
+    entries = {}
+    for name, entry in pte_data.items():
+        where = f"{path}.pte_data[{key_text(name)}]"
+        if not isinstance(entry, dict):
+            raise _fail(where, entry, "an object with 'buffer_index' and 'alignment'")
+        _check_keys(where, entry, ("buffer_index", "alignment"), "a pte_data entry")
+        index = entry.get("buffer_index")
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(blobs):
+            raise _fail(f"{where}.buffer_index", index,
+                        f"an index into the {len(blobs)} {path}.buffers")
+        alignment = entry.get("alignment")
+        alignment = 1 if alignment is None else \
+            _alignment(f"{where}.alignment", alignment, MAX_SEGMENT_ALIGNMENT)
+        entries[name] = DataEntry(index, alignment)
+    return NamedDataOutput(blobs, entries)
+
+
 def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> EncodeOptions:
     """Read :func:`encode_program`'s keyword arguments from their JSON form.
 
@@ -132,19 +217,24 @@ def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> EncodeOption
     ``extract_delegate_segments`` as they are, ``mutable_data`` as a list of
     base64 blobs, ``named_data`` as ``buffers`` (base64 blobs) and
     ``pte_data`` (key -> ``buffer_index``, ``alignment``). ``null`` or a
-    missing key means the default.
+    missing key means the default (an entry's missing ``alignment``: 1).
+    Every value is checked here, as :func:`encode_program` checks it; bad
+    input raises :class:`EncodeError` naming the option.
     """
-    if isinstance(source, (str, bytes)):
-        try:
-            source = json.loads(source)
-        except ValueError as exc:
-            raise EncodeError(f"invalid JSON: {exc}") from None
+    if isinstance(source, (str, bytes, bytearray)):
+        source = _parse(source)
     if not isinstance(source, dict):
-        raise _fail("options", source, "an object")
+        raise _fail("", source, "an object", root="options")
+    duplicate = getattr(source, "duplicate", None)
+    if duplicate is not None:
+        where = member("", duplicate)
+        raise EncodeError(f"{where}: option set more than once", path=where)
     options: Dict[str, Any] = {}
     for key, value in source.items():
         if key not in _OPTION_KEYS:
-            raise EncodeError(f"{key}: not an option (expected one of {', '.join(_OPTION_KEYS)})")
+            where = member("", key)
+            raise EncodeError(f"{where}: not an option (expected one of {', '.join(_OPTION_KEYS)})",
+                              path=where, value=key, has_value=True)
         if value is None:
             continue
         if key == "mutable_data":
@@ -152,19 +242,13 @@ def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> EncodeOption
                 raise _fail(key, value, "a list of base64 strings")
             value = [_base64(f"{key}[{i}]", blob) for i, blob in enumerate(value)]
         elif key == "named_data":
-            if not isinstance(value, dict) or not isinstance(value.get("buffers"), list) \
-                    or not isinstance(value.get("pte_data"), dict):
-                raise _fail(key, value, "an object with 'buffers' and 'pte_data'")
-            buffers = [_base64(f"{key}.buffers[{i}]", b) for i, b in enumerate(value["buffers"])]
-            entries = {}
-            for name, entry in value["pte_data"].items():
-                if not isinstance(entry, dict) or not isinstance(entry.get("buffer_index"), int):
-                    raise _fail(f"{key}.pte_data[{name!r}]", entry,
-                                "an object with 'buffer_index' and 'alignment'")
-                entries[name] = DataEntry(entry["buffer_index"], entry.get("alignment") or 1)
-            value = NamedDataOutput(buffers, entries)
-        elif key == "extract_delegate_segments" and not isinstance(value, bool):
-            raise _fail(key, value, "true or false")
+            value = _named_data(key, value)
+        elif key == "extract_delegate_segments":
+            if not isinstance(value, bool):
+                raise _fail(key, value, "true or false")
+        else:
+            value = _alignment(key, value, MAX_SEGMENT_ALIGNMENT if key == "segment_alignment"
+                               else MAX_FLATBUFFER_ALIGNMENT)
         options[key] = value
     # Each key is one of EncodeOptions' (a test holds them equal) and each
     # value was checked above as that key's type.

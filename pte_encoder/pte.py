@@ -10,16 +10,18 @@ of the caller's buffers until they are joined or written.
 
 from __future__ import annotations
 
-import math
+import hashlib
 import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import model
-from .errors import EncodeError
-from ._files import Target, write_file
+from ._codecs import PROGRAM
+from ._files import Target, check_target, write_file
+from .engine.check import check_object, check_scalar, integer, missing
 from .engine.values import bytes_like
-from .flatbuffer import check_alignment, encode_chunks, resolve_alignments
+from .errors import EncodeError, describe, fail, join, key_text
+from .flatbuffer import MAX_SEGMENT_ALIGNMENT, check_alignment, encode_chunks, resolve_alignments
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .model import ByteVector
@@ -30,7 +32,12 @@ __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 DEFAULT_TENSOR_ALIGNMENT = 16
 HEADER_MAGIC = b"eh00"
 HEADER_LENGTH = 32
+_MISSING = object()
+# The attributes of the option objects (schema tables have theirs in the schema).
+_NAMES = {"NamedDataOutput": ("buffers", "pte_data"), "DataEntry": ("buffer_index", "alignment")}
 _HEADER = struct.Struct("<4sIQQQ")
+# The place of the program itself in messages.
+_ROOT = PROGRAM.schema.name
 
 
 @dataclass
@@ -82,108 +89,178 @@ class _Segment:
     def pad_to(self, alignment: int) -> None:
         pad = -self.size % alignment
         if pad:
-            self.chunks.append(bytes(pad))
+            self.chunks += zeros(pad)
             self.size += pad
 
 
+_ZEROS = bytes(1 << 20)
+
+
+def zeros(count: int) -> List[Any]:
+    """``count`` zero bytes as chunks: views of one shared block, so that a
+    large alignment's padding costs no memory until the bytes are joined."""
+    if count <= len(_ZEROS):
+        return [_ZEROS[:count]] if count else []
+    whole, rest = divmod(count, len(_ZEROS))
+    view = memoryview(_ZEROS)
+    return [view] * whole + ([view[:rest]] if rest else [])
+
+
 def _blob(path: str, value: Any) -> Any:
+    """``value`` as bytes or a flat contiguous memoryview (non-contiguous
+    buffers copied), or an EncodeError at ``path``."""
     try:
         return bytes_like(value)
-    except (TypeError, ValueError):
-        text = repr(value)
-        raise EncodeError(f"{path}: expected a bytes-like object, got "
-                          f"{text[:77] + '...' if len(text) > 80 else text}") from None
+    except (TypeError, ValueError, BufferError):  # ValueError: a released memoryview
+        raise fail(path, value, "a bytes-like object") from None
 
 
 def _list(path: str, value: Any) -> Sequence[Any]:
     if value is None:
         return []
     if not isinstance(value, (list, tuple)):
-        raise EncodeError(f"{path}: expected a list, got {type(value).__name__}")
+        raise fail(path, value, "a list")
     return value
 
 
-def _packed(path: str, items: Sequence[Any], alignment: Optional[int]) -> Tuple[_Segment, List[int]]:
-    """Blobs back to back, each padded to ``alignment`` except the last."""
+def _field(obj: Any, name: str, path: str, what: str) -> Any:
+    """``obj.name``; ``obj`` must be an object (a ``what``) that has it."""
+    check_object(path, obj, what, _ROOT)
+    value = getattr(obj, name, _MISSING)
+    if value is _MISSING:
+        names = _NAMES.get(what) or [f.name for f in PROGRAM.schema.tables[what]]
+        raise missing(path, obj, name, what, names, _ROOT)
+    return value
+
+
+def _index(path: str, value: Any, count: int, what: str) -> int:
+    number = None if isinstance(value, bool) else integer(value)
+    if number is None or not 0 <= number < count:
+        raise fail(path, value, f"an index into the {count} {what}")
+    return int(number)
+
+
+def _size(data: Any) -> int:
+    return data.nbytes if isinstance(data, memoryview) else len(data)
+
+
+def _packed(path: str, items: Sequence[Any], alignment: Optional[int],
+            table: Optional[str]) -> Tuple[_Segment, List[int]]:
+    """Blobs back to back, each padded to ``alignment`` except the last: the
+    items themselves, or their ``storage`` (always, if ``table`` is given)."""
     segment, offsets = _Segment(), []
     for index, item in enumerate(items):
-        storage = getattr(item, "storage", item)
-        offsets.append(segment.add(_blob(f"{path}[{index}]", storage)))
+        where = f"{path}[{index}]"
+        if table is not None:
+            item, where = _field(item, "storage", where, table), f"{where}.storage"
+        elif hasattr(item, "storage"):
+            item, where = item.storage, f"{where}.storage"
+        offsets.append(segment.add(_blob(where, item)))
         if alignment and index < len(items) - 1:
             segment.pad_to(alignment)
     return segment, offsets
 
 
-def _extract_delegates(program: Any, segments: List[_Segment]) -> Tuple[List[Any], List[Any]]:
+class _SharedBlobs:
+    """Segments for delegate blobs, identical blobs sharing one: found by a
+    digest of their bytes (linear time; only digests are kept, the blobs stay
+    the caller's), confirmed byte for byte."""
+
+    def __init__(self, segments: List[_Segment]) -> None:
+        self.segments = segments
+        self.by_digest: Dict[Tuple[int, bytes], List[Tuple[Any, int]]] = {}
+        self.compared = 0  # byte-for-byte comparisons made (one per digest match)
+
+    def segment_of(self, data: Any, size: int) -> int:
+        """The segment already holding bytes equal to ``data``, or a new one."""
+        view = memoryview(data)
+        key = (size, hashlib.blake2b(view, digest_size=16).digest())
+        candidates = self.by_digest.setdefault(key, [])
+        for other, index in candidates:
+            self.compared += 1
+            if other == view:
+                return index
+        segment = _Segment()
+        segment.add(data)
+        self.segments.append(segment)
+        candidates.append((view, len(self.segments) - 1))
+        return len(self.segments) - 1
+
+
+def _extract_delegates(program: Any, segments: List[_Segment]) -> Tuple[List[Any], List[Any], int]:
     """Move non-empty inline delegate blobs into segments, sharing identical ones.
 
-    Returns the execution plans (with the delegates' new references) and the
-    inline data left in the FlatBuffer (the empty blobs, one per delegate).
+    Returns the execution plans (with the delegates' new references), the
+    inline data left in the FlatBuffer (the empty blobs, one per delegate),
+    and the number of byte comparisons made to share blobs.
     """
     inline = _list("backend_delegate_data", program.backend_delegate_data)
-    by_size: Dict[int, List[Tuple[Any, int]]] = {}
+    shared = _SharedBlobs(segments)
     remaining: List[Any] = []
     seen = set()
     plans = []
     for p, plan in enumerate(_list("execution_plan", program.execution_plan)):
         delegates = []
-        for d, delegate in enumerate(_list(f"execution_plan[{p}].delegates", plan.delegates)):
-            where = f"execution_plan[{p}].delegates[{d}].processed"
-            ref = delegate.processed
-            if ref.location != model.DataLocation.INLINE:
-                raise EncodeError(f"{where}.location: expected INLINE (0), got {ref.location!r}: "
-                                  "the delegate's data is already in a segment")
-            if not isinstance(ref.index, int) or not 0 <= ref.index < len(inline):
-                raise EncodeError(f"{where}.index: expected an index into the "
-                                  f"{len(inline)} backend_delegate_data entries, got {ref.index!r}")
-            seen.add(ref.index)
-            data = _blob(f"backend_delegate_data[{ref.index}].data", inline[ref.index].data)
-            size = data.nbytes if isinstance(data, memoryview) else len(data)
+        where_plan = f"execution_plan[{p}]"
+        listed = _field(plan, "delegates", where_plan, "ExecutionPlan")
+        for d, delegate in enumerate(_list(f"{where_plan}.delegates", listed)):
+            where = f"{where_plan}.delegates[{d}].processed"
+            ref = _field(delegate, "processed", f"{where_plan}.delegates[{d}]", "BackendDelegate")
+            location = _field(ref, "location", where, "BackendDelegateDataReference")
+            check_scalar(f"{where}.location", location, "b")
+            if location != model.DataLocation.INLINE:
+                raise EncodeError(f"{where}.location: expected INLINE (0), got {describe(location)}: "
+                                  "the delegate's data is already in a segment",
+                                  path=f"{where}.location", value=location,
+                                  expected="INLINE (0)", has_value=True)
+            used = _index(f"{where}.index", _field(ref, "index", where, "BackendDelegateDataReference"),
+                          len(inline), "backend_delegate_data entries")
+            seen.add(used)
+            entry = f"backend_delegate_data[{used}]"
+            data = _blob(f"{entry}.data", _field(inline[used], "data", entry, "BackendDelegateInlineData"))
+            size = _size(data)
             if size:
-                location, index = model.DataLocation.SEGMENT, _shared_segment(data, size, by_size, segments)
+                location, index = model.DataLocation.SEGMENT, shared.segment_of(data, size)
             else:
                 location, index = model.DataLocation.INLINE, len(remaining)
-                remaining.append(inline[ref.index])
+                remaining.append(inline[used])
             reference = model.BackendDelegateDataReference(location=location, index=index)
             delegates.append(_Overlay(delegate, processed=reference))
         plans.append(_Overlay(plan, delegates=delegates) if delegates else plan)
     unused = sorted(set(range(len(inline))) - seen)
     if unused:
-        raise EncodeError(f"backend_delegate_data: entries {unused} are used by no delegate")
-    return plans, remaining
-
-
-def _shared_segment(data: Any, size: int, by_size: Dict[int, List[Tuple[Any, int]]],
-                    segments: List[_Segment]) -> int:
-    """The segment already holding bytes equal to ``data``, or a new one."""
-    view = memoryview(data)
-    for other, index in by_size.setdefault(size, []):
-        if other == view:
-            return index
-    segment = _Segment()
-    segment.add(data)
-    segments.append(segment)
-    by_size[size].append((view, len(segments) - 1))
-    return len(segments) - 1
+        raise EncodeError(f"backend_delegate_data: entries {describe(unused)} are used by no delegate",
+                          path="backend_delegate_data")
+    return plans, remaining, shared.compared
 
 
 def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment]) -> List[model.NamedData]:
     existing = getattr(program, "named_data", None)
     if existing:
         raise EncodeError("named_data: the program already has named data; "
-                          "pass named blobs through the named_data option only")
-    buffers = _list("named_data.buffers", named_data.buffers)
+                          "pass named blobs through the named_data option only", path="named_data")
+    buffers = _list("named_data.buffers", _field(named_data, "buffers", "named_data", "NamedDataOutput"))
+    pte_data = _field(named_data, "pte_data", "named_data", "NamedDataOutput")
+    if not isinstance(pte_data, Mapping):
+        raise fail("named_data.pte_data", pte_data, "a mapping of str keys to DataEntry objects")
     segment_of: Dict[int, int] = {}
     entries = []
-    for key, entry in named_data.pte_data.items():
-        where = f"named_data.pte_data[{key!r}]"
-        index = entry.buffer_index
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(buffers):
-            raise EncodeError(f"{where}.buffer_index: expected an index into the "
-                              f"{len(buffers)} named_data.buffers, got {index!r}")
-        if index not in segment_of:
-            check_alignment(f"{where}.alignment", entry.alignment)
-            segment = _Segment(entry.alignment)
+    for key, entry in pte_data.items():
+        where = f"named_data.pte_data[{key_text(key)}]"
+        if not isinstance(key, str):
+            raise fail(where, key, "a str key")
+        index = _index(f"{where}.buffer_index", _field(entry, "buffer_index", where, "DataEntry"),
+                       len(buffers), "named_data.buffers")
+        alignment = check_alignment(f"{where}.alignment", _field(entry, "alignment", where, "DataEntry"),
+                                    MAX_SEGMENT_ALIGNMENT)
+        if alignment is None:
+            raise fail(f"{where}.alignment", None, "a power of two")
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise fail(where, key, "a key encodable as UTF-8") from None
+        if index not in segment_of:  # the first key of a buffer gives its alignment
+            segment = _Segment(alignment)
             segment.add(_blob(f"named_data.buffers[{index}]", buffers[index]))
             segment_of[index] = len(segments)
             segments.append(segment)
@@ -191,44 +268,75 @@ def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment])
     return entries
 
 
-def _pte_chunks(program: Any, mutable_data: Optional[Sequence[Any]], named_data: Any,
+def _segment_end(table: Sequence[Any]) -> int:
+    """Where the program's own last segment ends (new segments go after it)."""
+    if not table:
+        return 0
+    where = f"segments[{len(table) - 1}]"
+    offset = _field(table[-1], "offset", where, "DataSegment")
+    size = _field(table[-1], "size", where, "DataSegment")
+    check_scalar(f"{where}.offset", offset, "Q")
+    check_scalar(f"{where}.size", size, "Q")
+    return int(integer(offset)) + int(integer(size))
+
+
+def _pte_chunks(*args: Any) -> Tuple[List[Any], int]:
+    """Everything checked and laid out, nothing written: the file's chunks and
+    size (arguments as :func:`_layout_pte`'s)."""
+    try:
+        return _layout_pte(*args)
+    except EncodeError as exc:
+        error = exc
+    # Raised without the traceback of the frames that hold views of the
+    # caller's buffers (an mmap cannot be closed while any is alive).
+    raise error.with_traceback(None)
+
+
+def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data: Any,
                 extract_delegate_segments: bool, segment_alignment: int,
                 constant_tensor_alignment: Optional[int],
                 delegate_alignment: Optional[int]) -> Tuple[List[Any], int]:
-    check_alignment("segment_alignment", segment_alignment)
-    if segment_alignment is None:
-        raise EncodeError("segment_alignment: expected a power of two, got None")
-    tensor_alignment = constant_tensor_alignment or DEFAULT_TENSOR_ALIGNMENT
+    checked = check_alignment("segment_alignment", segment_alignment, MAX_SEGMENT_ALIGNMENT)
+    if checked is None:
+        raise fail("segment_alignment", None, "a power of two")
+    segment_alignment = checked
+    if extract_delegate_segments is not True and extract_delegate_segments is not False:
+        raise fail("extract_delegate_segments", extract_delegate_segments, "True or False")
+    tensor_alignment = check_alignment("constant_tensor_alignment", constant_tensor_alignment)
+    if tensor_alignment is None:
+        tensor_alignment = DEFAULT_TENSOR_ALIGNMENT
     alignments = resolve_alignments(tensor_alignment, delegate_alignment)
+    check_object("", program, "Program", _ROOT)
     for attribute in ("constant_buffer", "segments", "execution_plan", "backend_delegate_data"):
-        if not hasattr(program, attribute):
-            raise EncodeError(f"{attribute}: missing (a Program needs the attribute {attribute!r})")
+        _field(program, attribute, "", "Program")
 
     segments: List[_Segment] = []
     changes: Dict[str, Any] = {}
     constants = _list("constant_buffer", program.constant_buffer)
     if constants:
-        segment, offsets = _packed("constant_buffer", constants, tensor_alignment)
+        segment, offsets = _packed("constant_buffer", constants, tensor_alignment, "Buffer")
         changes["constant_segment"] = model.SubsegmentOffsets(len(segments), offsets)
         changes["constant_buffer"] = []
         segments.append(segment)
     if mutable_data is not None:
-        segment, offsets = _packed("mutable_data", _list("mutable_data", mutable_data), None)
+        segment, offsets = _packed("mutable_data", _list("mutable_data", mutable_data), None, None)
         if segment.size:
             changes["mutable_data_segments"] = [model.SubsegmentOffsets(len(segments), offsets)]
             segments.append(segment)
     if extract_delegate_segments:
-        changes["execution_plan"], changes["backend_delegate_data"] = \
+        changes["execution_plan"], changes["backend_delegate_data"], _compared = \
             _extract_delegates(program, segments)
     if named_data is not None:
         changes["named_data"] = _extract_named_data(program, named_data, segments)
 
     table = list(_list("segments", program.segments))
+    end = _segment_end(table)
     data = _Segment()
     for segment in segments:
-        alignment = math.lcm(segment.alignment, segment_alignment)
-        end = table[-1].offset + table[-1].size if table else 0
-        table.append(model.DataSegment(offset=end + -end % alignment, size=segment.size))
+        alignment = max(segment.alignment, segment_alignment)  # powers of two: their lcm
+        offset = end + -end % alignment
+        table.append(model.DataSegment(offset=offset, size=segment.size))
+        end = offset + segment.size
         data.pad_to(alignment)
         data.chunks += segment.chunks
         data.size += segment.size
@@ -245,7 +353,7 @@ def _pte_chunks(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
     # goes after them, and the root moves by the header's size.
     root_offset = struct.unpack("<I", chunks[0])[0] + header_size
     chunks[0:2] = [struct.pack("<I", root_offset), chunks[1], header.ljust(header_size, b"\0")]
-    chunks.append(bytes(base - program_size))
+    chunks += zeros(base - program_size)
     chunks += data.chunks
     return chunks, base + data.size
 
@@ -283,6 +391,7 @@ def write_program(program: ProgramLike, file: Target, *,
     removed on error (see :mod:`pte_encoder._files`). Returns the number of
     bytes written.
     """
+    check_target(file)  # a bad file argument is refused before anything is computed
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                 segment_alignment, constant_tensor_alignment, delegate_alignment)
     return write_file(file, chunks)

@@ -90,7 +90,24 @@ def check_error(result: subprocess.CompletedProcess, message: str) -> None:
     ("{}", '{"segment_alignment": 100}', "segment_alignment: expected a power of two, got 100"),
     ("{}", '{"mutable_data": ["not base64!"]}', "mutable_data[0]: expected a base64 string"),
     ("{}", '{"colour": 1}', "colour: not an option"),
-])
+    ("[" * 100_000, None, "invalid JSON: nested too deeply"),
+    ("{}", "[" * 100_000, "invalid JSON: nested too deeply"),
+    ('{"version": 1, "version": 2}', None, "version: field set more than once"),
+    ('{"version": true}', None, "version: expected an integer, got true"),
+    ('{"backend_delegate_data": [{"data": [false]}]}', None, "backend_delegate_data[0].data[0]: expected an integer, got false"),
+    ('{"a\\nb\\u001b": 1}', None, "not a field of Program"),
+    ('{"' + "k" * 1_000_000 + '": 1}', None, "not a field of Program"),
+    ('{"execution_plan": [{"values": [{"val": {"double_val": 1' + "0" * 400 + '}, "val_type": "Double"}]}]}', None,
+     "double_val: expected a number in the range of a 64-bit float"),
+    ("{}", '{"constant_tensor_alignment": 0}', "constant_tensor_alignment: expected a power of two, got 0"),
+    ("{}", '{"segment_alignment": 18446744073709551616}', "segment_alignment: expected a power of two of at most"),
+    ("{}", '{"named_data": {"buffers": [""], "pte_data": {"k": {"buffer_index": 0, "alignment": false}}}}',
+     "named_data.pte_data['k'].alignment: expected a power of two, got false"),
+    ('{"execution_plan": [{"delegates": [{"id": "x"}]}], "backend_delegate_data": []}', None,
+     "execution_plan[0].delegates[0].processed: expected a BackendDelegateDataReference object, got None"),
+    ('{"execution_plan": [{"delegates": [{"processed": {"location": 0, "index": 3}}]}], "backend_delegate_data": []}', None,
+     "execution_plan[0].delegates[0].processed.index: expected an index into the 0 backend_delegate_data entries, got 3"),
+], ids=lambda v: repr(v)[:40] if isinstance(v, str) else None)
 def test_errors_are_one_line_and_leave_no_file(content: str, options: str, message: str,
                                                tmp_path: Path) -> None:
     program = tmp_path / "program.json"
@@ -103,6 +120,20 @@ def test_errors_are_one_line_and_leave_no_file(content: str, options: str, messa
     check_error(run(args), message)
     assert not (tmp_path / "out.pte").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".pte-")]
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"version": 1, "version": 2}', "version: field set more than once"),
+    ('{"constant_buffer": [{"storage": [1, 2]}], "segments": [{"offset": 0, "size": 1}]}', None),
+])
+def test_flatbuffer_only_errors(content: str, message: str, tmp_path: Path) -> None:
+    program = tmp_path / "program.json"
+    program.write_text(content)
+    (tmp_path / "options.json").write_text('{"delegate_alignment": 3}')
+    result = run(["encode", str(program), "-o", str(tmp_path / "out.bin"), "--flatbuffer-only",
+                  "--options", str(tmp_path / "options.json")])
+    check_error(result, message or "delegate_alignment: expected a power of two, got 3")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["options.json", "program.json"]
 
 
 def test_unwritable_output(tmp_path: Path) -> None:

@@ -524,7 +524,12 @@ def scalar_lines(var: str, elem: str, default: Any) -> Tuple[List[str], str]:
         sign = math.copysign(1.0, zero)
         return ([f"    if {var}.__class__ is not float:", f"        {var} = to_float({var})"],
                 f"({var} != {zero!r} or copysign(1.0, {var}) != {sign!r})")
-    return [], f"({var} != {default!r})"
+    # An integer equal to its default is left out; a float or Decimal equal
+    # to it (0.0 == 0) must be refused like any other non-integer, so a value
+    # that is equal but not an int (nor an int subclass: IntEnum, bool) must
+    # pass operator.index (numpy integers do); the int case costs one test.
+    return [], (f"({var} != {default!r} or {var}.__class__ is not int "
+                f"and not isinstance({var}, int) and absent_integer({var}))")
 
 
 def encoder_lines(schema: Schema, table: str) -> List[str]:
@@ -704,7 +709,7 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
         "",
         f"from {engine}.codec import Codec, Encoder",
         f"from {engine}.plans import SHORT_VECTOR, items",
-        f"from {engine}.values import bool_bytes, to_float, ubytes",
+        f"from {engine}.values import absent_integer, bool_bytes, to_float, ubytes",
         f"from {engine}.writer import Writer",
         "",
         "",

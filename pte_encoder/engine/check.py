@@ -9,29 +9,43 @@ expected. The root's place is the schema's name.
 from __future__ import annotations
 
 import math
+import operator
 import struct
-from typing import Any
+from typing import Any, Sequence
 
-from ..errors import EncodeError
+from ..errors import EncodeError, fail, join
 from .schema import Schema
 
-__all__ = ["check_root", "check_table", "check_scalar"]
+# A [ubyte] vector or a string, like the whole FlatBuffer, must stay under
+# 2 GiB (the format's offsets are signed 32-bit).
+MAX_VECTOR_BYTES = 2**31 - 1
+
+__all__ = ["check_root", "check_table", "check_object", "check_scalar", "integer", "missing",
+           "MAX_VECTOR_BYTES"]
 
 _RANGES = {c: (0, 2 ** (8 * struct.calcsize(c))) if c.isupper() else
            (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1))
            for c in "bBhHiIqQ"}
 _MISSING = object()
+_NOT_TABLES = (int, float, str, bytes, bytearray, memoryview, list, tuple, dict)
 
 
-def _fail(path: str, value: Any, expected: str) -> EncodeError:
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return EncodeError(f"{path}: expected {expected}, got {text}")
+_fail = fail
+_join = join
 
 
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
+def integer(value: Any) -> Any:
+    """``value`` as an int if it is one or is integer-like (``__index__``, as
+    numpy integers are), else None. bool counts as an int, as it does for
+    ``struct`` and for flatbuffers' own Builder (see the README)."""
+    if isinstance(value, int):
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+    except Exception:  # a hostile __index__: not an integer either
+        return None
 
 
 def check_scalar(path: str, value: Any, fmt: str) -> None:
@@ -44,27 +58,35 @@ def check_scalar(path: str, value: Any, fmt: str) -> None:
                 raise _fail(path, value, "a float (or the string 'inf' or '-inf')")
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _fail(path, value, "a float")
-        elif fmt == "f" and not math.isinf(value) and not math.isnan(value):
+        else:
             try:
-                struct.pack("<f", value)
+                number = float(value)
             except OverflowError:
-                raise _fail(path, value, "a float in the range of a 32-bit float") from None
+                raise _fail(path, value, "a number in the range of a 64-bit float") from None
+            if fmt == "f" and not math.isinf(number) and not math.isnan(number):
+                try:
+                    struct.pack("<f", number)
+                except OverflowError:
+                    raise _fail(path, value, "a float in the range of a 32-bit float") from None
     else:
-        if not isinstance(value, int):
+        number = integer(value)
+        if number is None:
             raise _fail(path, value, "an integer")
         low, high = _RANGES[fmt]
-        if not low <= value < high:
+        if not low <= number < high:
             raise _fail(path, value, f"an integer in [{low}, {high - 1}]")
 
 
 def _check_vector(path: str, value: Any, fmt: str) -> None:
     if fmt == "B" and not isinstance(value, (list, tuple)):
         try:
-            view = memoryview(value)
-        except TypeError:
+            size = memoryview(value).nbytes
+        except (TypeError, ValueError):  # ValueError: a released memoryview
             raise _fail(path, value, "a bytes-like object or a list of integers") from None
-        if not view.c_contiguous:
-            raise _fail(path, value, "a contiguous buffer")
+        if size > MAX_VECTOR_BYTES:
+            expected = f"at most {MAX_VECTOR_BYTES} bytes (the FlatBuffer limit)"
+            raise EncodeError(f"{path}: expected {expected}, got {size} bytes",
+                              path=path, value=value, expected=expected, has_value=True)
         return
     if not isinstance(value, (list, tuple)):
         raise _fail(path, value, "a list")
@@ -72,16 +94,38 @@ def _check_vector(path: str, value: Any, fmt: str) -> None:
         check_scalar(f"{path}[{index}]", item, fmt)
 
 
+def missing(path: str, obj: Any, name: str, table: str, names: Sequence[str],
+            root: str = "") -> EncodeError:
+    """The error for ``obj`` (at ``path``) lacking the attribute ``name`` of a
+    ``table``: the object is of the wrong kind if it has none of ``names``."""
+    if not any(hasattr(obj, other) for other in names):
+        return _fail(path, obj, f"a {table} object", root=root or table)
+    where = _join(path, name)
+    return EncodeError(f"{where}: missing (a {table} needs the attribute {name!r})",
+                       path=where, expected=f"the attribute {name!r}")
+
+
+def check_object(path: str, obj: Any, table: str, root: str = "") -> None:
+    """Refuse what cannot be a table object: None, numbers, text, bytes,
+    containers (``root`` names the place if ``path`` is empty; else the table)."""
+    if obj is None or isinstance(obj, _NOT_TABLES):
+        raise _fail(path, obj, f"a {table} object", root=root or table)
+
+
 def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "") -> None:
     """Check ``obj`` as a ``table`` at ``path`` (``root`` names the place if the path is empty)."""
-    if obj is None or isinstance(obj, (int, float, str, bytes, list, tuple, dict)):
-        raise _fail(path or root, obj, f"a {table} object")
-    for f in schema.tables[table]:
+    check_object(path, obj, table, root)
+    fields = schema.tables[table]
+    for f in fields:
         name, kind, elem = f.name, f.kind, f.elem
         where = _join(path, name)
-        value = getattr(obj, name, _MISSING)
+        try:
+            value = getattr(obj, name, _MISSING)
+        except Exception as exc:  # a property that raises: its error, with the place
+            raise EncodeError(f"{where}: cannot be read: {type(exc).__name__}: {exc}",
+                              path=where) from exc
         if value is _MISSING:
-            raise EncodeError(f"{where}: missing (a {table} needs the attribute {name!r})")
+            raise missing(path, obj, name, table, [other.name for other in fields], root)
         if kind == "SCALAR":
             check_scalar(where, value, elem or "")
         elif value is None:
@@ -90,9 +134,11 @@ def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "")
             if not isinstance(value, str):
                 raise _fail(where, value, "a str")
             try:
-                value.encode("utf-8")
+                size = len(value.encode("utf-8"))
             except UnicodeEncodeError:
                 raise _fail(where, value, "a str encodable as UTF-8") from None
+            if size > MAX_VECTOR_BYTES:
+                raise _fail(where, value, f"a str of at most {MAX_VECTOR_BYTES} bytes in UTF-8")
         elif kind == "TABLE":
             check_table(schema, where, value, elem or "")
         elif kind == "UNION":

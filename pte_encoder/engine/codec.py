@@ -34,7 +34,7 @@ Encoder = Callable[[Writer, Any], int]
 
 # What a failing encoder may raise on bad input; the checker then names the place.
 _ENCODE_ERRORS = (AttributeError, KeyError, TypeError, ValueError, OverflowError, IndexError,
-                  struct.error)
+                  struct.error, BufferError)
 
 
 class Codec:
@@ -117,13 +117,28 @@ class Codec:
         try:
             position = self._root(writer, root)
         except _ENCODE_ERRORS as exc:
+            problem: Optional[str] = str(exc)
+        except MemoryError:
+            problem = "out of memory"
+        else:
+            problem = None
+        if problem is not None:
+            # The writer holds views of the caller's buffers: drop it (and the
+            # exception's traceback, which reaches it) before checking, so that
+            # no buffer stays exported by the error raised.
+            del writer
             self.check(root)  # raises EncodeError naming the place
-            raise EncodeError(f"{self.schema.name}: cannot be encoded: {exc}") from exc
+            raise EncodeError(f"{self.schema.name}: cannot be encoded: {problem}")
         chunks = writer.finish(position, self.schema.file_identifier)
-        if writer.size > MAX_FLATBUFFER_SIZE:
-            raise EncodeError(f"{self.schema.name}: the FlatBuffer would be {writer.size} bytes, "
-                              f"over the format's limit of {MAX_FLATBUFFER_SIZE}")
-        return chunks, writer.size
+        size = writer.size
+        if size > MAX_FLATBUFFER_SIZE:
+            del writer, chunks
+            self.check(root)  # names a single blob over the limit, if there is one
+            expected = f"at most {MAX_FLATBUFFER_SIZE} bytes"
+            raise EncodeError(f"{self.schema.name}: the FlatBuffer would be {size} bytes, "
+                              f"over the format's limit of {MAX_FLATBUFFER_SIZE}",
+                              path="", value=size, expected=expected, has_value=True)
+        return chunks, size
 
     def encode(self, root: Any, aligns: Optional[Sequence[int]] = None) -> bytes:
         """The FlatBuffer of ``root`` as bytes (see :meth:`encode_chunks`)."""

@@ -7,9 +7,10 @@ codec then names the place (see check.py).
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
-__all__ = ["bool_bytes", "bytes_like", "to_float", "ubytes"]
+__all__ = ["absent_integer", "bool_bytes", "bytes_like", "to_float", "ubytes"]
 
 
 def bool_bytes(items: Any) -> bytes:
@@ -24,15 +25,26 @@ def ubytes(value: Any) -> bytes:
 
 
 def bytes_like(value: Any) -> Any:
-    """``value`` as bytes, bytearray or a flat memoryview, copying only lists."""
+    """``value`` as bytes, bytearray or a flat memoryview, copying only lists
+    and non-contiguous buffers (a strided view is copied in logical order)."""
     if isinstance(value, (bytes, bytearray)):
         return value
     if isinstance(value, (list, tuple)):
         return bytes(value)
     view = memoryview(value)
+    if not view.c_contiguous:
+        return view.tobytes()
     if view.format != "B" or view.ndim != 1:
         view = view.cast("B")
     return view
+
+
+def absent_integer(value: Any) -> bool:
+    """The presence of an integer field's value that equals the default but
+    is not an int: False (left out) if it is integer-like, else TypeError
+    (``0.0`` and ``Decimal(0)`` are refused like ``1.0``)."""
+    operator.index(value)
+    return False
 
 
 def to_float(value: Any) -> float:
