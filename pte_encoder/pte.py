@@ -25,7 +25,7 @@ from .flatbuffer import MAX_SEGMENT_ALIGNMENT, check_alignment, encode_chunks, r
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .model import ByteVector
-    from .types import MutableBlob, NamedDataStoreLike, ProgramLike
+    from .types import DataEntryLike, MutableBlob, NamedDataStoreLike, ProgramLike
 
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 
@@ -55,7 +55,7 @@ class NamedDataOutput:
     of ``pte_data`` names an entry of ``buffers``; keys may share a buffer."""
 
     buffers: Sequence[ByteVector] = field(default_factory=list)
-    pte_data: Mapping[str, DataEntry] = field(default_factory=dict)
+    pte_data: Mapping[str, DataEntryLike] = field(default_factory=dict)
 
 
 class _Overlay:

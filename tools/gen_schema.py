@@ -463,13 +463,14 @@ def protocol_type(schema: Declared, f: FieldDef) -> str:
     if f.type in schema.tables:
         return f"Optional[Sequence[{f.type}Like]]" if f.vector else f"Optional[{f.type}Like]"
     scalar = schema.enums[f.type][0] if f.type in schema.enums else f.type
-    kind = SCALARS[scalar][1]
+    # Integers and enums are integer-likes (operator.index), as the encoder
+    # reads them: int, an IntEnum of any enum class, numpy integers.
+    kind = {"int": "SupportsIndex"}.get(SCALARS[scalar][1], SCALARS[scalar][1])
     if f.vector:
         if scalar in ("ubyte", "uint8") and f.type not in schema.enums:
             return "Optional[ByteVector]"
         return f"Optional[Sequence[{kind}]]"
-    # An enum is its integer (an IntEnum of any enum class is one); a float
-    # scalar may be ExecuTorch's "inf" / "-inf" (its Double.double_val).
+    # A float scalar may be ExecuTorch's "inf" / "-inf" (its Double.double_val).
     return "Union[float, str]" if kind == "float" else kind
 
 
@@ -480,9 +481,10 @@ def render_types(schema: Declared, schema_path: Path, model: str) -> str:
         "A ``<Table>Like`` is what the encoder reads as that table: this package's",
         "model, ExecuTorch's own ``exir.schema`` dataclasses, or any object with",
         "these attributes. Fields are read-only properties, so a dataclass with",
-        "``List[X]`` fits ``Sequence[XLike]``, ``X`` fits ``Optional[XLike]`` and an",
-        "IntEnum fits ``int``. A union is a Union of its members' protocols; the",
-        "encoder tells them apart by class name.",
+        "``List[X]`` fits ``Sequence[XLike]`` and ``X`` fits ``Optional[XLike]``.",
+        "Integer and enum fields take integer-likes (``SupportsIndex``: int, any",
+        "IntEnum, numpy integers). A union is a Union of its members' protocols;",
+        "the encoder tells them apart by class name.",
         "",
         "An empty table has no attribute to check, and an empty Protocol would",
         "match every object, letting any value pass as a union holding it (such",
@@ -494,7 +496,7 @@ def render_types(schema: Declared, schema_path: Path, model: str) -> str:
         "",
         "from __future__ import annotations",
         "",
-        "from typing import Any, ClassVar, Dict, Optional, Protocol, Sequence, Union",
+        "from typing import Any, ClassVar, Dict, Optional, Protocol, Sequence, SupportsIndex, Union",
         "",
         f"from .{model} import ByteVector",
         "",

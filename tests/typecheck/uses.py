@@ -13,8 +13,9 @@ from typing import Dict, List, Optional
 
 import executorch_mirror as et
 import pte_encoder as pe
-from pte_encoder.types import (DataEntryLike, EncodeOptions, ExecutionPlanLike, KernelTypesLike,
-                               MutableBlob, NamedDataStoreLike, ProgramLike, TensorLike)
+from pte_encoder.types import (DataEntryLike, EncodeOptions, ExecutionPlanLike, IntLike, IntListLike,
+                               KernelTypesLike, MutableBlob, NamedDataStoreLike, ProgramLike,
+                               TensorLike)
 
 
 def our_model() -> pe.Program:
@@ -103,6 +104,11 @@ def named_data(program: et.Program) -> None:
     store = InMemoryNamedDataStoreOutput([b"abcd"], {"w": et.DataEntry(0, 64, layout)})
     pe.encode_program(program, named_data=store)
     as_store: NamedDataStoreLike = store
+    # ExecuTorch's own store, whose buffers may be file-backed: read them first.
+    executorch_store = et.NamedDataStoreOutput([b"ab"], {"w": et.DataEntry(0, 16, None)})
+    buffers = [b if isinstance(b, bytes) else b.to_bytes() for b in executorch_store.buffers]
+    pe.write_program(program, "x.pte",
+                     named_data=pe.NamedDataOutput(buffers, executorch_store.pte_data))
     as_entry: DataEntryLike = et.DataEntry(0, 1, None)
     print(as_store, as_entry)
 
@@ -116,3 +122,21 @@ def options(program: pe.Program, other: et.Program, path: Optional[str]) -> None
     flatbuffer_options: EncodeOptions = {"constant_tensor_alignment": 32}
     alignment = flatbuffer_options.get("constant_tensor_alignment")
     pe.encode_flatbuffer(program, constant_tensor_alignment=alignment)
+
+
+class Index:
+    """An integer-like, as numpy's integers are."""
+
+    def __index__(self) -> int:
+        return 3
+
+
+@dataclass
+class IntOfIndex:
+    int_val: Index
+
+
+def integer_likes() -> None:
+    as_int: IntLike = IntOfIndex(Index())
+    as_list: IntListLike = et.IntList(items=[1, 2])
+    print(as_int, as_list)
