@@ -10,9 +10,10 @@ attributes; a str, or an ``ExecutionPlan`` where a ``Program`` belongs, does
 not. ``NamedDataStoreLike`` is the shape of the ``named_data`` option
 (:class:`pte_encoder.NamedDataOutput`, or ExecuTorch's
 ``NamedDataStoreOutput`` whose buffers are bytes), ``MutableBlob`` an item of
-``mutable_data``, and ``EncodeOptions`` the keyword arguments
-``options_from_json`` returns, so that ``encode_program(p, **options)`` is
-checked keyword by keyword.
+``mutable_data``, ``LayoutName`` the ``layout`` option, and
+``EncodeOptions`` the keyword arguments ``options_from_json`` returns (all but
+``layout``, which the JSON form does not carry), so that
+``encode_program(p, **options)`` is checked keyword by keyword.
 
 pte_encoder's own modules import this module only while type checking, so
 ``import pte_encoder`` does not load it.
@@ -20,7 +21,7 @@ pte_encoder's own modules import this module only while type checking, so
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Protocol, Sequence, TypedDict, Union
+from typing import Literal, Mapping, Optional, Protocol, Sequence, TypedDict, Union
 
 from ._program_types import *  # noqa: F401,F403  (one protocol per table and union)
 from ._program_types import BufferLike
@@ -30,6 +31,11 @@ from .model import ByteVector
 #: An item of ``mutable_data``: the blob, or an object holding it in
 #: ``storage`` (ExecuTorch passes its ``Buffer``s).
 MutableBlob = Union[ByteVector, BufferLike]
+
+
+#: The ``layout`` option: whose bytes to write (flatc's, or the flatbuffers
+#: runtime's that ExecuTorch 1.5.1's default writer uses).
+LayoutName = Literal["flatc", "flatbuffers"]
 
 
 class DataEntryLike(Protocol):
@@ -54,7 +60,8 @@ class NamedDataStoreLike(Protocol):
 
 class EncodeOptions(TypedDict, total=False):
     """:func:`pte_encoder.encode_program`'s and :func:`pte_encoder.write_program`'s
-    keyword arguments, as :func:`pte_encoder.options_from_json` returns them."""
+    keyword arguments, as :func:`pte_encoder.options_from_json` returns them
+    (``layout`` is passed on its own)."""
 
     mutable_data: Optional[Sequence[MutableBlob]]
     named_data: Optional[NamedDataStoreLike]
@@ -64,5 +71,5 @@ class EncodeOptions(TypedDict, total=False):
     delegate_alignment: Optional[int]
 
 
-__all__ = [*_program_all, "ByteVector", "MutableBlob", "DataEntryLike", "NamedDataStoreLike",
+__all__ = [*_program_all, "ByteVector", "LayoutName", "MutableBlob", "DataEntryLike", "NamedDataStoreLike",
            "EncodeOptions"]

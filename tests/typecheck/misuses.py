@@ -34,6 +34,8 @@ pe.encode_flatbuffer(program, segment_alignment=64)  # E: Unexpected keyword arg
 pe.encode_flatbuffer(program, **options)  # E: Extra argument
 misspelt: EncodeOptions = {"segment_alignmnet": 64}  # E: Extra key "segment_alignmnet"
 wrong: EncodeOptions = {"delegate_alignment": "16"}  # E: Incompatible types
+pe.encode_program(program, layout="flatbufers")  # E: Argument "layout" to "encode_program" has incompatible type
+pe.encode_flatbuffer(program, layout=None)  # E: Argument "layout" to "encode_flatbuffer" has incompatible type "None"
 pe.encode_program(program, **{"segment_alignment": "64"})  # E: incompatible type "**dict[str, str]"
 
 pe.encode_program(program, mutable_data=["blob"])  # E: List item 0 has incompatible type "str"

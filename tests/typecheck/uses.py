@@ -15,7 +15,7 @@ import executorch_mirror as et
 import pte_encoder as pe
 from pte_encoder.types import (DataEntryLike, EncodeOptions, ExecutionPlanLike, IntLike, IntListLike,
                                KernelTypesLike, MutableBlob, NamedDataStoreLike, ProgramLike,
-                               TensorLike)
+                               LayoutName, TensorLike)
 
 
 def our_model() -> pe.Program:
@@ -119,6 +119,10 @@ def options(program: pe.Program, other: et.Program, path: Optional[str]) -> None
     pe.write_program(other, path or "x.pte", **options)
     typed: EncodeOptions = {"segment_alignment": 64, "mutable_data": [b"m"], "delegate_alignment": None}
     pe.encode_program(other, **typed)
+    pe.write_program(program, io.BytesIO(), layout="flatbuffers", **options)
+    pe.encode_flatbuffer(other, layout="flatc")
+    layout: LayoutName = "flatbuffers"
+    pe.encode_program(program, layout=layout)
     flatbuffer_options: EncodeOptions = {"constant_tensor_alignment": 32}
     alignment = flatbuffer_options.get("constant_tensor_alignment")
     pe.encode_flatbuffer(program, constant_tensor_alignment=alignment)
