@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import model
+from ._blobs import blob, check_files
+from ._blobs import join as join_chunks
 from ._codecs import PROGRAM
 from ._files import Target, check_target, write_file
 from .engine.check import check_object, check_scalar, integer, missing
@@ -23,10 +24,10 @@ from .engine.values import bytes_like
 from .errors import EncodeError, describe, fail, join, key_text
 from .flatbuffer import (MAX_SEGMENT_ALIGNMENT, check_alignment, check_layout, encode_chunks,
                          resolve_alignments)
+from .payload import DataEntry, NamedDataOutput
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
-    from .model import ByteVector
-    from .types import DataEntryLike, LayoutName, MutableBlob, NamedDataStoreLike, ProgramLike
+    from .types import LayoutName, MutableBlob, NamedDataStoreLike, ProgramLike
 
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 
@@ -39,24 +40,6 @@ _NAMES = {"NamedDataOutput": ("buffers", "pte_data"), "DataEntry": ("buffer_inde
 _HEADER = struct.Struct("<4sIQQQ")
 # The place of the program itself in messages.
 _ROOT = PROGRAM.schema.name
-
-
-@dataclass
-class DataEntry:
-    """Where one named blob's bytes are: an index into ``buffers``, and the
-    alignment its segment needs."""
-
-    buffer_index: int
-    alignment: int = 1
-
-
-@dataclass
-class NamedDataOutput:
-    """Named blobs, shaped like ExecuTorch's ``NamedDataStoreOutput``: each key
-    of ``pte_data`` names an entry of ``buffers``; keys may share a buffer."""
-
-    buffers: Sequence[ByteVector] = field(default_factory=list)
-    pte_data: Mapping[str, DataEntryLike] = field(default_factory=dict)
 
 
 class _Overlay:
@@ -262,7 +245,7 @@ def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment])
             raise fail(where, key, "a key encodable as UTF-8") from None
         if index not in segment_of:  # the first key of a buffer gives its alignment
             segment = _Segment(alignment)
-            segment.add(_blob(f"named_data.buffers[{index}]", buffers[index]))
+            segment.add(blob(f"named_data.buffers[{index}]", buffers[index]))
             segment_of[index] = len(segments)
             segments.append(segment)
         entries.append(model.NamedData(key=key, segment_index=segment_of[index]))
@@ -368,7 +351,9 @@ def encode_program(program: ProgramLike, *, mutable_data: Optional[Sequence[Muta
 
     ``mutable_data`` is a list of blobs (or of objects with a ``.storage``, as
     ExecuTorch passes them); ``named_data`` is a :class:`NamedDataOutput` or
-    ExecuTorch's ``NamedDataStoreOutput``. Constants, mutable data, delegate
+    ExecuTorch's ``NamedDataStoreOutput``, whose buffers may be file-backed
+    (:class:`FileData`, ExecuTorch's ``FileBackedData``: read in here).
+    Constants, mutable data, delegate
     blobs (with ``extract_delegate_segments``) and named blobs go into
     segments aligned to ``segment_alignment``; constants are padded to
     ``constant_tensor_alignment`` (default 16). ``layout`` lays the
@@ -380,7 +365,7 @@ def encode_program(program: ProgramLike, *, mutable_data: Optional[Sequence[Muta
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                 segment_alignment, constant_tensor_alignment, delegate_alignment,
                                 layout)
-    return b"".join(chunks)
+    return join_chunks(chunks)
 
 
 def write_program(program: ProgramLike, file: Target, *,
@@ -391,8 +376,9 @@ def write_program(program: ProgramLike, file: Target, *,
                   delegate_alignment: Optional[int] = None, layout: LayoutName = "flatc") -> int:
     """Write the bytes :func:`encode_program` returns to a path or binary file.
 
-    Blobs go from their own buffers to the file, never joined in memory. A
-    path is written as ``open(path, "wb")`` would, but a regular file
+    Blobs go from their own buffers to the file, never joined in memory, and
+    file-backed named data from its files in pieces (their files are checked
+    first; see :func:`write_data_file`). A path is written as ``open(path, "wb")`` would, but a regular file
     atomically: to a temporary file in the same folder, renamed at the end,
     removed on error (see :mod:`pte_encoder._files`). Returns the number of
     bytes written.
@@ -401,4 +387,5 @@ def write_program(program: ProgramLike, file: Target, *,
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                 segment_alignment, constant_tensor_alignment, delegate_alignment,
                                 layout)
+    check_files(chunks)
     return write_file(file, chunks)

@@ -9,11 +9,13 @@ schema into ``_program_types.py``) is a read-only Protocol of one table:
 attributes; a str, or an ``ExecutionPlan`` where a ``Program`` belongs, does
 not. ``NamedDataStoreLike`` is the shape of the ``named_data`` option
 (:class:`pte_encoder.NamedDataOutput`, or ExecuTorch's
-``NamedDataStoreOutput`` whose buffers are bytes), ``MutableBlob`` an item of
-``mutable_data``, ``LayoutName`` the ``layout`` option, and
-``EncodeOptions`` the keyword arguments ``options_from_json`` returns (all but
-``layout``, which the JSON form does not carry), so that
-``encode_program(p, **options)`` is checked keyword by keyword.
+``NamedDataStoreOutput``; a ``Blob`` is bytes-like or file-backed),
+``MutableBlob`` an item of ``mutable_data``, ``LayoutName`` the ``layout``
+option, and ``EncodeOptions`` the keyword arguments ``options_from_json``
+returns (all but ``layout``, which the JSON form does not carry), so that
+``encode_program(p, **options)`` is checked keyword by keyword. For .ptd
+files, ``DataPayloadLike`` is what ``encode_data_file`` takes and
+``DataFileOptions`` what ``payload_from_json`` returns with it.
 
 pte_encoder's own modules import this module only while type checking, so
 ``import pte_encoder`` does not load it.
@@ -21,7 +23,8 @@ pte_encoder's own modules import this module only while type checking, so
 
 from __future__ import annotations
 
-from typing import Literal, Mapping, Optional, Protocol, Sequence, TypedDict, Union
+from typing import (Any, Literal, Mapping, Optional, Protocol, Sequence, SupportsIndex, TypedDict,
+                    Union)
 
 from ._program_types import *  # noqa: F401,F403  (one protocol per table and union)
 from ._program_types import BufferLike
@@ -38,6 +41,20 @@ MutableBlob = Union[ByteVector, BufferLike]
 LayoutName = Literal["flatc", "flatbuffers"]
 
 
+class FileBackedLike(Protocol):
+    """A blob kept in a file (:class:`pte_encoder.FileData`, ExecuTorch's
+    ``FileBackedData``): written by ``write_to_file``, ``len`` bytes long."""
+
+    def write_to_file(self, __file: Any) -> object: ...
+
+    def __len__(self) -> int: ...
+
+
+#: A named blob, in a .pte's named data or a .ptd payload: bytes-like, or
+#: file-backed.
+Blob = Union[ByteVector, FileBackedLike]
+
+
 class DataEntryLike(Protocol):
     """One key of the named data: which buffer, and its segment's alignment."""
 
@@ -49,13 +66,55 @@ class DataEntryLike(Protocol):
 
 
 class NamedDataStoreLike(Protocol):
-    """The ``named_data`` option: blobs, and key -> entry naming one of them."""
+    """The ``named_data`` option: blobs, and key -> entry naming one of them
+    (:class:`pte_encoder.NamedDataOutput`, ExecuTorch's ``NamedDataStoreOutput``)."""
 
     @property
-    def buffers(self) -> Sequence[ByteVector]: ...
+    def buffers(self) -> Sequence[Blob]: ...
 
     @property
     def pte_data(self) -> Mapping[str, DataEntryLike]: ...
+
+
+class TensorLayoutLike(Protocol):
+    """How a .ptd blob reads as a tensor (:class:`pte_encoder.TensorLayout`,
+    ExecuTorch's ``exir.tensor_layout.TensorLayout``)."""
+
+    @property
+    def scalar_type(self) -> SupportsIndex: ...
+
+    @property
+    def sizes(self) -> Sequence[SupportsIndex]: ...
+
+    @property
+    def dim_order(self) -> Sequence[SupportsIndex]: ...
+
+
+class PayloadEntryLike(DataEntryLike, Protocol):
+    """One key of a .ptd payload: a :class:`DataEntryLike` with its tensor's
+    layout (None: not a tensor, or not said)."""
+
+    @property
+    def tensor_layout(self) -> Optional[TensorLayoutLike]: ...
+
+
+class DataPayloadLike(Protocol):
+    """What :func:`pte_encoder.encode_data_file` writes
+    (:class:`pte_encoder.DataPayload`, ExecuTorch's ``DataPayload``)."""
+
+    @property
+    def buffers(self) -> Sequence[Blob]: ...
+
+    @property
+    def named_data(self) -> Mapping[str, PayloadEntryLike]: ...
+
+
+class DataFileOptions(TypedDict, total=False):
+    """:func:`pte_encoder.encode_data_file`'s and
+    :func:`pte_encoder.write_data_file`'s keyword arguments, as
+    :func:`pte_encoder.payload_from_json` returns them."""
+
+    segment_alignment: int
 
 
 class EncodeOptions(TypedDict, total=False):
@@ -71,5 +130,6 @@ class EncodeOptions(TypedDict, total=False):
     delegate_alignment: Optional[int]
 
 
-__all__ = [*_program_all, "ByteVector", "LayoutName", "MutableBlob", "DataEntryLike", "NamedDataStoreLike",
-           "EncodeOptions"]
+__all__ = [*_program_all, "ByteVector", "LayoutName", "MutableBlob", "FileBackedLike", "Blob",
+           "DataEntryLike", "NamedDataStoreLike", "TensorLayoutLike", "PayloadEntryLike",
+           "DataPayloadLike", "EncodeOptions", "DataFileOptions"]

@@ -8,10 +8,12 @@ for mypy (tests/typing/), without depending on ExecuTorch.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 
 class ScalarType(IntEnum):
@@ -332,9 +334,15 @@ class FileBackedData:
     def __init__(self, path: str) -> None:
         self.path = path
 
+    def __len__(self) -> int:
+        return os.path.getsize(self.path)
+
     def to_bytes(self) -> bytes:
         with open(self.path, "rb") as f:
             return f.read()
+
+    def write_to_file(self, outfile: io.BufferedIOBase) -> None:
+        outfile.write(self.to_bytes())
 
 
 CordBuffer = Union[bytes, FileBackedData]
@@ -345,6 +353,12 @@ class NamedDataStoreOutput:
     buffers: List[CordBuffer] = field(default_factory=list)
     pte_data: Dict[str, DataEntry] = field(default_factory=dict)
     external_data: Dict[str, Dict[str, DataEntry]] = field(default_factory=dict)
+
+
+@dataclass
+class DataPayload:
+    buffers: Sequence[CordBuffer]
+    named_data: Dict[str, DataEntry]
 
 
 # Which table each field holds, to rebuild a program from its JSON form.

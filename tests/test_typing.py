@@ -193,7 +193,8 @@ def test_importing_the_package_does_not_load_the_types() -> None:
 
 
 # Every corpus case through the public API on another interpreter, from the
-# source tree: the FlatBuffer, the .pte in memory and written to a file.
+# source tree: the FlatBuffer, the .pte in memory and written to a file; and
+# every .ptd corpus case.
 CORPUS_SCRIPT = r"""
 import pathlib, sys, tempfile
 import pte_encoder as pe
@@ -215,6 +216,9 @@ for case in cases:
         assert pe.write_program(program, path, **options) == len(expected), case.name
         assert path.read_bytes() == expected, case.name
     assert pe.program_to_json(program).startswith("{"), case.name
+for case in sorted(p for p in corpus.parent.joinpath("corpus-ptd").iterdir() if p.is_dir()):
+    payload, options = pe.payload_from_json((case / "payload.json").read_text())
+    assert pe.encode_data_file(payload, **options) == (case / "expected.ptd").read_bytes(), case.name
 print(len(cases), "cases", sys.version.split()[0])
 """
 

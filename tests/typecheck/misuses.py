@@ -43,8 +43,27 @@ pe.encode_program(program, mutable_data=b"blob")  # E: incompatible type "bytes"
 pe.encode_program(program, named_data={"w": b"x"})  # E: incompatible type "dict
 pe.NamedDataOutput(buffers=["x"])  # E: List item 0 has incompatible type "str"
 pe.NamedDataOutput(pte_data={"w": 0})  # E: Dict entry 0 has incompatible type "str": "int"
-# ExecuTorch's own store may hold file-backed buffers, which pte_encoder does not read:
-pe.encode_program(program, named_data=et.NamedDataStoreOutput())  # E: incompatible type "NamedDataStoreOutput"
+pe.encode_program(program, named_data=pe.DataPayload())  # E: incompatible type "DataPayload"
+pe.encode_program(program, mutable_data=[pe.FileData("w.bin")])  # E: List item 0 has incompatible type "FileData"
+
+payload = pe.DataPayload()
+pe.encode_data_file(program)  # E: incompatible type "Program"
+pe.encode_data_file(pe.NamedDataOutput())  # E: incompatible type "NamedDataOutput"
+pe.write_data_file("payload.json", "x.ptd")  # E: incompatible type "str"
+pe.write_data_file(payload, open("x.ptd", "w"))  # E: incompatible type "TextIOWrapper
+pe.encode_data_file(payload, segment_alignmnet=64)  # E: Unexpected keyword argument "segment_alignmnet"
+pe.encode_data_file(payload, **options)  # E: Extra argument
+pe.DataPayload(buffers=["w"])  # E: List item 0 has incompatible type "str"
+pe.DataPayload(named_data={"w": pe.TensorLayout(0, [1], [0])})  # E: Dict entry 0 has incompatible type
+pe.DataEntry(0, 1, tensor_layout=pe.TensorLayout(0, "2x2", [0]))  # E: Argument 2 to "TensorLayout" has incompatible type "str"
+pe.DataEntry(0, 1, tensor_layout=LooseLayout())  # E: incompatible type "LooseLayout"
+
+
+@dataclass
+class LooseLayout:
+    scalar_type: int = 6
+    sizes: str = "2x2"  # a str where a list of ints belongs
+    dim_order: Optional[List[int]] = None
 
 
 @dataclass

@@ -15,7 +15,7 @@ import executorch_mirror as et
 import pte_encoder as pe
 from pte_encoder.types import (DataEntryLike, EncodeOptions, ExecutionPlanLike, IntLike, IntListLike,
                                KernelTypesLike, MutableBlob, NamedDataStoreLike, ProgramLike,
-                               LayoutName, TensorLike)
+                               LayoutName, TensorLike, Blob, DataFileOptions, DataPayloadLike)
 
 
 def our_model() -> pe.Program:
@@ -104,11 +104,12 @@ def named_data(program: et.Program) -> None:
     store = InMemoryNamedDataStoreOutput([b"abcd"], {"w": et.DataEntry(0, 64, layout)})
     pe.encode_program(program, named_data=store)
     as_store: NamedDataStoreLike = store
-    # ExecuTorch's own store, whose buffers may be file-backed: read them first.
-    executorch_store = et.NamedDataStoreOutput([b"ab"], {"w": et.DataEntry(0, 16, None)})
-    buffers = [b if isinstance(b, bytes) else b.to_bytes() for b in executorch_store.buffers]
-    pe.write_program(program, "x.pte",
-                     named_data=pe.NamedDataOutput(buffers, executorch_store.pte_data))
+    # ExecuTorch's own store, whose buffers may be file-backed.
+    executorch_store = et.NamedDataStoreOutput([b"ab", et.FileBackedData("w.bin")],
+                                               {"w": et.DataEntry(1, 16, None)})
+    pe.write_program(program, "x.pte", named_data=executorch_store)
+    ours = pe.NamedDataOutput([pe.FileData("w.bin", offset=4), b"x"], executorch_store.pte_data)
+    pe.encode_program(program, named_data=ours)
     as_entry: DataEntryLike = et.DataEntry(0, 1, None)
     print(as_store, as_entry)
 
@@ -144,3 +145,24 @@ def integer_likes() -> None:
     as_int: IntLike = IntOfIndex(Index())
     as_list: IntListLike = et.IntList(items=[1, 2])
     print(as_int, as_list)
+
+
+def data_files(path: str) -> None:
+    layout = pe.TensorLayout(pe.ScalarType.FLOAT, [2, 2], [0, 1])
+    payload = pe.DataPayload(buffers=[bytes(16), pe.FileData(path)],
+                             named_data={"w": pe.DataEntry(0, 16, layout), "b": pe.DataEntry(1)})
+    pe.encode_data_file(payload, segment_alignment=64)
+    pe.write_data_file(payload, path + ".ptd")
+    executorch_layout = et.TensorLayout(et.ScalarType.FLOAT, [4], [0])
+    executorch_payload = et.DataPayload(
+        buffers=[b"abcd", et.FileBackedData(path)],
+        named_data={"w": et.DataEntry(0, 64, executorch_layout), "b": et.DataEntry(1, 1, None)})
+    pe.encode_data_file(executorch_payload)
+    pe.DataEntry(0, 1, executorch_layout)
+    read, options = pe.payload_from_json("{}")
+    pe.write_data_file(read, io.BytesIO(), **options)
+    typed: DataFileOptions = {"segment_alignment": 4096}
+    pe.encode_data_file(executorch_payload, **typed)
+    as_payload: DataPayloadLike = executorch_payload
+    as_blob: Blob = et.FileBackedData(path)
+    print(as_payload, as_blob)
