@@ -10,13 +10,18 @@ files copy it from file to file in pieces, never loading it whole. ExecuTorch's
 ``__len__``).
 """
 
+from __future__ import annotations
+
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, Union
 
 from .errors import EncodeError
 from .model import ScalarType
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .types import Blob, DataEntryLike, PayloadEntryLike, TensorLayoutLike
 
 __all__ = ["TensorLayout", "DataEntry", "DataPayload", "NamedDataOutput", "FileData"]
 
@@ -44,7 +49,7 @@ class DataEntry:
 
     buffer_index: int
     alignment: int = 1
-    tensor_layout: Optional[TensorLayout] = None
+    tensor_layout: Optional[TensorLayoutLike] = None
 
 
 @dataclass
@@ -54,8 +59,8 @@ class NamedDataOutput:
     buffer. A buffer is a bytes-like object or file-backed (:class:`FileData`,
     ExecuTorch's ``FileBackedData``)."""
 
-    buffers: Sequence[Any] = field(default_factory=list)
-    pte_data: Mapping[str, DataEntry] = field(default_factory=dict)
+    buffers: Sequence[Blob] = field(default_factory=list)
+    pte_data: Mapping[str, DataEntryLike] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,8 +69,8 @@ class DataPayload:
     blobs (bytes-like or file-backed), and each key's :class:`DataEntry`.
     Keys may share a buffer: it is written once."""
 
-    buffers: Sequence[Any] = field(default_factory=list)
-    named_data: Mapping[str, DataEntry] = field(default_factory=dict)
+    buffers: Sequence[Blob] = field(default_factory=list)
+    named_data: Mapping[str, PayloadEntryLike] = field(default_factory=dict)
 
 
 class FileData:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import model
 from ._blobs import blob, check_files
@@ -25,6 +25,9 @@ from .errors import EncodeError, describe, fail, join, key_text
 from .flatbuffer import (MAX_SEGMENT_ALIGNMENT, check_alignment, check_layout, encode_chunks,
                          resolve_alignments)
 from .payload import DataEntry, NamedDataOutput
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .types import LayoutName, MutableBlob, NamedDataStoreLike, ProgramLike
 
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 
@@ -340,10 +343,10 @@ def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
     return chunks, base + data.size
 
 
-def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None,
-                   named_data: Optional[Any] = None, extract_delegate_segments: bool = True,
+def encode_program(program: ProgramLike, *, mutable_data: Optional[Sequence[MutableBlob]] = None,
+                   named_data: Optional[NamedDataStoreLike] = None, extract_delegate_segments: bool = True,
                    segment_alignment: int = 128, constant_tensor_alignment: Optional[int] = None,
-                   delegate_alignment: Optional[int] = None, layout: str = "flatc") -> bytes:
+                   delegate_alignment: Optional[int] = None, layout: LayoutName = "flatc") -> bytes:
     """Encode ``program`` as a complete .pte file, as ExecuTorch 1.5.1 writes it.
 
     ``mutable_data`` is a list of blobs (or of objects with a ``.storage``, as
@@ -365,11 +368,12 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
     return join_chunks(chunks)
 
 
-def write_program(program: Any, file: Target, *,
-                  mutable_data: Optional[Sequence[Any]] = None, named_data: Optional[Any] = None,
+def write_program(program: ProgramLike, file: Target, *,
+                  mutable_data: Optional[Sequence[MutableBlob]] = None,
+                  named_data: Optional[NamedDataStoreLike] = None,
                   extract_delegate_segments: bool = True, segment_alignment: int = 128,
                   constant_tensor_alignment: Optional[int] = None,
-                  delegate_alignment: Optional[int] = None, layout: str = "flatc") -> int:
+                  delegate_alignment: Optional[int] = None, layout: LayoutName = "flatc") -> int:
     """Write the bytes :func:`encode_program` returns to a path or binary file.
 
     Blobs go from their own buffers to the file, never joined in memory, and
