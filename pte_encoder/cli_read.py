@@ -59,7 +59,7 @@ def _payload_json_form(ptd: PtdFile) -> Dict[str, Any]:
                           "scalar_type": int(layout.scalar_type), "sizes": list(layout.sizes),
                           "dim_order": list(layout.dim_order)}}
     return {"segment_alignment": ptd.segment_alignment,
-            "buffers": [base64.b64encode(bytes(b)).decode("ascii") for b in ptd.payload.buffers],
+            "buffers": [base64.b64encode(b).decode("ascii") for b in ptd.blobs],
             "named_data": named}
 
 

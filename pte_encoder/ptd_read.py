@@ -88,6 +88,8 @@ class PtdFile:
     segment_alignment: int = DEFAULT_SEGMENT_ALIGNMENT
     # The keys naming each segment of ``stored.segments``.
     segment_keys: List[List[str]] = field(default_factory=list)
+    # Each segment's bytes, a view of the input (the payload's buffers).
+    blobs: List[memoryview] = field(default_factory=list)
     size: int = 0
 
 
@@ -197,7 +199,7 @@ def analyze_data_file(data: Any) -> PtdFile:
     if table and not base:
         raise _fail("header.segment_base_offset", f"0, but the file lists {len(table)} "
                     "segments", 32)
-    buffers = []
+    buffers: List[memoryview] = []
     for i, segment in enumerate(table):
         if segment.offset > data_size or segment.size > data_size - segment.offset:
             raise _fail(f"segments[{i}]", f"{segment.size} bytes at {segment.offset} run past "
@@ -223,7 +225,7 @@ def analyze_data_file(data: Any) -> PtdFile:
                                      tensor_layout=_layout(entry.tensor_layout))
     return PtdFile(payload=DataPayload(buffers=buffers, named_data=named), header=header,
                    stored=stored, segment_alignment=segment_alignment, segment_keys=keys,
-                   size=size)
+                   blobs=buffers, size=size)
 
 
 def decode_data_file(data: Any) -> DataPayload:
