@@ -10,9 +10,8 @@ of the caller's buffers until they are joined or written.
 
 from __future__ import annotations
 
-import hashlib
 import struct
-from dataclasses import dataclass, field
+from reprlib import recursive_repr
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import model
@@ -23,12 +22,28 @@ from .engine.values import bytes_like
 from .errors import EncodeError, describe, fail, join, key_text
 from .flatbuffer import MAX_SEGMENT_ALIGNMENT, check_alignment, encode_chunks, resolve_alignments
 
+try:  # hashlib's own blake2b, without hashlib's import of OpenSSL (2 ms at import)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover  (an interpreter without the builtin module)
+    from hashlib import blake2b
+
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 
 DEFAULT_TENSOR_ALIGNMENT = 16
 HEADER_MAGIC = b"eh00"
 HEADER_LENGTH = 32
 _MISSING = object()
+
+
+class _Factory:
+    """NamedDataOutput's default: a new list or dict each time (shown as
+    dataclasses show a default_factory)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_NEW: Any = _Factory()
 # The attributes of the option objects (schema tables have theirs in the schema).
 _NAMES = {"NamedDataOutput": ("buffers", "pte_data"), "DataEntry": ("buffer_index", "alignment")}
 _HEADER = struct.Struct("<4sIQQQ")
@@ -36,22 +51,61 @@ _HEADER = struct.Struct("<4sIQQQ")
 _ROOT = PROGRAM.schema.name
 
 
-@dataclass
+# These two behave as the @dataclass of their fields would (keyword or
+# positional arguments, __eq__, __repr__, unhashable); written out because
+# importing dataclasses and processing the decorator cost more import time
+# than the rest of this module.
+
 class DataEntry:
     """Where one named blob's bytes are: an index into ``buffers``, and the
     alignment its segment needs."""
 
-    buffer_index: int
-    alignment: int = 1
+    __slots__ = ("buffer_index", "alignment")
+    __match_args__ = ("buffer_index", "alignment")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, buffer_index: int, alignment: int = 1) -> None:
+        self.buffer_index = buffer_index
+        self.alignment = alignment
+
+    @recursive_repr()
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__qualname__}(buffer_index={self.buffer_index!r}, "
+                f"alignment={self.alignment!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.buffer_index, self.alignment) == \
+                (other.buffer_index, other.alignment)  # type: ignore[attr-defined]
+        return NotImplemented
 
 
-@dataclass
 class NamedDataOutput:
     """Named blobs, shaped like ExecuTorch's ``NamedDataStoreOutput``: each key
-    of ``pte_data`` names an entry of ``buffers``; keys may share a buffer."""
+    of ``pte_data`` names an entry of ``buffers``; keys may share a buffer.
+    Both default to a new empty list and dict."""
 
-    buffers: Sequence[Any] = field(default_factory=list)
-    pte_data: Mapping[str, DataEntry] = field(default_factory=dict)
+    __slots__ = ("buffers", "pte_data")
+    __match_args__ = ("buffers", "pte_data")
+    __hash__ = None  # type: ignore[assignment]
+
+    buffers: Sequence[Any]
+    pte_data: Mapping[str, DataEntry]
+
+    def __init__(self, buffers: Sequence[Any] = _NEW,
+                 pte_data: Mapping[str, DataEntry] = _NEW) -> None:
+        self.buffers = [] if buffers is _NEW else buffers
+        self.pte_data = {} if pte_data is _NEW else pte_data
+
+    @recursive_repr()
+    def __repr__(self) -> str:
+        return f"{self.__class__.__qualname__}(buffers={self.buffers!r}, pte_data={self.pte_data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.buffers, self.pte_data) == \
+                (other.buffers, other.pte_data)  # type: ignore[attr-defined]
+        return NotImplemented
 
 
 class _Overlay:
@@ -170,7 +224,7 @@ class _SharedBlobs:
     def segment_of(self, data: Any, size: int) -> int:
         """The segment already holding bytes equal to ``data``, or a new one."""
         view = memoryview(data)
-        key = (size, hashlib.blake2b(view, digest_size=16).digest())
+        key = (size, blake2b(view, digest_size=16).digest())
         candidates = self.by_digest.setdefault(key, [])
         for other, index in candidates:
             self.compared += 1
