@@ -82,6 +82,11 @@ def encode_flatbuffer(program: Any, *, constant_tensor_alignment: Optional[int] 
     :data:`MAX_FLATBUFFER_ALIGNMENT` (2**30), or None for the schema's 16.
     Raises :class:`EncodeError` for bad input.
     """
-    alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)
-    chunks, _size = encode_chunks(program, alignments)
+    if constant_tensor_alignment is None and delegate_alignment is None:
+        # The common call, straight to the codec: on a first call in a process
+        # every further function run costs several microseconds of cold code.
+        alignments = PROGRAM.default_aligns
+    else:
+        alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)
+    chunks, _size = PROGRAM.encode_chunks(program, alignments)
     return b"".join(chunks)

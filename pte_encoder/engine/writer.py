@@ -208,9 +208,9 @@ class Writer:
         if serial != self.serial:
             ready = self._resolve(plans, key, len(values))
         pack, pick, constants, known, plan_size, root = ready
+        values += constants
         for at in known:
             values.append(at - size)
-        values += constants
         self.chunks.append(pack(*pick(values)))
         self.size = size + plan_size
         return size + root
