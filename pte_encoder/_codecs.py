@@ -8,13 +8,13 @@ from typing import Callable
 
 from . import (_flat_tensor_encoders, _flat_tensor_schema, _program_encoders, _program_schema,
                flat_tensor_model, model)
-from .engine.codec import Codec, Encoder
+from .engine.codec import Codec, CodecLayout, Encoder
 from .engine.schema import Schema
 
 __all__ = ["PROGRAM", "FLAT_TENSOR"]
 
 
-def _codec(schema: Schema, build: Callable[[Codec], Encoder], models: ModuleType) -> Codec:
+def _codec(schema: Schema, build: Callable[[CodecLayout], Encoder], models: ModuleType) -> Codec:
     return Codec(schema, build, {t: getattr(models, t) for t in schema.tables},
                  {e: getattr(models, e) for e in schema.enums})
 

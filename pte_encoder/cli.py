@@ -34,10 +34,11 @@ def _encode(args: argparse.Namespace) -> None:
     if args.flatbuffer_only:
         data = encode_flatbuffer(program,
                                  constant_tensor_alignment=options.get("constant_tensor_alignment"),
-                                 delegate_alignment=options.get("delegate_alignment"))
+                                 delegate_alignment=options.get("delegate_alignment"),
+                                 layout=args.layout)
         size = write_file(args.output, [data])
     else:
-        size = write_program(program, args.output, **options)
+        size = write_program(program, args.output, layout=args.layout, **options)
     print(f"wrote {args.output} ({size} bytes)", file=_report_stream(args.output))
 
 
@@ -78,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
                              "base64 mutable_data and named_data")
     encode.add_argument("--flatbuffer-only", action="store_true",
                         help="write only the FlatBuffer, as `flatc --binary` did")
+    encode.add_argument("--layout", choices=("flatc", "flatbuffers"), default="flatc",
+                        help="lay the FlatBuffer out as flatc does (the default; ExecuTorch 1.1 "
+                             "and earlier) or as ExecuTorch 1.5.1's default writer does "
+                             "(the flatbuffers runtime's object API)")
     encode.set_defaults(run=_encode)
     demo = commands.add_parser(
         "demo", help="write a small built-in program",

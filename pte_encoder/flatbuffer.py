@@ -1,11 +1,21 @@
-"""Program -> FlatBuffer bytes, laid out exactly as ``flatc --binary`` lays out JSON.
+"""Program -> FlatBuffer bytes, laid out exactly as ``flatc --binary`` lays out
+JSON, or as ExecuTorch 1.5.1's default writer lays it out.
 
 The program's codec (_codecs.PROGRAM, on the engine in engine/) does the
 work. This module holds the public entry point and maps ExecuTorch's
 alignment options onto the schema's force_align fields.
 
-One deviation: flatc drops a double equal to its default by value, turning
--0.0 into +0.0; here -0.0 is written.
+The two layouts (engine/layout.py): "flatc", what ``flatc --binary`` writes
+(ExecuTorch 1.1 and earlier wrote .pte that way); "flatbuffers", what
+ExecuTorch 1.5.1's ``_program_to_flatbuffer`` writes (the object API of the
+``flatbuffers`` runtime, with its own packers for ``Buffer.storage`` and
+``BackendDelegateInlineData.data``: a force-aligned byte vector written as
+one block aligned to its force_align, padded to it even when empty, which is
+the engine's generic rule for force-aligned vectors in that layout).
+
+One deviation, in the flatc layout only: flatc drops a double equal to its
+default by value, turning -0.0 into +0.0; there -0.0 is written. The
+flatbuffers layout drops it, as ExecuTorch's writer does.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from .engine.check import integer
 from .engine.codec import MAX_FLATBUFFER_SIZE
 from .errors import fail
 
-__all__ = ["encode_flatbuffer", "check_alignment", "MAX_FLATBUFFER_SIZE",
+__all__ = ["encode_flatbuffer", "check_alignment", "check_layout", "MAX_FLATBUFFER_SIZE",
            "MAX_FLATBUFFER_ALIGNMENT", "MAX_SEGMENT_ALIGNMENT"]
 
 # The largest alignment of data inside the FlatBuffer (constant_tensor_alignment,
@@ -47,6 +57,11 @@ def check_alignment(name: str, value: Any, limit: int = MAX_FLATBUFFER_ALIGNMENT
     return int(number)
 
 
+def check_layout(layout: str) -> None:
+    """Raise :class:`EncodeError` unless ``layout`` is "flatc" or "flatbuffers"."""
+    PROGRAM.layout(layout)
+
+
 def resolve_alignments(constant_tensor_alignment: Optional[int],
                        delegate_alignment: Optional[int]) -> Tuple[int, ...]:
     """The force_align of each field of the program's Schema.force_aligned, options applied."""
@@ -62,16 +77,17 @@ def _alignments(constant_tensor_alignment: Optional[int],
     return PROGRAM.aligns({key: options[name] for key, name in _OPTIONS.items()})
 
 
-def encode_chunks(program: Any, alignments: Sequence[int]) -> Tuple[List[Any], int]:
+def encode_chunks(program: Any, alignments: Sequence[int],
+                  layout: str = "flatc") -> Tuple[List[Any], int]:
     """The FlatBuffer as a list of bytes-like chunks in order, and its size;
     ``alignments`` as :func:`resolve_alignments` returns them. The root offset
     and the identifier come first, each a chunk of its own (.pte files insert
     a header after them)."""
-    return PROGRAM.encode_chunks(program, alignments)
+    return PROGRAM.encode_chunks(program, alignments, layout)
 
 
 def encode_flatbuffer(program: Any, *, constant_tensor_alignment: Optional[int] = None,
-                      delegate_alignment: Optional[int] = None) -> bytes:
+                      delegate_alignment: Optional[int] = None, layout: str = "flatc") -> bytes:
     """Encode ``program`` as a FlatBuffer, byte for byte as flatc would.
 
     ``program`` is a :class:`pte_encoder.Program` or any object tree with the
@@ -80,13 +96,17 @@ def encode_flatbuffer(program: Any, *, constant_tensor_alignment: Optional[int] 
     schema's ``force_align`` of ``Buffer.storage`` and
     ``BackendDelegateInlineData.data``: a power of two up to
     :data:`MAX_FLATBUFFER_ALIGNMENT` (2**30), or None for the schema's 16.
-    Raises :class:`EncodeError` for bad input.
+    ``layout="flatbuffers"`` writes the bytes of ExecuTorch 1.5.1's
+    ``_program_to_flatbuffer`` (the ``flatbuffers`` runtime's object API)
+    instead of flatc's. Raises :class:`EncodeError` for bad input.
     """
     if constant_tensor_alignment is None and delegate_alignment is None:
-        # The common call, straight to the codec: on a first call in a process
-        # every further function run costs several microseconds of cold code.
+        # The common call, straight to the codec (which checks the layout
+        # first): on a first call in a process every further function run
+        # costs several microseconds of cold code.
         alignments = PROGRAM.default_aligns
     else:
+        check_layout(layout)  # before the alignments: its error comes first
         alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)
-    chunks, _size = PROGRAM.encode_chunks(program, alignments)
+    chunks, _size = PROGRAM.encode_chunks(program, alignments, layout)
     return b"".join(chunks)

@@ -20,7 +20,8 @@ from ._files import Target, check_target, write_file
 from .engine.check import check_object, check_scalar, integer, missing
 from .engine.values import bytes_like
 from .errors import EncodeError, describe, fail, join, key_text
-from .flatbuffer import MAX_SEGMENT_ALIGNMENT, check_alignment, encode_chunks, resolve_alignments
+from .flatbuffer import (MAX_SEGMENT_ALIGNMENT, check_alignment, check_layout, encode_chunks,
+                         resolve_alignments)
 
 try:  # hashlib's own blake2b, without hashlib's import of OpenSSL (2 ms at import)
     from _blake2 import blake2b
@@ -345,7 +346,8 @@ def _pte_chunks(*args: Any) -> Tuple[List[Any], int]:
 def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data: Any,
                 extract_delegate_segments: bool, segment_alignment: int,
                 constant_tensor_alignment: Optional[int],
-                delegate_alignment: Optional[int]) -> Tuple[List[Any], int]:
+                delegate_alignment: Optional[int], layout: str) -> Tuple[List[Any], int]:
+    check_layout(layout)
     checked = check_alignment("segment_alignment", segment_alignment, MAX_SEGMENT_ALIGNMENT)
     if checked is None:
         raise fail("segment_alignment", None, "a power of two")
@@ -392,7 +394,7 @@ def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
         data.size += segment.size
     changes["segments"] = table
 
-    chunks, fb_size = encode_chunks(_Overlay(program, **changes), alignments)
+    chunks, fb_size = encode_chunks(_Overlay(program, **changes), alignments, layout)
     if data.size == 0:
         return chunks, fb_size
     header_size = HEADER_LENGTH + -HEADER_LENGTH % max(alignments)
@@ -411,7 +413,7 @@ def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
 def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None,
                    named_data: Optional[Any] = None, extract_delegate_segments: bool = True,
                    segment_alignment: int = 128, constant_tensor_alignment: Optional[int] = None,
-                   delegate_alignment: Optional[int] = None) -> bytes:
+                   delegate_alignment: Optional[int] = None, layout: str = "flatc") -> bytes:
     """Encode ``program`` as a complete .pte file, as ExecuTorch 1.5.1 writes it.
 
     ``mutable_data`` is a list of blobs (or of objects with a ``.storage``, as
@@ -419,11 +421,15 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
     ExecuTorch's ``NamedDataStoreOutput``. Constants, mutable data, delegate
     blobs (with ``extract_delegate_segments``) and named blobs go into
     segments aligned to ``segment_alignment``; constants are padded to
-    ``constant_tensor_alignment`` (default 16). Raises :class:`EncodeError`
-    for bad input; the program is not modified.
+    ``constant_tensor_alignment`` (default 16). ``layout`` lays the
+    FlatBuffer out as flatc does ("flatc", ExecuTorch 1.1 and earlier) or as
+    ExecuTorch 1.5.1's default writer does ("flatbuffers"); see
+    :func:`encode_flatbuffer`. Raises :class:`EncodeError` for bad input; the
+    program is not modified.
     """
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
-                                segment_alignment, constant_tensor_alignment, delegate_alignment)
+                                segment_alignment, constant_tensor_alignment, delegate_alignment,
+                                layout)
     return b"".join(chunks)
 
 
@@ -431,7 +437,7 @@ def write_program(program: Any, file: Target, *,
                   mutable_data: Optional[Sequence[Any]] = None, named_data: Optional[Any] = None,
                   extract_delegate_segments: bool = True, segment_alignment: int = 128,
                   constant_tensor_alignment: Optional[int] = None,
-                  delegate_alignment: Optional[int] = None) -> int:
+                  delegate_alignment: Optional[int] = None, layout: str = "flatc") -> int:
     """Write the bytes :func:`encode_program` returns to a path or binary file.
 
     Blobs go from their own buffers to the file, never joined in memory. A
@@ -442,5 +448,6 @@ def write_program(program: Any, file: Target, *,
     """
     check_target(file)  # a bad file argument is refused before anything is computed
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
-                                segment_alignment, constant_tensor_alignment, delegate_alignment)
+                                segment_alignment, constant_tensor_alignment, delegate_alignment,
+                                layout)
     return write_file(file, chunks)

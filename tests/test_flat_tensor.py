@@ -91,8 +91,8 @@ def test_two_schemas_with_the_same_table_names_do_not_collide() -> None:
     for _ in range(3):
         assert pe.encode_flatbuffer(program) == expected_program
         assert FLAT_TENSOR.encode(flat_tensor) == expected_ptd
-    assert PROGRAM.plans is not FLAT_TENSOR.plans
-    assert {key[0] for key in FLAT_TENSOR.plans.shapes} <= set(SCHEMA.tables)
+    assert PROGRAM.layout("flatc").plans is not FLAT_TENSOR.layout("flatc").plans
+    assert {key[0] for key in FLAT_TENSOR.layout("flatc").plans.shapes} <= set(SCHEMA.tables)
 
 
 def test_bad_values_are_named_from_the_schema_root() -> None:

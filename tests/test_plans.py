@@ -79,16 +79,18 @@ def test_threads_encoding_different_programs_agree_with_one_thread() -> None:
     assert failures == []
 
 
-def test_the_shape_cache_may_be_emptied_at_any_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(PROGRAM.plans, "max_shapes", 3)
+@pytest.mark.parametrize("layout", ["flatc", "flatbuffers"])
+def test_the_shape_cache_may_be_emptied_at_any_time(monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
+    plans = PROGRAM.layout(layout).plans
+    monkeypatch.setattr(plans, "max_shapes", 3)
     for case in CORPUS_CASES:
         program = pe.program_from_json((CORPUS / case / "flatbuffer.json").read_text())
         # encode_flatbuffer with the corpus options is checked elsewhere; the
         # schema's alignments are enough to compare two encodings here.
-        cached = pe.encode_flatbuffer(program)
-        PROGRAM.plans.shapes.clear()
-        assert pe.encode_flatbuffer(program) == cached
-        assert len(PROGRAM.plans.shapes) <= 3
+        cached = pe.encode_flatbuffer(program, layout=layout)
+        plans.shapes.clear()
+        assert pe.encode_flatbuffer(program, layout=layout) == cached
+        assert len(plans.shapes) <= 3
 
 
 @pytest.mark.parametrize("length", [0, 1, _plans.SHORT_VECTOR, _plans.SHORT_VECTOR + 1, 1000])
@@ -100,20 +102,22 @@ def test_vectors_short_and_long(length: int) -> None:
     same_as_flatc(program_of(values))
 
 
-def test_every_cache_of_the_codec_stays_within_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("layout", ["flatc", "flatbuffers"])
+def test_every_cache_of_the_codec_stays_within_its_bound(monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
     # Tiny bounds: the caches start again as they fill, and the bytes do not change.
     from pte_encoder.engine import codec as codec_module, writer as writer_module
+    laid = PROGRAM.layout(layout)
     programs = [pe.program_from_json((CORPUS / case / "flatbuffer.json").read_text()) for case in CORPUS_CASES]
-    expected = [pe.encode_flatbuffer(p) for p in programs]
+    expected = [pe.encode_flatbuffer(p, layout=layout) for p in programs]
     monkeypatch.setattr(codec_module, "MAX_LAYOUTS", 2)
     monkeypatch.setattr(writer_module, "MAX_VECTOR_PACKERS", 2)
-    monkeypatch.setattr(PROGRAM.plans, "max_shapes", 2)
+    monkeypatch.setattr(laid.plans, "max_shapes", 2)
     # The bounds hold from the next miss on: start from empty caches.
-    for cache in (PROGRAM.plans.shapes, PROGRAM._vectors, PROGRAM._table_layouts,
-                  *(PROGRAM.layouts(table) for table in PROGRAM.schema.tables)):
+    for cache in (laid.plans.shapes, PROGRAM._vectors, laid._table_layouts,
+                  *(laid.layouts(table) for table in PROGRAM.schema.tables)):
         cache.clear()  # type: ignore[attr-defined]
     for program, out in zip(programs, expected):
-        assert pe.encode_flatbuffer(program) == out
-        assert len(PROGRAM.plans.shapes) <= 2
-        assert len(PROGRAM._vectors) <= 2 and len(PROGRAM._table_layouts) <= 2
-        assert all(len(PROGRAM.layouts(table)) <= 2 for table in PROGRAM.schema.tables)
+        assert pe.encode_flatbuffer(program, layout=layout) == out
+        assert len(laid.plans.shapes) <= 2
+        assert len(PROGRAM._vectors) <= 2 and len(laid._table_layouts) <= 2
+        assert all(len(laid.layouts(table)) <= 2 for table in PROGRAM.schema.tables)

@@ -486,7 +486,11 @@ def render_model(schema: Declared, name: str, schema_path: Path) -> str:
 
 
 def scalar_lines(var: str, elem: str, default: Any) -> Tuple[List[str], str]:
-    """Reading checks for a scalar field, and its presence test."""
+    """Reading checks for a scalar field, and its presence test.
+
+    A float equal to its default by value but not in sign (-0.0 for 0.0) is
+    present when the layout policy says so (``signed_zero``, a local of
+    build: the encoders are built once per layout)."""
     if elem == "?":
         return ([f"    if {var} is not True and {var} is not False:",
                  '        raise TypeError("not a bool")'], f"({var} is {not default})")
@@ -494,7 +498,7 @@ def scalar_lines(var: str, elem: str, default: Any) -> Tuple[List[str], str]:
         zero = float(default or 0.0)
         sign = math.copysign(1.0, zero)
         return ([f"    if {var}.__class__ is not float:", f"        {var} = to_float({var})"],
-                f"({var} != {zero!r} or copysign(1.0, {var}) != {sign!r})")
+                f"({var} != {zero!r} or signed_zero and copysign(1.0, {var}) != {sign!r})")
     # An integer equal to its default is left out; a float or Decimal equal
     # to it (0.0 == 0) must be refused like any other non-integer, so a value
     # that is equal but not an int (nor an int subclass: IntEnum, bool) must
@@ -662,15 +666,17 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
             functions += [f"    {m!r}: ({i + 1}, _{m})," for i, m in enumerate(members)]
             functions += ["}", ""]
     functions.append(f"return _{schema.root_table}")
+    floats = any(f.kind == "SCALAR" and f.elem in ("d", "f") for fields in schema.tables.values()
+                 for f in fields)
     out = header(schema_path, f"The table encoders of schema/{schema_path.name}.")
     out += [
         "",
-        "build(codec) defines one encoder per table, bound to the codec's caches,",
-        "and returns the root table's. Tables of a flat subtree (see",
-        "engine/plans.py) have a _flat_<Table> function that reads the subtree's",
-        "values and shape, and an encoder that writes it with one struct. The other",
-        "tables' encoders write their children (strings, vectors, tables) in slot",
-        "order, then the table itself, through the Writer.",
+        "build(codec) defines one encoder per table, bound to one layout of a codec",
+        "(its caches and its layout policy), and returns the root table's. Tables",
+        "of a flat subtree (see engine/plans.py) have a _flat_<Table> function that",
+        "reads the subtree's values and shape, and an encoder that writes it with",
+        "one struct. The other tables' encoders write their children (strings,",
+        "vectors, tables) in slot order, then the table itself, through the Writer.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -678,14 +684,15 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
         "from math import copysign",
         "from typing import Any, Callable, Dict, List, Tuple",
         "",
-        f"from {engine}.codec import Codec, Encoder",
+        f"from {engine}.codec import CodecLayout, Encoder",
         f"from {engine}.plans import SHORT_VECTOR, items",
         f"from {engine}.values import absent_integer, bool_bytes, to_float, ubytes",
         f"from {engine}.writer import Writer",
         "",
         "",
-        "def build(codec: Codec) -> Encoder:",
+        "def build(codec: CodecLayout) -> Encoder:",
         "    new_layout = codec.new_layout",
+        *(["    signed_zero = codec.policy.signed_zero"] if floats else []),
         "",
         *[f"    {line}" if line else "" for line in functions],
         "",

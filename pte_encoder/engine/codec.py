@@ -2,11 +2,13 @@
 
 A :class:`Codec` is made once per schema from its generated modules (the
 Schema records, the encoders' ``build`` function and the model classes). It
-owns all that outlives one buffer: the plans of flat subtrees, the layouts
-of tables, the vector packers. Two schemas in one process never share any of
-it, and every cache is bounded. Writers made by one codec may run in several
-threads at once: caches only ever gain entries that any writer may use, or
-are emptied whole.
+owns all that outlives one buffer: per layout policy (layout.py: flatc's or
+the flatbuffers runtime's bytes) a :class:`CodecLayout` with the encoders
+built for that policy, the plans of flat subtrees and the layouts of tables;
+and the vector packers, which all layouts share. Two schemas, or two layouts
+of one schema, never share a plan or a table layout, and every cache is
+bounded. Writers made by one codec may run in several threads at once:
+caches only ever gain entries that any writer may use, or are emptied whole.
 """
 
 from __future__ import annotations
@@ -14,21 +16,24 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..errors import EncodeError
+from ..errors import EncodeError, fail
 from .check import check_root
-from .layout import Layout, TableLayout, new_layout, table_layout
+from .layout import POLICIES, Layout, LayoutPolicy, TableLayout
 from .plans import Plans
 from .schema import Schema
 from .writer import VectorPacker, Writer
 
-__all__ = ["Codec", "MAX_FLATBUFFER_SIZE", "Encoder"]
+__all__ = ["Codec", "CodecLayout", "MAX_FLATBUFFER_SIZE", "Encoder", "DEFAULT_LAYOUT"]
 
 # flatc refuses buffers of 2 GiB and more (offsets are signed 32-bit).
 MAX_FLATBUFFER_SIZE = 2**31 - 1
 
-# Table layouts kept per table (and table_layout results for the plans, all
-# tables together), beyond which the memo starts again.
+# Table layouts kept per layout and table (and table_layout results for the
+# plans, all tables of a layout together), beyond which the memo starts again.
 MAX_LAYOUTS = 4096
+
+# The layout of a codec's buffers unless asked otherwise: flatc's.
+DEFAULT_LAYOUT = "flatc"
 
 Encoder = Callable[[Writer, Any], int]
 
@@ -37,31 +42,26 @@ _ENCODE_ERRORS = (AttributeError, KeyError, TypeError, ValueError, OverflowError
                   struct.error, BufferError)
 
 
-class Codec:
-    """Encodes trees of one schema's tables.
+class CodecLayout:
+    """One codec's encoders built for one layout policy, and the caches they
+    use: the layouts of tables and the plans of flat subtrees.
 
-    ``build`` is the generated encoders module's function: given the codec, it
-    returns the root table's encoder. ``models`` maps each table name to its
-    generated class, ``enum_types`` each enum name to its IntEnum (a reader
-    builds objects from them).
+    The generated ``build`` function takes this object: its encoders read
+    :meth:`layouts` directly, call :meth:`new_layout` on a miss, and read
+    ``policy.signed_zero`` for float fields.
     """
 
-    def __init__(self, schema: Schema, build: Callable[[Codec], Encoder],
-                 models: Mapping[str, type], enum_types: Mapping[str, type]) -> None:
+    def __init__(self, schema: Schema, policy: LayoutPolicy,
+                 build: Callable[[CodecLayout], Encoder]) -> None:
         self.schema = schema
-        self.models = dict(models)
-        self.enum_types = dict(enum_types)
-        # (table, field, schema force_align) of each force-aligned vector:
-        # the order of the aligns encode_chunks takes.
-        self.force_aligned = schema.force_aligned
-        self.default_aligns = tuple(align for _table, _field, align in self.force_aligned)
+        self.policy = policy
         self._layouts: Dict[str, Dict[int, Layout]] = {table: {} for table in schema.tables}
         self._table_layouts: Dict[Tuple[str, int], TableLayout] = {}
-        self._vectors: Dict[Tuple[str, int], VectorPacker] = {}
-        self.plans = Plans(schema, self.table_layout)
-        self._root = build(self)
+        self.plans = Plans(schema, self.table_layout, policy)
+        self.root = build(self)
 
-    # --- caches the generated encoders and the plans use
+    def __repr__(self) -> str:
+        return f"CodecLayout({self.schema.name!r}, {self.policy.name!r})"
 
     def layouts(self, table: str) -> Dict[int, Layout]:
         """The memo of ``table``'s layouts by key; its encoder reads it directly
@@ -74,16 +74,48 @@ class Codec:
         cache = self._layouts[table]
         if len(cache) >= MAX_LAYOUTS:
             cache.clear()
-        layout = cache[key] = new_layout(key, self.schema.specs[table])
+        layout = cache[key] = self.policy.new_layout(key, self.schema.specs[table])
         return layout
 
     def table_layout(self, table: str, key: int) -> TableLayout:
-        """layout.table_layout for ``table``, memoised."""
+        """The policy's table_layout for ``table``, memoised."""
         found = self._table_layouts.get((table, key))
         if found is None:
             if len(self._table_layouts) >= MAX_LAYOUTS:
                 self._table_layouts.clear()
-            found = self._table_layouts[(table, key)] = table_layout(key, self.schema.specs[table])
+            found = self._table_layouts[(table, key)] = self.policy.table_layout(
+                key, self.schema.specs[table])
+        return found
+
+
+class Codec:
+    """Encodes trees of one schema's tables, in any layout of layout.POLICIES.
+
+    ``build`` is the generated encoders module's function: given a
+    :class:`CodecLayout`, it returns the root table's encoder for that
+    layout. ``models`` maps each table name to its generated class,
+    ``enum_types`` each enum name to its IntEnum (a reader builds objects
+    from them).
+    """
+
+    def __init__(self, schema: Schema, build: Callable[[CodecLayout], Encoder],
+                 models: Mapping[str, type], enum_types: Mapping[str, type]) -> None:
+        self.schema = schema
+        self.models = dict(models)
+        self.enum_types = dict(enum_types)
+        # (table, field, schema force_align) of each force-aligned vector:
+        # the order of the aligns encode_chunks takes.
+        self.force_aligned = schema.force_aligned
+        self.default_aligns = tuple(align for _table, _field, align in self.force_aligned)
+        self._vectors: Dict[Tuple[str, int], VectorPacker] = {}
+        self._by_layout = {name: CodecLayout(schema, policy, build) for name, policy in POLICIES.items()}
+
+    def layout(self, name: str) -> CodecLayout:
+        """The encoders and caches of the layout ``name`` ("flatc" or
+        "flatbuffers"); :class:`EncodeError` for any other value."""
+        found = self._by_layout.get(name) if isinstance(name, str) else None
+        if found is None:
+            raise fail("layout", name, " or ".join(repr(known) for known in self._by_layout))
         return found
 
     # --- encoding
@@ -101,21 +133,25 @@ class Codec:
         return tuple(overrides.get((table, name)) or align
                      for table, name, align in self.force_aligned)
 
-    def writer(self, aligns: Sequence[int]) -> Writer:
-        return Writer(self.plans, self._vectors, aligns)
+    def writer(self, aligns: Sequence[int], layout: str = DEFAULT_LAYOUT) -> Writer:
+        laid = self.layout(layout)
+        return Writer(laid.plans, self._vectors, aligns, laid.policy)
 
-    def encode_chunks(self, root: Any, aligns: Optional[Sequence[int]] = None
-                      ) -> Tuple[List[Any], int]:
+    def encode_chunks(self, root: Any, aligns: Optional[Sequence[int]] = None,
+                      layout: str = DEFAULT_LAYOUT) -> Tuple[List[Any], int]:
         """The FlatBuffer of ``root`` as a list of bytes-like chunks in order, and
         its size. chunks[0] is the root offset and chunks[1] the file identifier
         (a container may insert a header after them). ``aligns`` as
-        :meth:`aligns` returns them (default: the schema's).
+        :meth:`aligns` returns them (default: the schema's); ``layout`` names
+        a layout of layout.POLICIES (default: flatc's).
 
         Raises :class:`EncodeError` naming the first bad value.
         """
-        writer = self.writer(self.default_aligns if aligns is None else aligns)
+        laid = self.layout(layout)
+        writer = Writer(laid.plans, self._vectors, self.default_aligns if aligns is None else aligns,
+                        laid.policy)
         try:
-            position = self._root(writer, root)
+            position = laid.root(writer, root)
         except _ENCODE_ERRORS as exc:
             problem: Optional[str] = str(exc)
         except MemoryError:
@@ -140,9 +176,10 @@ class Codec:
                               path="", value=size, expected=expected, has_value=True)
         return chunks, size
 
-    def encode(self, root: Any, aligns: Optional[Sequence[int]] = None) -> bytes:
+    def encode(self, root: Any, aligns: Optional[Sequence[int]] = None,
+               layout: str = DEFAULT_LAYOUT) -> bytes:
         """The FlatBuffer of ``root`` as bytes (see :meth:`encode_chunks`)."""
-        chunks, _size = self.encode_chunks(root, aligns)
+        chunks, _size = self.encode_chunks(root, aligns, layout)
         return b"".join(chunks)
 
     def check(self, root: Any) -> None:

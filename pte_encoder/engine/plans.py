@@ -16,6 +16,10 @@ vtables already exist can change the layout of everything after them (a new
 vtable is written inline), so each shape has a small tree of
 :class:`Decision` nodes, one per vtable it checks, whose leaves are the
 compiled :data:`Plan`.
+
+Each layout of a codec (layout.py) has its own Plans: the policy decides
+the order of a table's fields and how empty vectors align, and the
+encoders built for it decide which scalars count as present.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import struct
 from itertools import count
 from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 
-from .layout import SIZES, TableLayout, picker
+from .layout import SIZES, LayoutPolicy, TableLayout, picker
 from .schema import Schema
 from .values import to_float
 
@@ -89,14 +93,16 @@ _PAD = [f"{n}x" for n in range(64)]
 
 
 class Plans:
-    """The plans of one schema's flat subtrees, learnt as shapes appear.
+    """The plans of one schema's flat subtrees in one layout, learnt as shapes appear.
 
-    ``layout_of(table, key)`` is the codec's memo of layout.table_layout.
+    ``layout_of(table, key)`` is the codec's memo of ``policy.table_layout``.
     """
 
-    def __init__(self, schema: Schema, layout_of: Callable[[str, int], TableLayout]) -> None:
+    def __init__(self, schema: Schema, layout_of: Callable[[str, int], TableLayout],
+                 policy: LayoutPolicy) -> None:
         self.schema = schema
         self.layout_of = layout_of
+        self.policy = policy
         self.shapes: Dict[ShapeKey, Shape] = {}
         self.max_shapes = MAX_SHAPES
         self._serials = count(1)
@@ -180,7 +186,9 @@ class _Sim:
     def vector(self, fmt: str, count: int) -> int:
         """A scalar vector; [ubyte], [bool] and long vectors come as one bytes value."""
         size = SIZES[fmt]
-        align = 4 if count == 0 or size < 4 else size
+        align = 4 if size < 4 else size
+        if count == 0:
+            align = self.plans.policy.empty_vector_alignment(align)
         self._pad(-(self.pos + count * size) & (align - 1))
         first = self.next_value
         if fmt in "B?" or count > SHORT_VECTOR:

@@ -17,7 +17,7 @@ KINDS = ("SCALAR", "STRING", "TABLE", "UNION", "VECTOR", "TABLE_VECTOR")
 # Kinds written before their table, as offsets to them.
 CHILD_KINDS = ("STRING", "TABLE", "UNION", "VECTOR", "TABLE_VECTOR")
 
-# A table's stored fields for the layout rules (layout.table_layout):
+# A table's stored fields for the layout rules (layout.LayoutPolicy.table_layout):
 # (presence bit, slot, struct format, is_offset); a union's type and value share a bit.
 Spec = Tuple[Tuple[int, int, str, bool], ...]
 

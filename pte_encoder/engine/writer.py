@@ -10,7 +10,8 @@ relative to the end, so padding depends only on ``size``.
 
 The writer's state changes only through its methods. What outlives one
 buffer (struct packers, the plans of subtrees) belongs to the codec the
-writer is made by, which hands it over at construction.
+writer is made by, which hands it over at construction, with the layout
+policy (layout.py) the plans and empty vectors follow.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from itertools import repeat
 from operator import sub
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-from .layout import SIZES, Layout
+from .layout import SIZES, Layout, LayoutPolicy
 from .plans import Decision, Plans, Ready, Shape, ShapeKey
 from .values import bool_bytes, bytes_like, to_float
 
@@ -40,17 +41,18 @@ VectorPacker = Tuple[Any, int, int]
 class Writer:
     """One FlatBuffer being written, back to front."""
 
-    __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns", "serial",
+    __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns", "serial", "policy",
                  "_plans", "_shapes", "_vectors")
 
     def __init__(self, plans: Plans, vectors: Dict[Tuple[str, int], VectorPacker],
-                 aligns: Sequence[int]) -> None:
+                 aligns: Sequence[int], policy: LayoutPolicy) -> None:
         self.chunks: List[Any] = []
         self.blocks: List[Any] = []
         self.size = 0
         self.minalign = 1
         self.vtables: Dict[bytes, int] = {}  # each vtable written, at its position
         self.aligns = aligns  # force_align of each aligned field, in Schema.force_aligned order
+        self.policy = policy  # the layout plans was made for
         self._plans = plans
         self._shapes = plans.shapes
         self._vectors = vectors
@@ -84,11 +86,15 @@ class Writer:
         self.size += n + 5 + pad
         return self.size
 
-    def empty_vector(self) -> int:
-        if self.size & 3:
-            self.pad(-self.size & 3)
+    def empty_vector(self, align: int = 4) -> int:
+        """An empty vector whose items (or force_align) align to ``align``:
+        the policy decides whether more than 4 counts."""
+        align = self.policy.empty_vector_alignment(align)
+        if self.size & (align - 1):
+            self.pad(-self.size & (align - 1))
         self.chunks.append(b"\0\0\0\0")
         self.size += 4
+        self.align_to(align)
         return self.size
 
     def _vector_packer(self, fmt: str, n: int) -> VectorPacker:
@@ -106,7 +112,7 @@ class Writer:
             raise TypeError("not a list")
         n = len(items)
         if n == 0:
-            return self.empty_vector()
+            return self.empty_vector(SIZES[fmt])
         packer, size, align = self._vectors.get((fmt, n)) or self._vector_packer(fmt, n)
         try:
             data = packer(n, *items)
@@ -133,7 +139,7 @@ class Writer:
         """Bytes as a vector whose data is aligned to ``align`` (at least 4)."""
         n = data.nbytes if data.__class__ is memoryview else len(data)
         if n == 0:
-            return self.empty_vector()
+            return self.empty_vector(align)
         if align < 4:
             align = 4
         pad = -(self.size + n) & (align - 1)
