@@ -47,11 +47,12 @@ sys.path[:0] = [sys.argv[1]]
 import regimes
 from pathlib import Path
 from pte_encoder._codecs import PROGRAM
-from pte_encoder.engine import codec as codec_module, plans as plans_module, writer as writer_module
+from pte_encoder.engine import layout as layout_module, plans as plans_module, writer as writer_module
 clock = time.perf_counter
 acc = {"learn": 0.0, "learns": 0, "walk": 0.0, "compile": 0.0, "new_layout": 0.0, "new_layouts": 0}
 Plans, Sim, Writer = plans_module.Plans, plans_module._Sim, writer_module.Writer
-learn, walk, comp, new_layout = Plans.learn, Sim.table, Sim.compile, codec_module.new_layout
+Policy = layout_module.LayoutPolicy
+learn, walk, comp, new_layout = Plans.learn, Sim.table, Sim.compile, Policy.new_layout
 depth = [0]
 learn_by_key = {}
 def timed_learn(self, plans, key, *args):
@@ -76,9 +77,10 @@ def timed_new_layout(*args):
     acc["new_layouts"] += 1
     return result
 Plans.learn, Sim.table, Sim.compile = timed_learn, timed_walk, timed_compile
-codec_module.new_layout = timed_new_layout  # what Codec.new_layout calls
-shapes = PROGRAM.plans.shapes
-table_layouts = PROGRAM._table_layouts
+Policy.new_layout = timed_new_layout  # what CodecLayout.new_layout calls
+laid = PROGRAM.layout("flatc")  # the default layout, which the benchmark's (a) writes
+shapes = laid.plans.shapes
+table_layouts = laid._table_layouts
 writers = regimes.Writers(Path(sys.argv[2]))
 target = sys.argv[3]
 mode = sys.argv[4]
