@@ -65,13 +65,15 @@ class Shape:
     """The plans of one (table, shape, start % 8): ``first``, the first
     Decision (or the Plan if there is no vtable to check); ``ready``, the
     plan as the writer with serial ``ready[0]`` uses it, once that writer
-    has all of its vtables."""
+    has all of its vtables; ``align``, the largest alignment inside the
+    subtree (0 until a plan is learnt; the same for all its plans)."""
 
-    __slots__ = ("first", "ready")
+    __slots__ = ("first", "ready", "align")
 
     def __init__(self) -> None:
         self.first: Node = None
         self.ready: Tuple[int, Ready] = (0, _UNRESOLVED)  # writer serials start at 1
+        self.align = 0
 
 
 Node = Union[Decision, Plan, None]
@@ -120,9 +122,18 @@ class Plans:
         return next(self._serials)
 
     def new_shape(self, key: ShapeKey) -> Shape:
+        """The plans of a (table, shape, start % 8) not met yet.
+
+        A subtree aligned to at most 4 inside has the same bytes wherever it
+        starts modulo 4 (all its padding depends on that alone, and its plans
+        hold positions relative to its start): it shares the plans of its
+        twin starting 4 bytes away modulo 8, if that one is known. Most small
+        subtrees are met at both, and compiling is most of a first call."""
         if len(self.shapes) >= self.max_shapes:
             self.shapes.clear()
-        plans = self.shapes[key] = Shape()
+        table, shape, start = key
+        twin = self.shapes.get((table, shape, start ^ 4))
+        plans = self.shapes[key] = twin if twin is not None and 0 < twin.align <= 4 else Shape()
         return plans
 
     def learn(self, plans: Shape, key: ShapeKey, vtables: Dict[bytes, int], flat_count: int,
@@ -135,6 +146,7 @@ class Plans:
         sim = _Sim(self, start, flat_count, vtables)
         sim.table(table, shape)
         plan = sim.compile()
+        plans.align = sim.align
         parent: Any = plans
         slot = "first"
         for vtable, at, is_known in sim.decisions:
