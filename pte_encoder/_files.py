@@ -30,6 +30,10 @@ The rules, and why:
 - A file object is written until every byte is taken: short writes are
   retried; a raw stream that takes nothing raises instead of looping.
 - Errors name the user's path, never the temporary file.
+- A chunk may be file-backed (``write_to_file(f)`` and ``__len__``: a blob
+  kept in a file): it is streamed through, and must write exactly ``len()``
+  bytes. Its errors are errors while the chunks are produced: a regular file
+  is left untouched, a stream keeps what was written before.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import os
 import stat
 from typing import Any, Iterable, List, Optional, Protocol, Tuple, Union
 
-from .errors import fail
+from .errors import EncodeError, fail
 
 
 class BinaryWritable(Protocol):
@@ -64,7 +68,8 @@ _TEMPORARY_NAME_TRIES = 100
 
 
 def write_file(target: Target, chunks: Iterable[Any], *, temporary_prefix: str = ".pte-") -> int:
-    """Write the bytes-like ``chunks``, in order, to ``target`` and return the
+    """Write the ``chunks`` (bytes-like, or file-backed as :func:`write_stream`
+    says), in order, to ``target`` and return the
     number of bytes written.
 
     ``target`` is a path (written as described in this module's docstring,
@@ -124,6 +129,11 @@ def write_path(target: Union[str, bytes], chunks: Iterable[Any], *,
 def write_stream(file: Any, chunks: Iterable[Any]) -> int:
     """Write ``chunks`` through ``file.write`` and return the number of bytes.
 
+    A chunk is bytes-like, or file-backed: an object with ``write_to_file(f)``
+    and ``__len__`` (a blob kept in a file), which is handed a writer that
+    forwards to ``file`` as below; it must write exactly ``len()`` bytes, or
+    :class:`EncodeError` is raised.
+
     A short write (``write`` returning fewer bytes than given, as raw streams
     may) is followed by a write of the rest. ``None`` from an ``io.RawIOBase``
     (a non-blocking stream that is not ready) raises ``BlockingIOError``;
@@ -134,30 +144,63 @@ def write_stream(file: Any, chunks: Iterable[Any]) -> int:
     raw = isinstance(file, io.RawIOBase)
     total = 0
     for chunk in chunks:
-        size = memoryview(chunk).nbytes
-        if size == 0:
-            continue
-        written = file.write(chunk)
-        if written is None and not raw:
-            total += size
-            continue
-        rest: Optional[memoryview] = None
-        zero_writes = 0
-        while True:
-            count = _write_count(written, size, total)
-            total += count
-            size -= count
-            if size == 0:
-                break
-            zero_writes = zero_writes + 1 if count == 0 else 0
-            if zero_writes == _MAX_ZERO_WRITES:
-                raise OSError(f"write() took 0 bytes {_MAX_ZERO_WRITES} times in a row, "
-                              f"after {total} bytes were written")
-            if rest is None:
-                rest = memoryview(chunk).cast("B")
-            rest = rest[-size:]
-            written = file.write(rest)
+        if not isinstance(chunk, (bytes, bytearray, memoryview)) \
+                and callable(getattr(chunk, "write_to_file", None)):
+            expected = len(chunk)
+            sink = _Sink(file, raw, total)
+            chunk.write_to_file(sink)
+            if sink.total - total != expected:
+                raise EncodeError(f"a file-backed chunk wrote {sink.total - total} bytes, "
+                                  f"expected {expected} (its len())")
+            total = sink.total
+        else:
+            total += _write_all(file, chunk, raw, total)
     return total
+
+
+class _Sink:
+    """The file object a file-backed chunk writes to: every ``write`` is
+    written whole to ``file``, as :func:`write_stream` writes a chunk."""
+
+    def __init__(self, file: Any, raw: bool, total: int) -> None:
+        self._file = file
+        self._raw = raw
+        self.total = total
+
+    def write(self, data: Any) -> int:
+        count = _write_all(self._file, data, self._raw, self.total)
+        self.total += count
+        return count
+
+    def flush(self) -> None:
+        pass
+
+
+def _write_all(file: Any, chunk: Any, raw: bool, total: int) -> int:
+    """Write all of ``chunk`` (``total`` bytes came before it); return its size."""
+    size = memoryview(chunk).nbytes
+    if size == 0:
+        return 0
+    whole = size
+    written = file.write(chunk)
+    if written is None and not raw:
+        return whole
+    rest: Optional[memoryview] = None
+    zero_writes = 0
+    while True:
+        count = _write_count(written, size, total)
+        total += count
+        size -= count
+        if size == 0:
+            return whole
+        zero_writes = zero_writes + 1 if count == 0 else 0
+        if zero_writes == _MAX_ZERO_WRITES:
+            raise OSError(f"write() took 0 bytes {_MAX_ZERO_WRITES} times in a row, "
+                          f"after {total} bytes were written")
+        if rest is None:
+            rest = memoryview(chunk).cast("B")
+        rest = rest[-size:]
+        written = file.write(rest)
 
 
 def _write_count(written: Any, size: int, total: int) -> int:

@@ -1,4 +1,5 @@
-"""The pte-encoder command: ``encode`` a Program's JSON form, or write the ``demo``."""
+"""The pte-encoder command: ``encode`` a Program's JSON form, ``encode-data`` a .ptd
+payload's JSON form, or write the ``demo``."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import List, Optional, TextIO
 from .demo import demo_program
 from .errors import EncodeError, one_line
 from .flatbuffer import encode_flatbuffer
-from .json_form import options_from_json, program_from_json
+from .json_form import options_from_json, payload_from_json, program_from_json
 from ._files import write_file
+from .ptd import write_data_file
 from .pte import write_program
 
 
@@ -42,6 +44,12 @@ def _encode(args: argparse.Namespace) -> None:
     print(f"wrote {args.output} ({size} bytes)", file=_report_stream(args.output))
 
 
+def _encode_data(args: argparse.Namespace) -> None:
+    payload, options = payload_from_json(_read(args.payload, "payload"))
+    size = write_data_file(payload, args.output, **options)
+    print(f"wrote {args.output} ({size} bytes)", file=_report_stream(args.output))
+
+
 def _report_stream(output: str) -> TextIO:
     """Where to say what was written: stdout, unless the file went there
     (``-o /dev/stdout``), which the report would then corrupt."""
@@ -66,7 +74,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pte-encoder", description="Write ExecuTorch program files (.pte).")
+        prog="pte-encoder", description="Write ExecuTorch program files (.pte) and data files (.ptd).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     encode = commands.add_parser(
         "encode", help="encode a Program from ExecuTorch's JSON form",
@@ -84,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
                              "and earlier) or as ExecuTorch 1.5.1's default writer does "
                              "(the flatbuffers runtime's object API)")
     encode.set_defaults(run=_encode)
+    encode_data = commands.add_parser(
+        "encode-data", help="encode a .ptd data file from its payload's JSON form",
+        description="Encode a payload (segment_alignment; buffers as base64; named_data: key -> "
+                    "buffer_index, alignment, tensor_layout) as a .ptd file, as ExecuTorch's "
+                    "FlatTensorSerializer writes it.")
+    encode_data.add_argument("payload", metavar="PAYLOAD.json")
+    encode_data.add_argument("-o", "--output", required=True, metavar="OUT.ptd")
+    encode_data.set_defaults(run=_encode_data)
     demo = commands.add_parser(
         "demo", help="write a small built-in program",
         description="Write forward(x, y) = x * y + x on 2x2 float tensors, which "

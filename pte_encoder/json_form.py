@@ -16,9 +16,10 @@ from .engine.check import check_scalar
 from .engine.json import to_json
 from .errors import VALUE_LIMIT, EncodeError, key_text, member
 from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, MAX_SEGMENT_ALIGNMENT, check_alignment
-from .pte import DataEntry, NamedDataOutput
+from .payload import DataEntry, DataPayload, NamedDataOutput, TensorLayout
+from .ptd import check_payload
 
-__all__ = ["program_from_json", "program_to_json", "options_from_json"]
+__all__ = ["program_from_json", "program_to_json", "options_from_json", "payload_from_json"]
 
 _SCHEMA = PROGRAM.schema
 _ENUMS: Dict[str, Any] = dict(PROGRAM.enum_types)
@@ -252,3 +253,85 @@ def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> Dict[str, An
                                else MAX_FLATBUFFER_ALIGNMENT)
         options[key] = value
     return options
+
+
+# The .ptd payload's JSON form (tests/data/corpus-ptd/*/payload.json).
+
+_PAYLOAD_KEYS = ("segment_alignment", "buffers", "named_data")
+_ENTRY_KEYS = ("buffer_index", "alignment", "tensor_layout")
+_LAYOUT_KEYS = ("scalar_type", "sizes", "dim_order")
+
+
+def _json_integer(path: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(path, value, "an integer", root="payload")
+    number: int = value
+    return number
+
+
+def _json_integers(path: str, value: Any) -> List[int]:
+    if not isinstance(value, list):
+        raise _fail(path, value, "a list of integers", root="payload")
+    return [_json_integer(f"{path}[{i}]", item) for i, item in enumerate(value)]
+
+
+def _json_object(path: str, value: Any, known: Tuple[str, ...], what: str) -> Dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(path, value, f"an object ({what})", root="payload")
+    _check_keys(path, value, known, what)
+    return value
+
+
+def _json_layout(path: str, value: Any) -> TensorLayout:
+    layout = _json_object(path, value, _LAYOUT_KEYS, "a TensorLayout")
+    for name in _LAYOUT_KEYS:
+        if name not in layout:
+            raise EncodeError(f"{path}.{name}: missing", path=f"{path}.{name}")
+    return TensorLayout(scalar_type=_json_integer(f"{path}.scalar_type", layout["scalar_type"]),
+                        sizes=_json_integers(f"{path}.sizes", layout["sizes"]),
+                        dim_order=_json_integers(f"{path}.dim_order", layout["dim_order"]))
+
+
+def payload_from_json(source: Union[str, bytes]) -> Tuple[DataPayload, Dict[str, Any]]:
+    """Read a .ptd payload from its JSON form; return it with
+    :func:`encode_data_file`'s keyword arguments (``segment_alignment``).
+
+    The form: ``segment_alignment`` (``null`` or missing: the default),
+    ``buffers`` (base64 blobs) and ``named_data`` (key -> ``buffer_index``,
+    ``alignment`` (``null`` or missing: 1), ``tensor_layout``: ``null`` or
+    ``scalar_type`` (an integer), ``sizes``, ``dim_order``). The JSON reader's
+    rules apply (a key set twice, an unknown field, ``true``/``false`` for an
+    integer, deep nesting are refused), and every value is checked as
+    :func:`encode_data_file` checks it. Raises :class:`EncodeError` naming
+    the place.
+    """
+    data = _json_object("", _parse(source), _PAYLOAD_KEYS, "a payload")
+    options: Dict[str, Any] = {}
+    if data.get("segment_alignment") is not None:
+        options["segment_alignment"] = _json_integer("segment_alignment", data["segment_alignment"])
+    buffers = data.get("buffers")
+    if not isinstance(buffers, list):
+        raise _fail("buffers", buffers, "a list of base64 strings")
+    blobs = [_base64(f"buffers[{i}]", item) for i, item in enumerate(buffers)]
+    named = data.get("named_data")
+    if not isinstance(named, dict):
+        raise _fail("named_data", named, "an object: key -> {buffer_index, alignment, tensor_layout}")
+    duplicate = getattr(named, "duplicate", None)
+    if duplicate is not None:
+        where = f"named_data[{key_text(duplicate)}]"
+        raise EncodeError(f"{where}: key set more than once", path=where)
+    entries: Dict[str, DataEntry] = {}
+    for key, entry in named.items():
+        where = f"named_data[{key_text(key)}]"
+        fields = _json_object(where, entry, _ENTRY_KEYS, "a named data entry")
+        if "buffer_index" not in fields:
+            raise EncodeError(f"{where}.buffer_index: missing", path=f"{where}.buffer_index")
+        index = _json_integer(f"{where}.buffer_index", fields["buffer_index"])
+        alignment = fields.get("alignment")
+        alignment = 1 if alignment is None else _json_integer(f"{where}.alignment", alignment)
+        layout = fields.get("tensor_layout")
+        entries[key] = DataEntry(index, alignment,
+                                 None if layout is None else _json_layout(f"{where}.tensor_layout", layout))
+    payload = DataPayload(blobs, entries)
+    check_payload(payload, **options)
+    return payload, options

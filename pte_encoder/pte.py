@@ -11,10 +11,11 @@ of the caller's buffers until they are joined or written.
 from __future__ import annotations
 
 import struct
-from reprlib import recursive_repr
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import model
+from ._blobs import blob, check_files
+from ._blobs import join as join_chunks
 from ._codecs import PROGRAM
 from ._files import Target, check_target, write_file
 from .engine.check import check_object, check_scalar, integer, missing
@@ -22,6 +23,7 @@ from .engine.values import bytes_like
 from .errors import EncodeError, describe, fail, join, key_text
 from .flatbuffer import (MAX_SEGMENT_ALIGNMENT, check_alignment, check_layout, encode_chunks,
                          resolve_alignments)
+from .payload import DataEntry, NamedDataOutput
 
 try:  # hashlib's own blake2b, without hashlib's import of OpenSSL (2 ms at import)
     from _blake2 import blake2b
@@ -35,78 +37,11 @@ HEADER_MAGIC = b"eh00"
 HEADER_LENGTH = 32
 _MISSING = object()
 
-
-class _Factory:
-    """NamedDataOutput's default: a new list or dict each time (shown as
-    dataclasses show a default_factory)."""
-
-    def __repr__(self) -> str:
-        return "<factory>"
-
-
-_NEW: Any = _Factory()
 # The attributes of the option objects (schema tables have theirs in the schema).
 _NAMES = {"NamedDataOutput": ("buffers", "pte_data"), "DataEntry": ("buffer_index", "alignment")}
 _HEADER = struct.Struct("<4sIQQQ")
 # The place of the program itself in messages.
 _ROOT = PROGRAM.schema.name
-
-
-# These two behave as the @dataclass of their fields would (keyword or
-# positional arguments, __eq__, __repr__, unhashable); written out because
-# importing dataclasses and processing the decorator cost more import time
-# than the rest of this module.
-
-class DataEntry:
-    """Where one named blob's bytes are: an index into ``buffers``, and the
-    alignment its segment needs."""
-
-    __slots__ = ("buffer_index", "alignment")
-    __match_args__ = ("buffer_index", "alignment")
-    __hash__ = None  # type: ignore[assignment]
-
-    def __init__(self, buffer_index: int, alignment: int = 1) -> None:
-        self.buffer_index = buffer_index
-        self.alignment = alignment
-
-    @recursive_repr()
-    def __repr__(self) -> str:
-        return (f"{self.__class__.__qualname__}(buffer_index={self.buffer_index!r}, "
-                f"alignment={self.alignment!r})")
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.buffer_index, self.alignment) == \
-                (other.buffer_index, other.alignment)  # type: ignore[attr-defined]
-        return NotImplemented
-
-
-class NamedDataOutput:
-    """Named blobs, shaped like ExecuTorch's ``NamedDataStoreOutput``: each key
-    of ``pte_data`` names an entry of ``buffers``; keys may share a buffer.
-    Both default to a new empty list and dict."""
-
-    __slots__ = ("buffers", "pte_data")
-    __match_args__ = ("buffers", "pte_data")
-    __hash__ = None  # type: ignore[assignment]
-
-    buffers: Sequence[Any]
-    pte_data: Mapping[str, DataEntry]
-
-    def __init__(self, buffers: Sequence[Any] = _NEW,
-                 pte_data: Mapping[str, DataEntry] = _NEW) -> None:
-        self.buffers = [] if buffers is _NEW else buffers
-        self.pte_data = {} if pte_data is _NEW else pte_data
-
-    @recursive_repr()
-    def __repr__(self) -> str:
-        return f"{self.__class__.__qualname__}(buffers={self.buffers!r}, pte_data={self.pte_data!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.buffers, self.pte_data) == \
-                (other.buffers, other.pte_data)  # type: ignore[attr-defined]
-        return NotImplemented
 
 
 class _Overlay:
@@ -312,7 +247,7 @@ def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment])
             raise fail(where, key, "a key encodable as UTF-8") from None
         if index not in segment_of:  # the first key of a buffer gives its alignment
             segment = _Segment(alignment)
-            segment.add(_blob(f"named_data.buffers[{index}]", buffers[index]))
+            segment.add(blob(f"named_data.buffers[{index}]", buffers[index]))
             segment_of[index] = len(segments)
             segments.append(segment)
         entries.append(model.NamedData(key=key, segment_index=segment_of[index]))
@@ -418,7 +353,9 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
 
     ``mutable_data`` is a list of blobs (or of objects with a ``.storage``, as
     ExecuTorch passes them); ``named_data`` is a :class:`NamedDataOutput` or
-    ExecuTorch's ``NamedDataStoreOutput``. Constants, mutable data, delegate
+    ExecuTorch's ``NamedDataStoreOutput``, whose buffers may be file-backed
+    (:class:`FileData`, ExecuTorch's ``FileBackedData``: read in here).
+    Constants, mutable data, delegate
     blobs (with ``extract_delegate_segments``) and named blobs go into
     segments aligned to ``segment_alignment``; constants are padded to
     ``constant_tensor_alignment`` (default 16). ``layout`` lays the
@@ -430,7 +367,7 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                 segment_alignment, constant_tensor_alignment, delegate_alignment,
                                 layout)
-    return b"".join(chunks)
+    return join_chunks(chunks)
 
 
 def write_program(program: Any, file: Target, *,
@@ -440,8 +377,9 @@ def write_program(program: Any, file: Target, *,
                   delegate_alignment: Optional[int] = None, layout: str = "flatc") -> int:
     """Write the bytes :func:`encode_program` returns to a path or binary file.
 
-    Blobs go from their own buffers to the file, never joined in memory. A
-    path is written as ``open(path, "wb")`` would, but a regular file
+    Blobs go from their own buffers to the file, never joined in memory, and
+    file-backed named data from its files in pieces (their files are checked
+    first; see :func:`write_data_file`). A path is written as ``open(path, "wb")`` would, but a regular file
     atomically: to a temporary file in the same folder, renamed at the end,
     removed on error (see :mod:`pte_encoder._files`). Returns the number of
     bytes written.
@@ -450,4 +388,5 @@ def write_program(program: Any, file: Target, *,
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                 segment_alignment, constant_tensor_alignment, delegate_alignment,
                                 layout)
+    check_files(chunks)
     return write_file(file, chunks)

@@ -109,7 +109,7 @@ def test_importing_the_package_does_not_import_dataclasses(tmp_path: Path) -> No
     import subprocess
     import sys
     code = ("import sys, pte_encoder; "
-            "print(sorted(m for m in ('dataclasses', 'inspect', 'json', 'base64', 'tempfile') "
+            "print(sorted(m for m in ('dataclasses', 'inspect', 'json', 'base64', 'tempfile', 'hashlib') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          cwd=str(tmp_path)).stdout
@@ -118,21 +118,42 @@ def test_importing_the_package_does_not_import_dataclasses(tmp_path: Path) -> No
 
 def test_option_classes_behave_as_their_dataclasses() -> None:
     import pte_encoder as pe
-    entry = dataclasses.make_dataclass("DataEntry", [("buffer_index", int),
-                                                     ("alignment", int, dataclasses.field(default=1))])
-    named = dataclasses.make_dataclass("NamedDataOutput", [
-        ("buffers", Any, dataclasses.field(default_factory=list)),
-        ("pte_data", Any, dataclasses.field(default_factory=dict))])
-    for ours, theirs, args in [(pe.DataEntry, entry, (3, 16)), (pe.NamedDataOutput, named, ([b"x"], {}))]:
+    made = {
+        "TensorLayout": [("scalar_type", Any), ("sizes", Any), ("dim_order", Any)],
+        "DataEntry": [("buffer_index", int), ("alignment", int, dataclasses.field(default=1)),
+                      ("tensor_layout", Any, dataclasses.field(default=None))],
+        "NamedDataOutput": [("buffers", Any, dataclasses.field(default_factory=list)),
+                            ("pte_data", Any, dataclasses.field(default_factory=dict))],
+        "DataPayload": [("buffers", Any, dataclasses.field(default_factory=list)),
+                        ("named_data", Any, dataclasses.field(default_factory=dict))],
+    }
+    arguments = {"TensorLayout": (pe.ScalarType.FLOAT, [2, 3], [0, 1]), "DataEntry": (3, 16, None),
+                 "NamedDataOutput": ([b"x"], {}), "DataPayload": ([b"y"], {"k": pe.DataEntry(0)})}
+    for name, fields in made.items():
+        ours, theirs = getattr(pe, name), dataclasses.make_dataclass(name, fields)  # type: ignore[arg-type]
+        assert not dataclasses.is_dataclass(ours)
         assert [(p.name, p.kind, repr(p.default)) for p in inspect.signature(ours).parameters.values()] \
             == [(p.name, p.kind, repr(p.default)) for p in inspect.signature(theirs).parameters.values()]
+        args = arguments[name]
         assert repr(ours(*args)) == repr(theirs(*args)) and ours(*args) == ours(*args)
         assert ours(*args).__eq__(theirs(*args)) is NotImplemented
         assert ours.__hash__ is None and ours.__match_args__ == theirs.__match_args__  # type: ignore
+        for i in range(len(args)):  # each field takes part in equality
+            changed = list(args)
+            changed[i] = "other"
+            assert ours(*args) != ours(*changed)
+        with pytest.raises(TypeError):
+            hash(ours(*args))
+        with pytest.raises(AttributeError):
+            ours(*args).no_such_field = 1
     assert repr(pe.NamedDataOutput()) == "NamedDataOutput(buffers=[], pte_data={})"
     first, second = pe.NamedDataOutput(), pe.NamedDataOutput()
     assert first.buffers is not second.buffers and first.pte_data is not second.pte_data
+    assert pe.DataPayload().buffers is not pe.DataPayload().buffers
     assert pe.DataEntry(1) != pe.DataEntry(1, 2) and pe.DataEntry(1) == pe.DataEntry(1, 1)
+    entry = pe.DataEntry(0)
+    entry.tensor_layout = entry  # type: ignore[assignment]
+    assert repr(entry) == "DataEntry(buffer_index=0, alignment=1, tensor_layout=...)"
 
 
 def test_schema_is_immutable_and_compared_by_its_arguments() -> None:

@@ -1,0 +1,192 @@
+"""The named data a .pte or .ptd file carries, as the caller hands it over.
+
+Shaped like ExecuTorch 1.5.1's own types (``DataEntry``, ``DataPayload``,
+``TensorLayout``, ``NamedDataStoreOutput``), which are accepted as they are;
+these are the typed equivalents for callers without ExecuTorch.
+
+:class:`FileData` says "this blob is (a slice of) the file at PATH": written
+files copy it from file to file in pieces, never loading it whole. ExecuTorch's
+``FileBackedData`` works the same way (anything with ``write_to_file(f)`` and
+``__len__``).
+"""
+
+import os
+from reprlib import recursive_repr
+from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple, Union
+
+from .errors import EncodeError
+from .model import ScalarType
+
+__all__ = ["TensorLayout", "DataEntry", "DataPayload", "NamedDataOutput", "FileData"]
+
+# How much of a file-backed blob is read at a time: big enough for few system
+# calls, small enough that a write keeps well under its memory bound.
+PIECE_SIZE = 1 << 20
+
+
+class _Factory:
+    """The default of a field that starts as a new empty list or dict (shown
+    as dataclasses show a default_factory)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_NEW: Any = _Factory()
+
+
+class _Record:
+    """What @dataclass gives the classes below (equality field by field
+    between objects of one class, a repr naming the fields, unhashable),
+    written out: importing dataclasses and processing the decorator cost more
+    import time than the rest of the package's import of these modules. Each
+    subclass lists its fields in ``__slots__`` (and ``__match_args__``)."""
+
+    __slots__: Tuple[str, ...] = ()
+    __hash__ = None  # type: ignore[assignment]
+
+    def _fields(self) -> Tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    @recursive_repr()
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{self.__class__.__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Record) and other.__class__ is self.__class__:
+            return self._fields() == other._fields()
+        return NotImplemented
+
+
+class TensorLayout(_Record):
+    """How a named blob's bytes are read as a tensor: element type, the size
+    of each dimension, and the order of the dimensions in memory."""
+
+    __slots__ = __match_args__ = ("scalar_type", "sizes", "dim_order")
+
+    def __init__(self, scalar_type: Union[ScalarType, int], sizes: Sequence[int],
+                 dim_order: Sequence[int]) -> None:
+        self.scalar_type = scalar_type
+        self.sizes = sizes
+        self.dim_order = dim_order
+
+
+class DataEntry(_Record):
+    """Where one named blob's bytes are: an index into the buffers, the
+    alignment its segment needs and, for a .ptd file, the tensor's layout
+    (``None``: not a tensor, or not said). ``.pte`` files ignore the layout,
+    as ExecuTorch does."""
+
+    __slots__ = __match_args__ = ("buffer_index", "alignment", "tensor_layout")
+
+    def __init__(self, buffer_index: int, alignment: int = 1,
+                 tensor_layout: Optional[TensorLayout] = None) -> None:
+        self.buffer_index = buffer_index
+        self.alignment = alignment
+        self.tensor_layout = tensor_layout
+
+
+class NamedDataOutput(_Record):
+    """Named blobs for a .pte, shaped like ExecuTorch's ``NamedDataStoreOutput``:
+    each key of ``pte_data`` names an entry of ``buffers``; keys may share a
+    buffer. A buffer is a bytes-like object or file-backed (:class:`FileData`,
+    ExecuTorch's ``FileBackedData``). Both default to a new empty list and dict."""
+
+    __slots__ = __match_args__ = ("buffers", "pte_data")
+
+    def __init__(self, buffers: Sequence[Any] = _NEW, pte_data: Mapping[str, DataEntry] = _NEW) -> None:
+        self.buffers: Sequence[Any] = [] if buffers is _NEW else buffers
+        self.pte_data: Mapping[str, DataEntry] = {} if pte_data is _NEW else pte_data
+
+
+class DataPayload(_Record):
+    """What a .ptd file holds, shaped like ExecuTorch's ``DataPayload``: the
+    blobs (bytes-like or file-backed), and each key's :class:`DataEntry`.
+    Keys may share a buffer: it is written once. Both default to a new empty
+    list and dict."""
+
+    __slots__ = __match_args__ = ("buffers", "named_data")
+
+    def __init__(self, buffers: Sequence[Any] = _NEW, named_data: Mapping[str, DataEntry] = _NEW) -> None:
+        self.buffers: Sequence[Any] = [] if buffers is _NEW else buffers
+        self.named_data: Mapping[str, DataEntry] = {} if named_data is _NEW else named_data
+
+
+class FileData:
+    """A blob that stays on disk: ``size`` bytes of the file at ``path`` from
+    ``offset`` (``size=None``: to the end of the file, measured now, as
+    ExecuTorch's ``FileBackedData`` measures its file when made).
+
+    Written files stream it in pieces of a megabyte; :func:`encode_data_file`
+    and :func:`encode_program` read it into the bytes they return. If the
+    file is gone or no longer holds the bytes by then, they raise
+    :class:`EncodeError` naming the buffer.
+    """
+
+    __slots__ = ("path", "offset", "size")
+
+    def __init__(self, path: "Union[str, os.PathLike[str]]", offset: int = 0,
+                 size: Optional[int] = None) -> None:
+        self.path = os.fspath(path)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise EncodeError(f"offset: expected a non-negative integer, got {offset!r}")
+        if size is None:
+            size = max(os.path.getsize(self.path) - offset, 0)
+        elif isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise EncodeError(f"size: expected a non-negative integer or None, got {size!r}")
+        self.offset = offset
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"FileData({self.path!r}, offset={self.offset}, size={self.size})"
+
+    def __len__(self) -> int:
+        return self.size
+
+    def check(self) -> None:
+        """Raise :class:`EncodeError` unless the file still holds the bytes
+        (``OSError`` if it cannot be examined)."""
+        held = os.stat(self.path).st_size - self.offset
+        if held < self.size:
+            raise EncodeError(f"{self!r}: the file holds {max(held, 0)} bytes from offset "
+                              f"{self.offset}, expected {self.size}")
+
+    def pieces(self) -> Iterator[bytes]:
+        """The bytes, in order, a megabyte at a time."""
+        with open(self.path, "rb") as source:
+            source.seek(self.offset)
+            left = self.size
+            while left:
+                piece = source.read(min(left, PIECE_SIZE))
+                if not piece:
+                    raise EncodeError(f"{self!r}: the file ended {left} bytes early")
+                left -= len(piece)
+                yield piece
+
+    def write_to_file(self, file: Any) -> None:
+        """Write the bytes through ``file.write``, a piece at a time."""
+        for piece in self.pieces():
+            file.write(piece)
+
+    def to_bytes(self) -> bytes:
+        with open(self.path, "rb") as source:
+            source.seek(self.offset)
+            data = source.read(self.size)
+        if len(data) != self.size:
+            raise EncodeError(f"{self!r}: the file holds {len(data)} bytes from offset "
+                              f"{self.offset}, expected {self.size}")
+        return data
+
+    def prefix(self, size: int) -> bytes:
+        with open(self.path, "rb") as source:
+            source.seek(self.offset)
+            return source.read(min(size, self.size))
+
+    def sha256(self) -> bytes:
+        import hashlib  # here, not at import: it loads OpenSSL (2 ms)
+
+        digest = hashlib.sha256()
+        for piece in self.pieces():
+            digest.update(piece)
+        return digest.digest()
