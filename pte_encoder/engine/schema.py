@@ -22,8 +22,15 @@ CHILD_KINDS = ("STRING", "TABLE", "UNION", "VECTOR", "TABLE_VECTOR")
 Spec = Tuple[Tuple[int, int, str, bool], ...]
 
 
-class Field(NamedTuple):
-    """One field of a table.
+# The two records are made with NamedTuple's functional form, which takes
+# the field types as objects: the class form would read this module's
+# annotations as strings (see the __future__ import) and compile each one
+# into a ForwardRef, a millisecond of import time.
+
+Field = NamedTuple("Field", [("name", str), ("kind", str), ("slot", int), ("elem", Optional[str]),
+                             ("default", Union[None, bool, int, float]), ("force_align", int),
+                             ("enum", Optional[str])])
+Field.__doc__ = """One field of a table.
 
     ``elem`` is the struct format character of a scalar (or of a vector's
     items), or the table or union name; ``slot`` is the field's id (a union's
@@ -32,21 +39,8 @@ class Field(NamedTuple):
     of an enum-typed scalar or vector.
     """
 
-    name: str
-    kind: str
-    slot: int
-    elem: Optional[str]
-    default: Union[None, bool, int, float]
-    force_align: int
-    enum: Optional[str]
-
-
-class Enum(NamedTuple):
-    """An enum: its underlying scalar's struct format and its (name, value) pairs."""
-
-    name: str
-    fmt: str
-    values: Tuple[Tuple[str, int], ...]
+Enum = NamedTuple("Enum", [("name", str), ("fmt", str), ("values", Tuple[Tuple[str, int], ...])])
+Enum.__doc__ = "An enum: its underlying scalar's struct format and its (name, value) pairs."
 
 
 class Schema:
