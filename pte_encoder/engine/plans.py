@@ -89,6 +89,12 @@ ShapeKey = Tuple[str, Any, int]
 # union's member tables.
 TableParts = Tuple[Tuple[Tuple[int, int], ...], Dict[int, int], Tuple[Tuple[int, int, Any, int], ...]]
 _UNION, _VECTOR, _STRING, _TABLE = range(4)
+# What a table's stored field holds, in a TablePiece.
+_SCALAR, _OFFSET, _TYPE = range(3)
+# A table laid out for the walk (see Plans.piece): its struct format, its
+# fields in memory order as (_SCALAR, rank among the scalars, offset) or
+# (_OFFSET or _TYPE, slot, offset), its size, its vtable and its alignment.
+TablePiece = Tuple[str, Tuple[Tuple[int, int, int], ...], int, bytes, int]
 _KINDS = {"UNION": _UNION, "VECTOR": _VECTOR, "STRING": _STRING, "TABLE": _TABLE}
 # Padding formats, by byte count.
 _PAD = [f"{n}x" for n in range(64)]
@@ -109,6 +115,7 @@ class Plans:
         self.max_shapes = MAX_SHAPES
         self._serials = count(1)
         self.parts: Dict[str, TableParts] = {}
+        self.pieces: Dict[Tuple[str, int], TablePiece] = {}
         for table, fields in schema.tables.items():
             mask = {slot: 1 << bit for bit, slot, _fmt, _flag in schema.specs[table]}
             scalars = tuple((f.slot, mask[f.slot]) for f in fields if f.kind == "SCALAR")
@@ -117,6 +124,30 @@ class Plans:
                           schema.unions[str(f.elem)] if f.kind == "UNION" else str(f.elem), mask[f.slot])
                          for f in schema.children(table))
             self.parts[table] = (scalars, {slot: rank for rank, (slot, _m) in enumerate(scalars)}, rows)
+
+    def piece(self, table: str, key: int) -> TablePiece:
+        """The table's layout for ``key`` (presence bits << 3 | start % 8) as
+        the walk uses it, remembered: most tables of a schema are met with
+        few keys, by many shapes."""
+        placed, table_size, vtable, align = self.layout_of(table, key)
+        scalars, rank, rows = self.parts[table]
+        unions = {slot - 1 for slot, kind, _elem, _mask in rows if kind == _UNION}
+        formats, fields, at = ["i"], [], 4
+        for offset, fmt, slot in placed:
+            if offset > at:
+                formats.append(_PAD[offset - at])
+            formats.append(fmt)
+            if slot in rank:
+                fields.append((_SCALAR, rank[slot], offset))
+            else:
+                fields.append((_TYPE if slot in unions else _OFFSET, slot, offset))
+            at = offset + SIZES[fmt]
+        if table_size > at:
+            formats.append(_PAD[table_size - at])
+        if len(self.pieces) >= self.max_shapes:
+            self.pieces.clear()
+        found = self.pieces[(table, key)] = ("".join(formats), tuple(fields), table_size, vtable, align)
+        return found
 
     def new_serial(self) -> int:
         return next(self._serials)
@@ -268,26 +299,18 @@ class _Sim:
                 children[slot] = self.string(part)
             else:
                 children[slot] = self.table(elem, part)
-        placed, table_size, vtable, align = self.plans.layout_of(table, bits << 3 | self.pos & 7)
+        key = (table, bits << 3 | self.pos & 7)
+        fmt, fields, table_size, vtable, align = self.plans.pieces.get(key) or self.plans.piece(*key)
         end = self.pos + table_size
-        formats = ["i"]
         indices = [self._vtable_offset(vtable, end)]
-        at = 4
-        for offset, fmt, slot in placed:
-            if offset > at:
-                formats.append(_PAD[offset - at])
-            formats.append(fmt)
-            child = children.get(slot)
-            if child is None:  # a scalar
-                indices.append(first + rank[slot])
-            elif fmt == "I":  # an offset from the field forward to the child
-                indices.append(self._constant(end - offset - child))
+        for what, at, offset in fields:
+            if what == _SCALAR:
+                indices.append(first + at)
+            elif what == _OFFSET:  # from the field forward to the child
+                indices.append(self._constant(end - offset - children[at]))
             else:  # a union's type id
-                indices.append(self._constant(child))
-            at = offset + SIZES[fmt]
-        if table_size > at:
-            formats.append(_PAD[table_size - at])
-        self.formats.append("".join(formats))
+                indices.append(self._constant(children[at]))
+        self.formats.append(fmt)
         self.indices.append(indices)
         self.pos = end
         if vtable not in self.written and vtable not in self.vtables:

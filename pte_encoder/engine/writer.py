@@ -250,8 +250,8 @@ class Writer:
                 vtables[vtable] = self.size + end
         else:
             plans.ready = (self.serial, ready)
-        if align > 4:  # 4 goes without saying (see align_to)
-            self.align_to(align)
+        if align > self.minalign:  # align_to, inline
+            self.minalign = align
         return ready
 
     def finish(self, root: int, identifier: bytes) -> List[Any]:
