@@ -66,8 +66,8 @@ class TensorLayout:
         return f"{self.__class__.__qualname__}(scalar_type={self.scalar_type!r}, sizes={self.sizes!r}, dim_order={self.dim_order!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.scalar_type, self.sizes, self.dim_order, ) == (other.scalar_type, other.sizes, other.dim_order, )  # type: ignore[attr-defined]
+        if isinstance(other, TensorLayout) and other.__class__ is self.__class__:
+            return (self.scalar_type, self.sizes, self.dim_order, ) == (other.scalar_type, other.sizes, other.dim_order, )
         return NotImplemented
 
 
@@ -88,8 +88,8 @@ class DataSegment:
         return f"{self.__class__.__qualname__}(offset={self.offset!r}, size={self.size!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.offset, self.size, ) == (other.offset, other.size, )  # type: ignore[attr-defined]
+        if isinstance(other, DataSegment) and other.__class__ is self.__class__:
+            return (self.offset, self.size, ) == (other.offset, other.size, )
         return NotImplemented
 
 
@@ -112,8 +112,8 @@ class NamedData:
         return f"{self.__class__.__qualname__}(key={self.key!r}, segment_index={self.segment_index!r}, tensor_layout={self.tensor_layout!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.key, self.segment_index, self.tensor_layout, ) == (other.key, other.segment_index, other.tensor_layout, )  # type: ignore[attr-defined]
+        if isinstance(other, NamedData) and other.__class__ is self.__class__:
+            return (self.key, self.segment_index, self.tensor_layout, ) == (other.key, other.segment_index, other.tensor_layout, )
         return NotImplemented
 
 
@@ -136,8 +136,8 @@ class FlatTensor:
         return f"{self.__class__.__qualname__}(version={self.version!r}, segments={self.segments!r}, named_data={self.named_data!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.version, self.segments, self.named_data, ) == (other.version, other.segments, other.named_data, )  # type: ignore[attr-defined]
+        if isinstance(other, FlatTensor) and other.__class__ is self.__class__:
+            return (self.version, self.segments, self.named_data, ) == (other.version, other.segments, other.named_data, )
         return NotImplemented
 
 

@@ -21,12 +21,15 @@ flatbuffers layout drops it, as ExecuTorch's writer does.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 from ._codecs import PROGRAM
 from .engine.check import integer
 from .engine.codec import MAX_FLATBUFFER_SIZE
 from .errors import fail
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .types import LayoutName, ProgramLike
 
 __all__ = ["encode_flatbuffer", "check_alignment", "check_layout", "MAX_FLATBUFFER_SIZE",
            "MAX_FLATBUFFER_ALIGNMENT", "MAX_SEGMENT_ALIGNMENT"]
@@ -86,8 +89,8 @@ def encode_chunks(program: Any, alignments: Sequence[int],
     return PROGRAM.encode_chunks(program, alignments, layout)
 
 
-def encode_flatbuffer(program: Any, *, constant_tensor_alignment: Optional[int] = None,
-                      delegate_alignment: Optional[int] = None, layout: str = "flatc") -> bytes:
+def encode_flatbuffer(program: ProgramLike, *, constant_tensor_alignment: Optional[int] = None,
+                      delegate_alignment: Optional[int] = None, layout: LayoutName = "flatc") -> bytes:
     """Encode ``program`` as a FlatBuffer, byte for byte as flatc would.
 
     ``program`` is a :class:`pte_encoder.Program` or any object tree with the

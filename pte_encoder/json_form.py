@@ -8,7 +8,7 @@ infinite doubles as the strings ``"inf"`` and ``"-inf"``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union, cast
 
 from . import model
 from ._codecs import PROGRAM
@@ -18,6 +18,9 @@ from .errors import VALUE_LIMIT, EncodeError, key_text, member
 from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, MAX_SEGMENT_ALIGNMENT, check_alignment
 from .payload import DataEntry, DataPayload, NamedDataOutput, TensorLayout
 from .ptd import check_payload
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .types import DataFileOptions, EncodeOptions, ProgramLike
 
 __all__ = ["program_from_json", "program_to_json", "options_from_json", "payload_from_json"]
 
@@ -154,7 +157,7 @@ def program_from_json(source: Union[str, bytes, Dict[str, Any]]) -> model.Progra
     return program
 
 
-def program_to_json(program: Any) -> str:
+def program_to_json(program: ProgramLike) -> str:
     """Write a Program in ExecuTorch's JSON form, as flatc reads it.
 
     The program is checked as :func:`encode_flatbuffer` checks it: bad input
@@ -212,7 +215,7 @@ def _named_data(path: str, value: Any) -> NamedDataOutput:
     return NamedDataOutput(blobs, entries)
 
 
-def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> Dict[str, Any]:
+def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> EncodeOptions:
     """Read :func:`encode_program`'s keyword arguments from their JSON form.
 
     The form is that of the corpus ``options.json``: the alignments and
@@ -252,7 +255,9 @@ def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> Dict[str, An
             value = _alignment(key, value, MAX_SEGMENT_ALIGNMENT if key == "segment_alignment"
                                else MAX_FLATBUFFER_ALIGNMENT)
         options[key] = value
-    return options
+    # Each key is one of EncodeOptions' (a test holds them equal) and each
+    # value was checked above as that key's type.
+    return cast("EncodeOptions", options)
 
 
 # The .ptd payload's JSON form (tests/data/corpus-ptd/*/payload.json).
@@ -292,7 +297,7 @@ def _json_layout(path: str, value: Any) -> TensorLayout:
                         dim_order=_json_integers(f"{path}.dim_order", layout["dim_order"]))
 
 
-def payload_from_json(source: Union[str, bytes]) -> Tuple[DataPayload, Dict[str, Any]]:
+def payload_from_json(source: Union[str, bytes]) -> Tuple[DataPayload, DataFileOptions]:
     """Read a .ptd payload from its JSON form; return it with
     :func:`encode_data_file`'s keyword arguments (``segment_alignment``).
 
@@ -334,4 +339,4 @@ def payload_from_json(source: Union[str, bytes]) -> Tuple[DataPayload, Dict[str,
                                  None if layout is None else _json_layout(f"{where}.tensor_layout", layout))
     payload = DataPayload(blobs, entries)
     check_payload(payload, **options)
-    return payload, options
+    return payload, cast("DataFileOptions", options)  # its one key, checked above

@@ -85,8 +85,8 @@ class ContainerMetadata:
         return f"{self.__class__.__qualname__}(encoded_inp_str={self.encoded_inp_str!r}, encoded_out_str={self.encoded_out_str!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.encoded_inp_str, self.encoded_out_str, ) == (other.encoded_inp_str, other.encoded_out_str, )  # type: ignore[attr-defined]
+        if isinstance(other, ContainerMetadata) and other.__class__ is self.__class__:
+            return (self.encoded_inp_str, self.encoded_out_str, ) == (other.encoded_inp_str, other.encoded_out_str, )
         return NotImplemented
 
 
@@ -103,7 +103,7 @@ class Null:
         return f"{self.__class__.__qualname__}()"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
+        if isinstance(other, Null) and other.__class__ is self.__class__:
             return () == ()
         return NotImplemented
 
@@ -127,8 +127,8 @@ class AllocationDetails:
         return f"{self.__class__.__qualname__}(memory_id={self.memory_id!r}, memory_offset_low={self.memory_offset_low!r}, memory_offset_high={self.memory_offset_high!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.memory_id, self.memory_offset_low, self.memory_offset_high, ) == (other.memory_id, other.memory_offset_low, other.memory_offset_high, )  # type: ignore[attr-defined]
+        if isinstance(other, AllocationDetails) and other.__class__ is self.__class__:
+            return (self.memory_id, self.memory_offset_low, self.memory_offset_high, ) == (other.memory_id, other.memory_offset_low, other.memory_offset_high, )
         return NotImplemented
 
 
@@ -155,8 +155,8 @@ class ExtraTensorInfo:
         return f"{self.__class__.__qualname__}(mutable_data_segments_idx={self.mutable_data_segments_idx!r}, fully_qualified_name={self.fully_qualified_name!r}, location={self.location!r}, device_type={self.device_type!r}, device_index={self.device_index!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.mutable_data_segments_idx, self.fully_qualified_name, self.location, self.device_type, self.device_index, ) == (other.mutable_data_segments_idx, other.fully_qualified_name, other.location, other.device_type, other.device_index, )  # type: ignore[attr-defined]
+        if isinstance(other, ExtraTensorInfo) and other.__class__ is self.__class__:
+            return (self.mutable_data_segments_idx, self.fully_qualified_name, self.location, self.device_type, self.device_index, ) == (other.mutable_data_segments_idx, other.fully_qualified_name, other.location, other.device_type, other.device_index, )
         return NotImplemented
 
 
@@ -193,8 +193,8 @@ class Tensor:
         return f"{self.__class__.__qualname__}(scalar_type={self.scalar_type!r}, storage_offset={self.storage_offset!r}, sizes={self.sizes!r}, dim_order={self.dim_order!r}, requires_grad={self.requires_grad!r}, data_buffer_idx={self.data_buffer_idx!r}, allocation_info={self.allocation_info!r}, layout={self.layout!r}, shape_dynamism={self.shape_dynamism!r}, extra_tensor_info={self.extra_tensor_info!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.scalar_type, self.storage_offset, self.sizes, self.dim_order, self.requires_grad, self.data_buffer_idx, self.allocation_info, self.layout, self.shape_dynamism, self.extra_tensor_info, ) == (other.scalar_type, other.storage_offset, other.sizes, other.dim_order, other.requires_grad, other.data_buffer_idx, other.allocation_info, other.layout, other.shape_dynamism, other.extra_tensor_info, )  # type: ignore[attr-defined]
+        if isinstance(other, Tensor) and other.__class__ is self.__class__:
+            return (self.scalar_type, self.storage_offset, self.sizes, self.dim_order, self.requires_grad, self.data_buffer_idx, self.allocation_info, self.layout, self.shape_dynamism, self.extra_tensor_info, ) == (other.scalar_type, other.storage_offset, other.sizes, other.dim_order, other.requires_grad, other.data_buffer_idx, other.allocation_info, other.layout, other.shape_dynamism, other.extra_tensor_info, )
         return NotImplemented
 
 
@@ -213,8 +213,8 @@ class Int:
         return f"{self.__class__.__qualname__}(int_val={self.int_val!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.int_val, ) == (other.int_val, )  # type: ignore[attr-defined]
+        if isinstance(other, Int) and other.__class__ is self.__class__:
+            return (self.int_val, ) == (other.int_val, )
         return NotImplemented
 
 
@@ -233,8 +233,8 @@ class Bool:
         return f"{self.__class__.__qualname__}(bool_val={self.bool_val!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.bool_val, ) == (other.bool_val, )  # type: ignore[attr-defined]
+        if isinstance(other, Bool) and other.__class__ is self.__class__:
+            return (self.bool_val, ) == (other.bool_val, )
         return NotImplemented
 
 
@@ -253,8 +253,8 @@ class Double:
         return f"{self.__class__.__qualname__}(double_val={self.double_val!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.double_val, ) == (other.double_val, )  # type: ignore[attr-defined]
+        if isinstance(other, Double) and other.__class__ is self.__class__:
+            return (self.double_val, ) == (other.double_val, )
         return NotImplemented
 
 
@@ -273,8 +273,8 @@ class String:
         return f"{self.__class__.__qualname__}(string_val={self.string_val!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.string_val, ) == (other.string_val, )  # type: ignore[attr-defined]
+        if isinstance(other, String) and other.__class__ is self.__class__:
+            return (self.string_val, ) == (other.string_val, )
         return NotImplemented
 
 
@@ -293,8 +293,8 @@ class IntList:
         return f"{self.__class__.__qualname__}(items={self.items!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.items, ) == (other.items, )  # type: ignore[attr-defined]
+        if isinstance(other, IntList) and other.__class__ is self.__class__:
+            return (self.items, ) == (other.items, )
         return NotImplemented
 
 
@@ -313,8 +313,8 @@ class DoubleList:
         return f"{self.__class__.__qualname__}(items={self.items!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.items, ) == (other.items, )  # type: ignore[attr-defined]
+        if isinstance(other, DoubleList) and other.__class__ is self.__class__:
+            return (self.items, ) == (other.items, )
         return NotImplemented
 
 
@@ -333,8 +333,8 @@ class BoolList:
         return f"{self.__class__.__qualname__}(items={self.items!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.items, ) == (other.items, )  # type: ignore[attr-defined]
+        if isinstance(other, BoolList) and other.__class__ is self.__class__:
+            return (self.items, ) == (other.items, )
         return NotImplemented
 
 
@@ -353,8 +353,8 @@ class TensorList:
         return f"{self.__class__.__qualname__}(items={self.items!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.items, ) == (other.items, )  # type: ignore[attr-defined]
+        if isinstance(other, TensorList) and other.__class__ is self.__class__:
+            return (self.items, ) == (other.items, )
         return NotImplemented
 
 
@@ -373,8 +373,8 @@ class OptionalTensorList:
         return f"{self.__class__.__qualname__}(items={self.items!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.items, ) == (other.items, )  # type: ignore[attr-defined]
+        if isinstance(other, OptionalTensorList) and other.__class__ is self.__class__:
+            return (self.items, ) == (other.items, )
         return NotImplemented
 
 
@@ -393,8 +393,8 @@ class EValue:
         return f"{self.__class__.__qualname__}(val={self.val!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.val, ) == (other.val, )  # type: ignore[attr-defined]
+        if isinstance(other, EValue) and other.__class__ is self.__class__:
+            return (self.val, ) == (other.val, )
         return NotImplemented
 
 
@@ -415,8 +415,8 @@ class Operator:
         return f"{self.__class__.__qualname__}(name={self.name!r}, overload={self.overload!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.name, self.overload, ) == (other.name, other.overload, )  # type: ignore[attr-defined]
+        if isinstance(other, Operator) and other.__class__ is self.__class__:
+            return (self.name, self.overload, ) == (other.name, other.overload, )
         return NotImplemented
 
 
@@ -437,8 +437,8 @@ class KernelCall:
         return f"{self.__class__.__qualname__}(op_index={self.op_index!r}, args={self.args!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.op_index, self.args, ) == (other.op_index, other.args, )  # type: ignore[attr-defined]
+        if isinstance(other, KernelCall) and other.__class__ is self.__class__:
+            return (self.op_index, self.args, ) == (other.op_index, other.args, )
         return NotImplemented
 
 
@@ -459,8 +459,8 @@ class DelegateCall:
         return f"{self.__class__.__qualname__}(delegate_index={self.delegate_index!r}, args={self.args!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.delegate_index, self.args, ) == (other.delegate_index, other.args, )  # type: ignore[attr-defined]
+        if isinstance(other, DelegateCall) and other.__class__ is self.__class__:
+            return (self.delegate_index, self.args, ) == (other.delegate_index, other.args, )
         return NotImplemented
 
 
@@ -481,8 +481,8 @@ class MoveCall:
         return f"{self.__class__.__qualname__}(move_from={self.move_from!r}, move_to={self.move_to!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.move_from, self.move_to, ) == (other.move_from, other.move_to, )  # type: ignore[attr-defined]
+        if isinstance(other, MoveCall) and other.__class__ is self.__class__:
+            return (self.move_from, self.move_to, ) == (other.move_from, other.move_to, )
         return NotImplemented
 
 
@@ -503,8 +503,8 @@ class JumpFalseCall:
         return f"{self.__class__.__qualname__}(cond_value_index={self.cond_value_index!r}, destination_instruction={self.destination_instruction!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.cond_value_index, self.destination_instruction, ) == (other.cond_value_index, other.destination_instruction, )  # type: ignore[attr-defined]
+        if isinstance(other, JumpFalseCall) and other.__class__ is self.__class__:
+            return (self.cond_value_index, self.destination_instruction, ) == (other.cond_value_index, other.destination_instruction, )
         return NotImplemented
 
 
@@ -523,8 +523,8 @@ class FreeCall:
         return f"{self.__class__.__qualname__}(value_index={self.value_index!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.value_index, ) == (other.value_index, )  # type: ignore[attr-defined]
+        if isinstance(other, FreeCall) and other.__class__ is self.__class__:
+            return (self.value_index, ) == (other.value_index, )
         return NotImplemented
 
 
@@ -543,8 +543,8 @@ class Instruction:
         return f"{self.__class__.__qualname__}(instr_args={self.instr_args!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.instr_args, ) == (other.instr_args, )  # type: ignore[attr-defined]
+        if isinstance(other, Instruction) and other.__class__ is self.__class__:
+            return (self.instr_args, ) == (other.instr_args, )
         return NotImplemented
 
 
@@ -569,8 +569,8 @@ class Frame:
         return f"{self.__class__.__qualname__}(filename={self.filename!r}, lineno={self.lineno!r}, name={self.name!r}, context={self.context!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.filename, self.lineno, self.name, self.context, ) == (other.filename, other.lineno, other.name, other.context, )  # type: ignore[attr-defined]
+        if isinstance(other, Frame) and other.__class__ is self.__class__:
+            return (self.filename, self.lineno, self.name, self.context, ) == (other.filename, other.lineno, other.name, other.context, )
         return NotImplemented
 
 
@@ -589,8 +589,8 @@ class FrameList:
         return f"{self.__class__.__qualname__}(items={self.items!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.items, ) == (other.items, )  # type: ignore[attr-defined]
+        if isinstance(other, FrameList) and other.__class__ is self.__class__:
+            return (self.items, ) == (other.items, )
         return NotImplemented
 
 
@@ -611,8 +611,8 @@ class BackendDelegateDataReference:
         return f"{self.__class__.__qualname__}(location={self.location!r}, index={self.index!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.location, self.index, ) == (other.location, other.index, )  # type: ignore[attr-defined]
+        if isinstance(other, BackendDelegateDataReference) and other.__class__ is self.__class__:
+            return (self.location, self.index, ) == (other.location, other.index, )
         return NotImplemented
 
 
@@ -633,8 +633,8 @@ class CompileSpec:
         return f"{self.__class__.__qualname__}(key={self.key!r}, value={self.value!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.key, self.value, ) == (other.key, other.value, )  # type: ignore[attr-defined]
+        if isinstance(other, CompileSpec) and other.__class__ is self.__class__:
+            return (self.key, self.value, ) == (other.key, other.value, )
         return NotImplemented
 
 
@@ -657,8 +657,8 @@ class BackendDelegate:
         return f"{self.__class__.__qualname__}(id={self.id!r}, processed={self.processed!r}, compile_specs={self.compile_specs!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.id, self.processed, self.compile_specs, ) == (other.id, other.processed, other.compile_specs, )  # type: ignore[attr-defined]
+        if isinstance(other, BackendDelegate) and other.__class__ is self.__class__:
+            return (self.id, self.processed, self.compile_specs, ) == (other.id, other.processed, other.compile_specs, )
         return NotImplemented
 
 
@@ -683,8 +683,8 @@ class Chain:
         return f"{self.__class__.__qualname__}(inputs={self.inputs!r}, outputs={self.outputs!r}, instructions={self.instructions!r}, stacktrace={self.stacktrace!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.inputs, self.outputs, self.instructions, self.stacktrace, ) == (other.inputs, other.outputs, other.instructions, other.stacktrace, )  # type: ignore[attr-defined]
+        if isinstance(other, Chain) and other.__class__ is self.__class__:
+            return (self.inputs, self.outputs, self.instructions, self.stacktrace, ) == (other.inputs, other.outputs, other.instructions, other.stacktrace, )
         return NotImplemented
 
 
@@ -721,8 +721,8 @@ class ExecutionPlan:
         return f"{self.__class__.__qualname__}(name={self.name!r}, container_meta_type={self.container_meta_type!r}, values={self.values!r}, inputs={self.inputs!r}, outputs={self.outputs!r}, chains={self.chains!r}, operators={self.operators!r}, delegates={self.delegates!r}, non_const_buffer_sizes={self.non_const_buffer_sizes!r}, non_const_buffer_device={self.non_const_buffer_device!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.name, self.container_meta_type, self.values, self.inputs, self.outputs, self.chains, self.operators, self.delegates, self.non_const_buffer_sizes, self.non_const_buffer_device, ) == (other.name, other.container_meta_type, other.values, other.inputs, other.outputs, other.chains, other.operators, other.delegates, other.non_const_buffer_sizes, other.non_const_buffer_device, )  # type: ignore[attr-defined]
+        if isinstance(other, ExecutionPlan) and other.__class__ is self.__class__:
+            return (self.name, self.container_meta_type, self.values, self.inputs, self.outputs, self.chains, self.operators, self.delegates, self.non_const_buffer_sizes, self.non_const_buffer_device, ) == (other.name, other.container_meta_type, other.values, other.inputs, other.outputs, other.chains, other.operators, other.delegates, other.non_const_buffer_sizes, other.non_const_buffer_device, )
         return NotImplemented
 
 
@@ -745,8 +745,8 @@ class NonConstBufferDevice:
         return f"{self.__class__.__qualname__}(buffer_idx={self.buffer_idx!r}, device_type={self.device_type!r}, device_index={self.device_index!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.buffer_idx, self.device_type, self.device_index, ) == (other.buffer_idx, other.device_type, other.device_index, )  # type: ignore[attr-defined]
+        if isinstance(other, NonConstBufferDevice) and other.__class__ is self.__class__:
+            return (self.buffer_idx, self.device_type, self.device_index, ) == (other.buffer_idx, other.device_type, other.device_index, )
         return NotImplemented
 
 
@@ -765,8 +765,8 @@ class Buffer:
         return f"{self.__class__.__qualname__}(storage={self.storage!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.storage, ) == (other.storage, )  # type: ignore[attr-defined]
+        if isinstance(other, Buffer) and other.__class__ is self.__class__:
+            return (self.storage, ) == (other.storage, )
         return NotImplemented
 
 
@@ -785,8 +785,8 @@ class BackendDelegateInlineData:
         return f"{self.__class__.__qualname__}(data={self.data!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.data, ) == (other.data, )  # type: ignore[attr-defined]
+        if isinstance(other, BackendDelegateInlineData) and other.__class__ is self.__class__:
+            return (self.data, ) == (other.data, )
         return NotImplemented
 
 
@@ -807,8 +807,8 @@ class DataSegment:
         return f"{self.__class__.__qualname__}(offset={self.offset!r}, size={self.size!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.offset, self.size, ) == (other.offset, other.size, )  # type: ignore[attr-defined]
+        if isinstance(other, DataSegment) and other.__class__ is self.__class__:
+            return (self.offset, self.size, ) == (other.offset, other.size, )
         return NotImplemented
 
 
@@ -829,8 +829,8 @@ class SubsegmentOffsets:
         return f"{self.__class__.__qualname__}(segment_index={self.segment_index!r}, offsets={self.offsets!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.segment_index, self.offsets, ) == (other.segment_index, other.offsets, )  # type: ignore[attr-defined]
+        if isinstance(other, SubsegmentOffsets) and other.__class__ is self.__class__:
+            return (self.segment_index, self.offsets, ) == (other.segment_index, other.offsets, )
         return NotImplemented
 
 
@@ -851,8 +851,8 @@ class NamedData:
         return f"{self.__class__.__qualname__}(key={self.key!r}, segment_index={self.segment_index!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.key, self.segment_index, ) == (other.key, other.segment_index, )  # type: ignore[attr-defined]
+        if isinstance(other, NamedData) and other.__class__ is self.__class__:
+            return (self.key, self.segment_index, ) == (other.key, other.segment_index, )
         return NotImplemented
 
 
@@ -885,8 +885,8 @@ class Program:
         return f"{self.__class__.__qualname__}(version={self.version!r}, execution_plan={self.execution_plan!r}, constant_buffer={self.constant_buffer!r}, backend_delegate_data={self.backend_delegate_data!r}, segments={self.segments!r}, constant_segment={self.constant_segment!r}, mutable_data_segments={self.mutable_data_segments!r}, named_data={self.named_data!r})"
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return (self.version, self.execution_plan, self.constant_buffer, self.backend_delegate_data, self.segments, self.constant_segment, self.mutable_data_segments, self.named_data, ) == (other.version, other.execution_plan, other.constant_buffer, other.backend_delegate_data, other.segments, other.constant_segment, other.mutable_data_segments, other.named_data, )  # type: ignore[attr-defined]
+        if isinstance(other, Program) and other.__class__ is self.__class__:
+            return (self.version, self.execution_plan, self.constant_buffer, self.backend_delegate_data, self.segments, self.constant_segment, self.mutable_data_segments, self.named_data, ) == (other.version, other.execution_plan, other.constant_buffer, other.backend_delegate_data, other.segments, other.constant_segment, other.mutable_data_segments, other.named_data, )
         return NotImplemented
 
 

@@ -10,12 +10,17 @@ files copy it from file to file in pieces, never loading it whole. ExecuTorch's
 ``__len__``).
 """
 
+from __future__ import annotations
+
 import os
 from reprlib import recursive_repr
-from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import EncodeError
 from .model import ScalarType
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .types import Blob, DataEntryLike, PayloadEntryLike, TensorLayoutLike
 
 __all__ = ["TensorLayout", "DataEntry", "DataPayload", "NamedDataOutput", "FileData"]
 
@@ -81,7 +86,7 @@ class DataEntry(_Record):
     __slots__ = __match_args__ = ("buffer_index", "alignment", "tensor_layout")
 
     def __init__(self, buffer_index: int, alignment: int = 1,
-                 tensor_layout: Optional[TensorLayout] = None) -> None:
+                 tensor_layout: Optional[TensorLayoutLike] = None) -> None:
         self.buffer_index = buffer_index
         self.alignment = alignment
         self.tensor_layout = tensor_layout
@@ -95,9 +100,9 @@ class NamedDataOutput(_Record):
 
     __slots__ = __match_args__ = ("buffers", "pte_data")
 
-    def __init__(self, buffers: Sequence[Any] = _NEW, pte_data: Mapping[str, DataEntry] = _NEW) -> None:
-        self.buffers: Sequence[Any] = [] if buffers is _NEW else buffers
-        self.pte_data: Mapping[str, DataEntry] = {} if pte_data is _NEW else pte_data
+    def __init__(self, buffers: Sequence[Blob] = _NEW, pte_data: Mapping[str, DataEntryLike] = _NEW) -> None:
+        self.buffers: Sequence[Blob] = [] if buffers is _NEW else buffers
+        self.pte_data: Mapping[str, DataEntryLike] = {} if pte_data is _NEW else pte_data
 
 
 class DataPayload(_Record):
@@ -108,9 +113,10 @@ class DataPayload(_Record):
 
     __slots__ = __match_args__ = ("buffers", "named_data")
 
-    def __init__(self, buffers: Sequence[Any] = _NEW, named_data: Mapping[str, DataEntry] = _NEW) -> None:
-        self.buffers: Sequence[Any] = [] if buffers is _NEW else buffers
-        self.named_data: Mapping[str, DataEntry] = {} if named_data is _NEW else named_data
+    def __init__(self, buffers: Sequence[Blob] = _NEW,
+                 named_data: Mapping[str, PayloadEntryLike] = _NEW) -> None:
+        self.buffers: Sequence[Blob] = [] if buffers is _NEW else buffers
+        self.named_data: Mapping[str, PayloadEntryLike] = {} if named_data is _NEW else named_data
 
 
 class FileData:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import operator
 import struct
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import flat_tensor_model as ft
 from ._blobs import FileBlob, blob, check_files, join
@@ -26,6 +26,9 @@ from .engine.check import check_scalar
 from .errors import EncodeError, describe, fail, key_text
 from .flatbuffer import MAX_SEGMENT_ALIGNMENT, check_alignment
 from .pte import zeros
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .types import DataPayloadLike
 
 __all__ = ["encode_data_file", "write_data_file", "check_payload"]
 
@@ -252,7 +255,7 @@ def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], 
     return chunks, base + layout.end, layout.has_files
 
 
-def encode_data_file(payload: Any, *, segment_alignment: int = 128) -> bytes:
+def encode_data_file(payload: DataPayloadLike, *, segment_alignment: int = 128) -> bytes:
     """Encode ``payload`` as a .ptd file, byte for byte as ExecuTorch 1.5.1's
     ``FlatTensorSerializer(FlatTensorConfig(segment_alignment)).serialize``.
 
@@ -267,7 +270,7 @@ def encode_data_file(payload: Any, *, segment_alignment: int = 128) -> bytes:
     return join(chunks, has_files)
 
 
-def write_data_file(payload: Any, file: Target, *, segment_alignment: int = 128) -> int:
+def write_data_file(payload: DataPayloadLike, file: Target, *, segment_alignment: int = 128) -> int:
     """Write the bytes :func:`encode_data_file` returns to a path or binary
     file object; return the number of bytes written.
 

@@ -11,7 +11,7 @@ of the caller's buffers until they are joined or written.
 from __future__ import annotations
 
 import struct
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import model
 from ._blobs import blob, check_files
@@ -29,6 +29,9 @@ try:  # hashlib's own blake2b, without hashlib's import of OpenSSL (2 ms at impo
     from _blake2 import blake2b
 except ImportError:  # pragma: no cover  (an interpreter without the builtin module)
     from hashlib import blake2b
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .types import LayoutName, MutableBlob, NamedDataStoreLike, ProgramLike
 
 __all__ = ["encode_program", "write_program", "DataEntry", "NamedDataOutput"]
 
@@ -345,10 +348,10 @@ def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
     return chunks, base + data.size
 
 
-def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None,
-                   named_data: Optional[Any] = None, extract_delegate_segments: bool = True,
+def encode_program(program: ProgramLike, *, mutable_data: Optional[Sequence[MutableBlob]] = None,
+                   named_data: Optional[NamedDataStoreLike] = None, extract_delegate_segments: bool = True,
                    segment_alignment: int = 128, constant_tensor_alignment: Optional[int] = None,
-                   delegate_alignment: Optional[int] = None, layout: str = "flatc") -> bytes:
+                   delegate_alignment: Optional[int] = None, layout: LayoutName = "flatc") -> bytes:
     """Encode ``program`` as a complete .pte file, as ExecuTorch 1.5.1 writes it.
 
     ``mutable_data`` is a list of blobs (or of objects with a ``.storage``, as
@@ -370,11 +373,12 @@ def encode_program(program: Any, *, mutable_data: Optional[Sequence[Any]] = None
     return join_chunks(chunks)
 
 
-def write_program(program: Any, file: Target, *,
-                  mutable_data: Optional[Sequence[Any]] = None, named_data: Optional[Any] = None,
+def write_program(program: ProgramLike, file: Target, *,
+                  mutable_data: Optional[Sequence[MutableBlob]] = None,
+                  named_data: Optional[NamedDataStoreLike] = None,
                   extract_delegate_segments: bool = True, segment_alignment: int = 128,
                   constant_tensor_alignment: Optional[int] = None,
-                  delegate_alignment: Optional[int] = None, layout: str = "flatc") -> int:
+                  delegate_alignment: Optional[int] = None, layout: LayoutName = "flatc") -> int:
     """Write the bytes :func:`encode_program` returns to a path or binary file.
 
     Blobs go from their own buffers to the file, never joined in memory, and

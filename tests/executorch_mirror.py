@@ -1,29 +1,61 @@
-"""A small independent mirror of ExecuTorch 1.5.1's ``exir.schema`` classes.
+"""An independent mirror of ExecuTorch 1.5.1's ``exir.schema`` classes.
 
-Same class names, attribute names and field order as ExecuTorch's dataclasses,
-but different class objects, so tests prove that pte_encoder takes ExecuTorch's
-objects as they are without depending on ExecuTorch.
+Same class names, attribute names, field order and annotations as
+ExecuTorch's dataclasses (and its named-data classes), written here, so tests
+prove that pte_encoder takes ExecuTorch's objects as they are, at run time and
+for mypy (tests/typing/), without depending on ExecuTorch.
 """
 
 from __future__ import annotations
 
+import io
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 
 class ScalarType(IntEnum):
     BYTE = 0
-    FLOAT = 6
+    CHAR = 1
+    SHORT = 2
+    INT = 3
     LONG = 4
+    HALF = 5
+    FLOAT = 6
+    DOUBLE = 7
     BOOL = 11
+    QINT8 = 12
+    QUINT8 = 13
+    QINT32 = 14
+    BFLOAT16 = 15
+    QUINT4X2 = 16
+    QUINT2X4 = 17
+    BITS16 = 22
+    FLOAT8E5M2 = 23
+    FLOAT8E4M3FN = 24
+    FLOAT8E5M2FNUZ = 25
+    FLOAT8E4M3FNUZ = 26
+    UINT16 = 27
+    UINT32 = 28
+    UINT64 = 29
 
 
 class TensorShapeDynamism(IntEnum):
     STATIC = 0
     DYNAMIC_BOUND = 1
     DYNAMIC_UNBOUND = 2
+
+
+class TensorDataLocation(IntEnum):
+    SEGMENT = 0
+    EXTERNAL = 1
+
+
+class DeviceType(IntEnum):
+    CPU = 0
+    CUDA = 1
 
 
 class DataLocation(IntEnum):
@@ -40,16 +72,16 @@ class AllocationDetails:
 
 @dataclass
 class ExtraTensorInfo:
-    mutable_data_segments_idx: Optional[int] = None
+    mutable_data_segments_idx: int = 0
     fully_qualified_name: Optional[str] = None
-    location: int = 0
-    device_type: int = 0
+    location: TensorDataLocation = TensorDataLocation.SEGMENT
+    device_type: DeviceType = DeviceType.CPU
     device_index: int = 0
 
 
 @dataclass
 class Tensor:
-    scalar_type: Any
+    scalar_type: ScalarType
     storage_offset: int
     sizes: List[int]
     dim_order: List[int]
@@ -76,8 +108,11 @@ class Bool:
     bool_val: bool
 
 
+@dataclass
 class Double:
     """Like ExecuTorch's: infinities are kept as the strings "inf" and "-inf"."""
+
+    double_val: Union[float, str]
 
     def __init__(self, double_val: Union[float, str]) -> None:
         if double_val == float("inf"):
@@ -85,9 +120,6 @@ class Double:
         elif double_val == float("-inf"):
             double_val = "-inf"
         self.double_val = double_val
-
-    def __repr__(self) -> str:
-        return f"Double(double_val={self.double_val!r})"
 
 
 @dataclass
@@ -126,9 +158,13 @@ class OptionalTensorList:
     items: List[int]
 
 
+KernelTypes = Union[Int, Double, Bool, String, Tensor, IntList, BoolList, DoubleList, TensorList,
+                    Null, OptionalTensorList]
+
+
 @dataclass
 class EValue:
-    val: Any
+    val: KernelTypes
 
 
 @dataclass
@@ -170,9 +206,12 @@ class FreeCall:
     value_index: int
 
 
+InstructionArguments = Union[KernelCall, DelegateCall, MoveCall, JumpFalseCall, FreeCall]
+
+
 @dataclass
 class Instruction:
-    instr_args: Any
+    instr_args: InstructionArguments
 
 
 @dataclass
@@ -223,8 +262,8 @@ class Operator:
 
 @dataclass
 class NonConstBufferDevice:
-    buffer_idx: int
-    device_type: int = 0
+    buffer_idx: int = 0
+    device_type: DeviceType = DeviceType.CPU
     device_index: int = 0
 
 
@@ -270,6 +309,56 @@ class Program:
     constant_segment: SubsegmentOffsets
     mutable_data_segments: Optional[List[SubsegmentOffsets]] = None
     named_data: Optional[List[NamedData]] = None
+
+
+# The named data of ExecuTorch's serializer (exir/_serialize and
+# exir/tensor_layout.py), shaped the same way.
+
+@dataclass
+class TensorLayout:
+    scalar_type: ScalarType
+    sizes: List[int]
+    dim_order: List[int]
+
+
+@dataclass
+class DataEntry:
+    buffer_index: int
+    alignment: int
+    tensor_layout: Optional[TensorLayout]
+
+
+class FileBackedData:
+    """A blob ExecuTorch keeps in a file until it is written (not bytes-like)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __len__(self) -> int:
+        return os.path.getsize(self.path)
+
+    def to_bytes(self) -> bytes:
+        with open(self.path, "rb") as f:
+            return f.read()
+
+    def write_to_file(self, outfile: io.BufferedIOBase) -> None:
+        outfile.write(self.to_bytes())
+
+
+CordBuffer = Union[bytes, FileBackedData]
+
+
+@dataclass
+class NamedDataStoreOutput:
+    buffers: List[CordBuffer] = field(default_factory=list)
+    pte_data: Dict[str, DataEntry] = field(default_factory=dict)
+    external_data: Dict[str, Dict[str, DataEntry]] = field(default_factory=dict)
+
+
+@dataclass
+class DataPayload:
+    buffers: Sequence[CordBuffer]
+    named_data: Dict[str, DataEntry]
 
 
 # Which table each field holds, to rebuild a program from its JSON form.

@@ -48,11 +48,13 @@ class Target(NamedTuple):
     schema: Path   # the .fbs file
     prefix: Path   # P: writes P_schema.py and P_encoders.py
     model: Path    # the model module
+    types: Optional[Path] = None  # the read-only protocols of the input, if wanted
 
 
 # Everything the project generates.
 PROJECT = (
-    Target(ROOT / "schema" / "program.fbs", PACKAGE / "_program", PACKAGE / "model.py"),
+    Target(ROOT / "schema" / "program.fbs", PACKAGE / "_program", PACKAGE / "model.py",
+           PACKAGE / "_program_types.py"),
     Target(ROOT / "schema" / "flat_tensor.fbs", PACKAGE / "_flat_tensor",
            PACKAGE / "flat_tensor_model.py"),
 )
@@ -437,9 +439,8 @@ def model_class(schema: Declared, table: str, fields: List[FieldDef]) -> List[st
             f'        return f"{{self.__class__.__qualname__}}({shown})"',
             "",
             "    def __eq__(self, other: object) -> bool:",
-            "        if other.__class__ is self.__class__:",
-            f"            return ({mine}) == ({theirs})"
-            + ("  # type: ignore[attr-defined]" if names else ""),
+            f"        if isinstance(other, {table}) and other.__class__ is self.__class__:",
+            f"            return ({mine}) == ({theirs})",
             "        return NotImplemented",
             ""]
     return out
@@ -481,6 +482,73 @@ def render_model(schema: Declared, name: str, schema_path: Path) -> str:
     out += ["", "", "__all__ = ["]
     names = list(schema.enums) + list(schema.tables) + list(schema.unions) + ["ByteVector"]
     out += [f"    {n!r}," for n in names]
+    out += ["]", ""]
+    return "\n".join(out)
+
+
+def protocol_type(schema: Declared, f: FieldDef) -> str:
+    """A field's type as the protocols read it: what the encoder accepts,
+    loosely enough that our model and ExecuTorch's dataclasses both fit."""
+    if f.type in schema.unions:
+        return f"Optional[{f.type}Like]"
+    if f.type == "string":
+        return "Optional[str]"
+    if f.type in schema.tables:
+        return f"Optional[Sequence[{f.type}Like]]" if f.vector else f"Optional[{f.type}Like]"
+    scalar = schema.enums[f.type][0] if f.type in schema.enums else f.type
+    # Integers and enums are integer-likes (operator.index), as the encoder
+    # reads them: int, an IntEnum of any enum class, numpy integers.
+    kind = {"int": "SupportsIndex"}.get(SCALARS[scalar][1], SCALARS[scalar][1])
+    if f.vector:
+        if scalar in ("ubyte", "uint8") and f.type not in schema.enums:
+            return "Optional[ByteVector]"
+        return f"Optional[Sequence[{kind}]]"
+    # A float scalar may be ExecuTorch's "inf" / "-inf" (its Double.double_val).
+    return "Union[float, str]" if kind == "float" else kind
+
+
+def render_types(schema: Declared, schema_path: Path, model: str) -> str:
+    out = header(schema_path, "Read-only protocols of the input: one per table, one union of them per union.")
+    out += [
+        "",
+        "A ``<Table>Like`` is what the encoder reads as that table: this package's",
+        "model, ExecuTorch's own ``exir.schema`` dataclasses, or any object with",
+        "these attributes. Fields are read-only properties, so a dataclass with",
+        "``List[X]`` fits ``Sequence[XLike]`` and ``X`` fits ``Optional[XLike]``.",
+        "Integer and enum fields take integer-likes (``SupportsIndex``: int, any",
+        "IntEnum, numpy integers). A union is a Union of its members' protocols;",
+        "the encoder tells them apart by class name.",
+        "",
+        "An empty table has no attribute to check, and an empty Protocol would",
+        "match every object, letting any value pass as a union holding it (such",
+        "as a str as an EValue's val). It is this package's class or a dataclass",
+        "instance instead (ExecuTorch's are dataclasses): any dataclass still",
+        "type-checks there, and the encoder refuses it unless its class has the",
+        "table's name.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from typing import Any, ClassVar, Dict, Optional, Protocol, Sequence, SupportsIndex, Union",
+        "",
+        f"from .{model} import {', '.join(['ByteVector', *sorted(t for t, f in schema.tables.items() if not f)])}",
+        "",
+    ]
+    if any(not fields for fields in schema.tables.values()):
+        out += ["", "class _DataclassInstance(Protocol):",
+                "    __dataclass_fields__: ClassVar[Dict[str, Any]]", ""]
+    for table, fields in schema.tables.items():
+        if not fields:
+            out += ["", f"{table}Like = Union[{table}, _DataclassInstance]", ""]
+            continue
+        out += ["", f"class {table}Like(Protocol):"]
+        for f in fields:
+            out += ["    @property", f"    def {f.name}(self) -> {protocol_type(schema, f)}: ..."]
+        out.append("")
+    for union, members in schema.unions.items():
+        out += ["", f"{union}Like = Union[{', '.join(m + 'Like' for m in members)}]"]
+    out += ["", "", "__all__ = ["]
+    out += [f"    {n + 'Like'!r}," for n in [*schema.tables, *schema.unions]]
     out += ["]", ""]
     return "\n".join(out)
 
@@ -715,9 +783,15 @@ def outputs(target: Target) -> Dict[Path, str]:
     schema = records(declared, name)
     engine = engine_import(target)
     prefix = target.prefix
-    return {prefix.with_name(prefix.name + "_schema.py"): render_schema(schema, target.schema, engine),
-            prefix.with_name(prefix.name + "_encoders.py"): render_encoders(schema, target.schema, engine),
-            target.model: render_model(declared, name, target.schema)}
+    generated = {
+        prefix.with_name(prefix.name + "_schema.py"): render_schema(schema, target.schema, engine),
+        prefix.with_name(prefix.name + "_encoders.py"): render_encoders(schema, target.schema, engine),
+        target.model: render_model(declared, name, target.schema)}
+    if target.types is not None:
+        if target.types.parent.resolve() != target.model.parent.resolve():
+            raise SystemExit(f"{target.types}: the protocols must sit next to the model {target.model}")
+        generated[target.types] = render_types(declared, target.schema, target.model.stem)
+    return generated
 
 
 def main(argv: List[str]) -> int:
