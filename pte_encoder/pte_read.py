@@ -33,11 +33,11 @@ which stays open as long as any of them does).
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, TypeVar, Union
 
 from . import model
 from ._codecs import PROGRAM
@@ -141,6 +141,18 @@ def _header(view: memoryview) -> Optional[ExtendedHeader]:
     return ExtendedHeader(length, program_size, base, data_size)
 
 
+_T = TypeVar("_T")
+
+
+def _replaced(obj: _T, **changes: Any) -> _T:
+    """A shallow copy of the model object ``obj`` with ``changes`` made (the
+    stored program's objects are shared, never changed)."""
+    new = copy.copy(obj)
+    for name, value in changes.items():
+        setattr(new, name, value)
+    return new
+
+
 def _fail(path: str, message: str) -> DecodeError:
     return DecodeError(f"{path}: {message}", path, None)
 
@@ -222,7 +234,7 @@ def decode_program(data: Any) -> PteFile:
                         f"the {len(region)} bytes of segment data")
         segments.append(region[segment.offset:segment.offset + segment.size])
 
-    program = dataclasses.replace(stored, segments=[])
+    program = _replaced(stored, segments=[])
     _restore_delegates(stored, program, segments, pte.segment_roles)
     constant = stored.constant_segment
     if constant is not None and constant.offsets:
@@ -280,9 +292,9 @@ def _restore_delegates(stored: model.Program, program: model.Program,
             inline.append(model.BackendDelegateInlineData(data=blob))
             reference = model.BackendDelegateDataReference(
                 location=model.DataLocation.INLINE, index=len(inline) - 1)
-            delegates.append(dataclasses.replace(delegate, processed=reference))
+            delegates.append(_replaced(delegate, processed=reference))
             changed = True
-        plans.append(dataclasses.replace(plan, delegates=delegates) if changed else plan)
+        plans.append(_replaced(plan, delegates=delegates) if changed else plan)
     program.execution_plan = plans if stored.execution_plan is not None else None
     if len(inline) != len(stored.backend_delegate_data or []):
         program.backend_delegate_data = inline

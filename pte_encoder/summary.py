@@ -32,8 +32,12 @@ def _describe(value: Optional[model.EValue]) -> str:
         sizes = ", ".join(str(s) for s in val.sizes or [])
         dynamic = "" if val.shape_dynamism in (0, None) else " (dynamic)"
         return f"Tensor {_dtype(val.scalar_type)}[{sizes}]{dynamic}"
-    if isinstance(val, (model.Int, model.Bool, model.Double)):
-        return f"{kind} {next(iter(vars(val).values()))}"
+    if isinstance(val, model.Int):
+        return f"{kind} {val.int_val}"
+    if isinstance(val, model.Bool):
+        return f"{kind} {val.bool_val}"
+    if isinstance(val, model.Double):
+        return f"{kind} {val.double_val}"
     if isinstance(val, model.String):
         return f"String {val.string_val!r}"
     items = getattr(val, "items", None)

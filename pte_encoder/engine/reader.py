@@ -87,37 +87,48 @@ class _TableType:
                  enums: Mapping[str, Dict[int, Any]], unions: Mapping[str, Tuple[str, ...]]) -> None:
         self.name = name
         self.fields = fields
-        self.make = _constructor(cls)
-        self.defaults: Dict[str, Any] = {}
+        self.names = tuple(f.name for f in fields)
+        self.make = _constructor(cls, self.names)
+        # The fields' values before any is read, in field order.
+        self.defaults: List[Any] = []
         for f in fields:
             default = f.default
             if f.kind == "SCALAR" and f.enum and f.enum in enums:
                 default = enums[f.enum].get(int(default or 0), default)
             elif f.kind == "SCALAR" and f.elem == "?":
                 default = bool(default)
-            self.defaults[f.name] = default if f.kind == "SCALAR" else None
+            self.defaults.append(default if f.kind == "SCALAR" else None)
         self.unions = unions
         self.slots = max((f.slot + 1 for f in fields), default=0)
 
 
-def _constructor(cls: Any) -> Callable[[Dict[str, Any]], Any]:
-    """A fast way to build ``cls`` from a complete dict of its fields.
+def _constructor(cls: Any, names: Tuple[str, ...]) -> Callable[[List[Any]], Any]:
+    """A fast way to build ``cls`` from the list of its fields' values, in
+    ``names``' order.
 
-    Plain dataclasses (no slots, no ``__post_init__``) get their ``__dict__``
-    set directly, which is what their ``__init__`` would do; anything else is
+    A class whose ``__init__`` takes exactly these fields as its positional
+    parameters, in this order (the generated models do) is called with them
+    positionally: about twice as fast as by keyword. A plain dataclass
+    otherwise (no slots, no ``__post_init__``) gets its ``__dict__`` set
+    directly, which is what its ``__init__`` would do; anything else is
     called with keyword arguments.
     """
+    code = getattr(getattr(cls, "__init__", None), "__code__", None)
+    if (code is not None and code.co_argcount == len(names) + 1
+            and tuple(code.co_varnames[1:len(names) + 1]) == names
+            and not getattr(code, "co_posonlyargcount", 0)):
+        return lambda values: cls(*values)
     plain = (hasattr(cls, "__dataclass_fields__") and not hasattr(cls, "__slots__")
              and not hasattr(cls, "__post_init__"))
     if plain:
         new = object.__new__
 
-        def make(values: Dict[str, Any]) -> Any:
+        def make(values: List[Any]) -> Any:
             obj = new(cls)
-            obj.__dict__ = values
+            obj.__dict__ = dict(zip(names, values))
             return obj
         return make
-    return lambda values: cls(**values)
+    return lambda values: cls(**dict(zip(names, values)))
 
 
 class _Multi:
@@ -247,7 +258,7 @@ class _Session:
             return slots[slot] if slot < entries else 0
 
         inline: List[Tuple[int, str]] = []  # (offset in table, struct format)
-        actions: List[Tuple[int, str, Any, int, int]] = []  # (code, name, arg, value index, offset)
+        actions: List[Tuple[int, int, Any, int, int]] = []  # (code, field index, arg, value index, offset)
 
         def add(off: int, fmt: str) -> int:
             size = struct.calcsize(fmt)
@@ -259,13 +270,15 @@ class _Session:
             inline.append((off, fmt))
             return len(inline) - 1
 
-        for f in ttype.fields:
+        # each action: (code, the field's index in ttype.fields, argument,
+        # index of its value in the unpacked tuple, its offset in the table)
+        for i, f in enumerate(ttype.fields):
             if f.kind == "UNION":
                 toff, voff = offset_of(f.slot - 1), offset_of(f.slot)
                 tix = add(toff, "B") if toff else -1
                 vix = add(voff, "I") if voff else -1
                 if tix >= 0 or vix >= 0:
-                    actions.append((_UNION, f.name, (tix, ttype.unions[f.elem or ""]), vix, voff))
+                    actions.append((_UNION, i, (tix, ttype.unions[f.elem or ""]), vix, voff))
                 continue
             off = offset_of(f.slot)
             if not off:
@@ -274,16 +287,16 @@ class _Session:
                 fmt = f.elem or ""
                 enum = self.reader.enums.get(f.enum) if f.enum else None
                 code = _ENUM if enum else _SCALAR
-                actions.append((code, f.name, enum, add(off, fmt), off))
+                actions.append((code, i, enum, add(off, fmt), off))
             elif f.kind == "STRING":
-                actions.append((_STRING, f.name, None, add(off, "I"), off))
+                actions.append((_STRING, i, None, add(off, "I"), off))
             elif f.kind == "TABLE":
-                actions.append((_TABLE, f.name, f.elem, add(off, "I"), off))
+                actions.append((_TABLE, i, f.elem, add(off, "I"), off))
             elif f.kind == "VECTOR":
                 enum = self.reader.enums.get(f.enum) if f.enum else None
-                actions.append((_VECTOR, f.name, (f.elem, enum), add(off, "I"), off))
+                actions.append((_VECTOR, i, (f.elem, enum), add(off, "I"), off))
             else:
-                actions.append((_TABLE_VECTOR, f.name, f.elem, add(off, "I"), off))
+                actions.append((_TABLE_VECTOR, i, f.elem, add(off, "I"), off))
 
         order = sorted(range(len(inline)), key=lambda i: inline[i][0])
         at, fmt, overlap = 0, "<", False
@@ -326,26 +339,26 @@ class _Session:
             self._charge(0, pos)
         values = unpacker.unpack_from(self.data, pos)
         out = ttype.defaults.copy()
-        name_ = ""
+        field = 0
         try:
-            for code, name_, arg, ix, off in actions:
+            for code, field, arg, ix, off in actions:
                 if code == _SCALAR:
-                    out[name_] = values[ix]
+                    out[field] = values[ix]
                 elif code == _ENUM:
                     v = values[ix]
-                    out[name_] = arg.get(v, v)
+                    out[field] = arg.get(v, v)
                 elif code == _TABLE:
-                    out[name_] = self.table(arg, self._target(pos + off, values[ix]), depth + 1)
+                    out[field] = self.table(arg, self._target(pos + off, values[ix]), depth + 1)
                 elif code == _UNION:
-                    out[name_] = self._union(pos, arg, values, ix, off, depth)
+                    out[field] = self._union(pos, arg, values, ix, off, depth)
                 elif code == _VECTOR:
-                    out[name_] = self.vector(arg, self._target(pos + off, values[ix]))
+                    out[field] = self.vector(arg, self._target(pos + off, values[ix]))
                 elif code == _STRING:
-                    out[name_] = self.string(self._target(pos + off, values[ix]))
+                    out[field] = self.string(self._target(pos + off, values[ix]))
                 else:
-                    out[name_] = self.table_vector(arg, self._target(pos + off, values[ix]), depth)
+                    out[field] = self.table_vector(arg, self._target(pos + off, values[ix]), depth)
         except _Fail as exc:
-            exc.path.append("." + name_)
+            exc.path.append("." + ttype.names[field])
             raise
         return ttype.make(out)
 
