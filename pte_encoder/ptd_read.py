@@ -35,14 +35,13 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import flat_tensor_model as ft
 from . import model
 from ._codecs import FLAT_TENSOR
 from ._mapped import map_file
-from .payload import DataEntry, DataPayload, TensorLayout
+from .payload import DataEntry, DataPayload, TensorLayout, _Record
 from .ptd import FLAT_TENSOR_VERSION, HEADER_LENGTH, HEADER_MAGIC
 from .engine.reader import byte_view
 from .errors import DecodeError
@@ -58,15 +57,25 @@ _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 
 
-@dataclass
-class DataFileHeader:
-    """The ``FH01`` header after the file identifier of a .ptd."""
+class DataFileHeader(_Record):
+    """The ``FH01`` header after the file identifier of a .ptd.
 
-    length: int
-    flatbuffer_offset: int  # bytes inserted after the identifier (the header, padded)
-    flatbuffer_size: int  # bytes of the FlatBuffer before the header went in
-    segment_base_offset: int  # where segment offsets count from
-    segment_data_size: int
+    ``flatbuffer_offset`` is the number of bytes inserted after the
+    identifier (the header, padded), ``flatbuffer_size`` the FlatBuffer's
+    size before they went in; segment offsets count from
+    ``segment_base_offset``.
+    """
+
+    __slots__ = __match_args__ = ("length", "flatbuffer_offset", "flatbuffer_size",
+                                  "segment_base_offset", "segment_data_size")
+
+    def __init__(self, length: int, flatbuffer_offset: int, flatbuffer_size: int,
+                 segment_base_offset: int, segment_data_size: int) -> None:
+        self.length = length
+        self.flatbuffer_offset = flatbuffer_offset
+        self.flatbuffer_size = flatbuffer_size
+        self.segment_base_offset = segment_base_offset
+        self.segment_data_size = segment_data_size
 
     @property
     def flatbuffer_end(self) -> int:
@@ -74,23 +83,31 @@ class DataFileHeader:
         return self.flatbuffer_offset + self.flatbuffer_size
 
 
-@dataclass
-class PtdFile:
-    """A decoded .ptd: the payload, and where everything was in the file."""
+class PtdFile(_Record):
+    """A decoded .ptd: the payload, and where everything was in the file.
 
-    payload: DataPayload
-    header: DataFileHeader
-    # The FlatTensor table as stored (segments and names, blobs not included).
-    stored: ft.FlatTensor
-    # The segment alignment the file was written with, as inferred (see the
-    # module's docstring); with the payload's inferred entry alignments it
-    # gives back the file.
-    segment_alignment: int = DEFAULT_SEGMENT_ALIGNMENT
-    # The keys naming each segment of ``stored.segments``.
-    segment_keys: List[List[str]] = field(default_factory=list)
-    # Each segment's bytes, a view of the input (the payload's buffers).
-    blobs: List[memoryview] = field(default_factory=list)
-    size: int = 0
+    ``stored`` is the FlatTensor table as stored (segments and names, blobs
+    not included); ``segment_alignment`` the segment alignment the file was
+    written with, as inferred (see the module's docstring: with the payload's
+    inferred entry alignments it gives back the file); ``segment_keys`` the
+    keys naming each segment of ``stored.segments``; ``blobs`` each
+    segment's bytes, a view of the input (the payload's buffers).
+    """
+
+    __slots__ = __match_args__ = ("payload", "header", "stored", "segment_alignment",
+                                  "segment_keys", "blobs", "size")
+
+    def __init__(self, payload: DataPayload, header: DataFileHeader, stored: ft.FlatTensor,
+                 segment_alignment: int = DEFAULT_SEGMENT_ALIGNMENT,
+                 segment_keys: Optional[List[List[str]]] = None,
+                 blobs: Optional[List[memoryview]] = None, size: int = 0) -> None:
+        self.payload = payload
+        self.header = header
+        self.stored = stored
+        self.segment_alignment = segment_alignment
+        self.segment_keys: List[List[str]] = [] if segment_keys is None else segment_keys
+        self.blobs: List[memoryview] = [] if blobs is None else blobs
+        self.size = size
 
 
 def _fail(path: str, message: str, offset: Optional[int] = None) -> DecodeError:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import copy
 import os
 import struct
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, TypeVar, Union
 
 from . import model
@@ -44,7 +43,7 @@ from ._codecs import PROGRAM
 from ._mapped import map_file
 from .engine.reader import byte_view
 from .errors import DecodeError
-from .payload import DataEntry, NamedDataOutput
+from .payload import DataEntry, NamedDataOutput, _Record
 from .pte import HEADER_MAGIC
 
 __all__ = ["decode_flatbuffer", "decode_program", "read_program", "PteFile", "ExtendedHeader"]
@@ -81,33 +80,47 @@ def decode_flatbuffer(data: Any) -> model.Program:
     return program
 
 
-@dataclass
-class ExtendedHeader:
+class ExtendedHeader(_Record):
     """The ``eh00`` header after the file identifier of a .pte with segments."""
 
-    length: int
-    program_size: int  # bytes of the FlatBuffer, header included
-    segment_base_offset: int  # where segment offsets count from (0: no segments)
-    segment_data_size: int  # 0 if not recorded
+    __slots__ = __match_args__ = ("length", "program_size", "segment_base_offset",
+                                  "segment_data_size")
+
+    def __init__(self, length: int, program_size: int, segment_base_offset: int,
+                 segment_data_size: int) -> None:
+        self.length = length
+        self.program_size = program_size  # bytes of the FlatBuffer, header included
+        self.segment_base_offset = segment_base_offset  # where segment offsets count from (0: none)
+        self.segment_data_size = segment_data_size  # 0 if not recorded
 
 
-@dataclass
-class PteFile:
+class PteFile(_Record):
     """A decoded .pte: the program as it was handed to the writer, the blobs
-    that lived beside it, and where everything was in the file."""
+    that lived beside it, and where everything was in the file.
 
-    program: model.Program
-    mutable_data: Optional[List[memoryview]] = None
-    named_data: Optional[NamedDataOutput] = None
-    header: Optional[ExtendedHeader] = None
-    # The program as stored in the file (segments listed, constants and
-    # delegate blobs referenced); it shares unchanged parts with ``program``.
-    stored: Optional[model.Program] = None
-    # What each segment of ``stored.segments`` holds: "constants",
-    # "mutable data", "delegate <id>", "named data <key>", ...
-    segment_roles: List[List[str]] = field(default_factory=list)
-    size: int = 0
-    data: Optional[memoryview] = None  # the whole input, as decoded
+    ``stored`` is the program as stored in the file (segments listed,
+    constants and delegate blobs referenced); it shares unchanged parts with
+    ``program``. ``segment_roles`` says what each segment of
+    ``stored.segments`` holds: "constants", "mutable data", "delegate <id>",
+    "named data <key>", ... ``data`` is the whole input, as decoded.
+    """
+
+    __slots__ = __match_args__ = ("program", "mutable_data", "named_data", "header", "stored",
+                                  "segment_roles", "size", "data")
+
+    def __init__(self, program: model.Program, mutable_data: Optional[List[memoryview]] = None,
+                 named_data: Optional[NamedDataOutput] = None,
+                 header: Optional[ExtendedHeader] = None, stored: Optional[model.Program] = None,
+                 segment_roles: Optional[List[List[str]]] = None, size: int = 0,
+                 data: Optional[memoryview] = None) -> None:
+        self.program = program
+        self.mutable_data = mutable_data
+        self.named_data = named_data
+        self.header = header
+        self.stored = stored
+        self.segment_roles: List[List[str]] = [] if segment_roles is None else segment_roles
+        self.size = size
+        self.data = data
 
 
 def _header(view: memoryview) -> Optional[ExtendedHeader]:
