@@ -21,7 +21,7 @@ flatc's layout).
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .errors import EncodeError
 from .payload import DataEntry, NamedDataOutput
@@ -156,28 +156,51 @@ def infer_options(pte: PteFile, data: Any = None) -> Tuple[Dict[str, Any], bool]
     # (ExecuTorch 1.5.1's default writer); options name the layout only
     # when it is not the default.
     for layout in _LAYOUTS:
-        tried = set()
-        for tensor in _tensor_alignments(pte):
-            for header_size in header_sizes:
-                largest = header_size if header_size > HEADER_LENGTH else 1
-                tensor_value = tensor or _DEFAULT_FORCE_ALIGN
-                delegate: Optional[int] = None
-                if HEADER_LENGTH + -HEADER_LENGTH % max(tensor_value, _DEFAULT_FORCE_ALIGN) \
-                        != header_size:
-                    delegate = largest if largest > tensor_value else None
-                key = (tensor, delegate)
-                if key in tried:
-                    continue
-                tried.add(key)
-                options = dict(base, constant_tensor_alignment=tensor,
-                               delegate_alignment=delegate)
-                if layout != _DEFAULT_LAYOUT:
-                    options["layout"] = layout
-                if first is None:
-                    first = options
-                if _reproduces(pte, options, view):
-                    return options, True
+        for tensor, delegate in _alignment_candidates(pte, header_sizes, layout):
+            options = dict(base, constant_tensor_alignment=tensor, delegate_alignment=delegate)
+            if layout != _DEFAULT_LAYOUT:
+                options["layout"] = layout
+            if first is None:
+                first = options
+            if _reproduces(pte, options, view):
+                return options, True
     return first or base, False
+
+
+def _header_size(tensor: Optional[int], delegate: Optional[int]) -> int:
+    """The extended header's size: padded to the largest force_align."""
+    largest = max(tensor or _DEFAULT_FORCE_ALIGN, delegate or _DEFAULT_FORCE_ALIGN)
+    return HEADER_LENGTH + -HEADER_LENGTH % largest
+
+
+def _alignment_candidates(pte: PteFile, header_sizes: List[int], layout: str
+                          ) -> Iterator[Tuple[Optional[int], Optional[int]]]:
+    """(constant_tensor_alignment, delegate_alignment) pairs to try, most
+    likely first, each once: the tensor alignments the constants allow, with
+    the delegate alignment the header's size asks for."""
+    tried = set()
+    for tensor in _tensor_alignments(pte):
+        for header_size in header_sizes:
+            largest = header_size if header_size > HEADER_LENGTH else 1
+            delegate: Optional[int] = None
+            if _header_size(tensor, None) != header_size:
+                delegate = largest if largest > (tensor or _DEFAULT_FORCE_ALIGN) else None
+            if (tensor, delegate) not in tried:
+                tried.add((tensor, delegate))
+                yield tensor, delegate
+    if layout == _DEFAULT_LAYOUT:
+        return
+    # The flatbuffers runtime aligns an empty vector to its force_align (above
+    # 4), so there a delegate alignment the header does not show can still
+    # leave a trace: try those that keep the header's size (1 stands for 1 to
+    # 4, None for 16), or any without a header.
+    delegates = [1, 8] + _powers(1 << 16)[5:] if pte.header is None else [1, 8, 32]
+    for tensor in _tensor_alignments(pte):
+        for delegate in delegates:
+            if (tensor, delegate) not in tried and (
+                    pte.header is None or _header_size(tensor, delegate) in header_sizes):
+                tried.add((tensor, delegate))
+                yield tensor, delegate
 
 
 class _Comparer:

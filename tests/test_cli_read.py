@@ -292,3 +292,22 @@ def test_decode_then_encode_data_gives_back_the_ptd(case: str, tmp_path: Path,
     assert run(["decode", CORPUS_PTD / case / "expected.ptd", "-o", payload], capsys)[0] == 0
     assert run(["encode-data", payload, "-o", out], capsys)[0] == 0
     assert out.read_bytes() == (CORPUS_PTD / case / "expected.ptd").read_bytes()
+
+
+@pytest.mark.parametrize("delegate", [None, 1, 8, 32, 512])
+@pytest.mark.parametrize("segments", [False, True])
+def test_inferred_delegate_alignment_in_the_flatbuffers_layout(delegate: Any,
+                                                               segments: bool) -> None:
+    """There an empty delegate blob is aligned to the delegate alignment, a
+    trace the header's size may not show (or, without segments, no header)."""
+    program = pe.Program(version=0, execution_plan=[pe.ExecutionPlan(name="f", delegates=[
+        pe.BackendDelegate(id="", compile_specs=[], processed=pe.BackendDelegateDataReference(
+            location=pe.DataLocation.INLINE, index=0))])],
+        constant_buffer=[pe.Buffer(storage=b""), pe.Buffer(storage=b"w" * segments)],
+        backend_delegate_data=[pe.BackendDelegateInlineData(data=b"")], segments=[])
+    data = pe.encode_program(program, delegate_alignment=delegate, layout="flatbuffers")
+    pte = pe.decode_program(data)
+    assert (pte.header is not None) == segments
+    options, exact = infer_options(pte, data)
+    assert exact and options["layout"] == "flatbuffers"
+    assert pe.encode_program(pte.program, **options) == data
