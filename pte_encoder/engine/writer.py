@@ -89,8 +89,8 @@ class Writer:
     def empty_vector(self, align: int = 4) -> int:
         """An empty vector whose items (or force_align) align to ``align``:
         the policy decides whether more than 4 counts."""
-        # the policy only decides above 4: the length itself needs 4
-        align = self.policy.empty_vector_alignment(align) if align > 4 else 4
+        if align != 4:  # below 4 the length's own alignment wins; above, the policy decides
+            align = self.policy.empty_vector_alignment(align)
         if self.size & (align - 1):
             self.pad(-self.size & (align - 1))
         self.chunks.append(b"\0\0\0\0")
