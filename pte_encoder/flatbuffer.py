@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 from ._codecs import PROGRAM
 from .engine.check import integer
 from .engine.codec import MAX_FLATBUFFER_SIZE
-from .errors import fail
+from .errors import EncodeError, fail
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .types import LayoutName, ProgramLike
@@ -105,5 +105,10 @@ def encode_flatbuffer(program: ProgramLike, *, constant_tensor_alignment: Option
     """
     check_layout(layout)
     alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)
-    chunks, _size = encode_chunks(program, alignments, layout)
-    return b"".join(chunks)
+    chunks, size = encode_chunks(program, alignments, layout)
+    try:
+        return b"".join(chunks)
+    except MemoryError:
+        pass
+    raise EncodeError(f"{PROGRAM.schema.name}: the FlatBuffer would be {size} bytes: out of memory",
+                      value=size, has_value=True)

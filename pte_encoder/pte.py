@@ -19,7 +19,7 @@ from ._blobs import blob, check_files
 from ._blobs import join as join_chunks
 from ._codecs import PROGRAM
 from ._files import Target, check_target, write_file
-from .engine.check import check_object, check_scalar, integer, missing
+from .engine.check import check_object, check_scalar, check_vector, integer, missing
 from .engine.values import bytes_like
 from .errors import EncodeError, describe, fail, join, key_text
 from .flatbuffer import (MAX_SEGMENT_ALIGNMENT, check_alignment, check_layout, encode_chunks,
@@ -92,11 +92,16 @@ def zeros(count: int) -> List[Any]:
 
 def _blob(path: str, value: Any) -> Any:
     """``value`` as bytes or a flat contiguous memoryview (non-contiguous
-    buffers copied), or an EncodeError at ``path``."""
+    buffers copied), or an EncodeError at ``path``: the one the FlatBuffer's
+    checker gives for a [ubyte] vector (so encode_flatbuffer and
+    encode_program say the same of ``[1, 300]`` or of a buffer of pointers)."""
     try:
         return bytes_like(value)
     except (TypeError, ValueError, BufferError):  # ValueError: a released memoryview
-        raise fail(path, value, "a bytes-like object") from None
+        pass
+    if value is not None:  # None: not a blob here (ExecuTorch's serializer refuses it too)
+        check_vector(path, value, "B")
+    raise fail(path, value, "a bytes-like object or a list of integers")
 
 
 def _list(path: str, value: Any) -> Sequence[Any]:
@@ -365,7 +370,7 @@ def encode_program(program: ProgramLike, *, mutable_data: Optional[Sequence[Muta
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                 segment_alignment, constant_tensor_alignment, delegate_alignment,
                                 layout)
-    return join_chunks(chunks)
+    return join_chunks(chunks, what=f"{_ROOT}: the .pte")
 
 
 def write_program(program: ProgramLike, file: Target, *,
