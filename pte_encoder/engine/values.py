@@ -126,11 +126,9 @@ def to_float(value: Any) -> float:
             return -math.inf
         raise TypeError("not a number")
     if value.__class__ is float:
-        return value
+        same: float = value
+        return same
     if isinstance(value, (bool, bytes, bytearray)) or not hasattr(type(value), "__float__") \
             or is_foreign_bool(value):
         raise TypeError("not a number")
-    number = float(value)
-    if number.__class__ is not float:  # a float subclass from a __float__
-        number = float.__float__(number)
-    return number
+    return float(value)  # always a float, whatever class __float__ returns
