@@ -13,14 +13,15 @@ ExecuTorch 1.5.1's ``_program_to_flatbuffer`` writes (the object API of the
 one block aligned to its force_align, padded to it even when empty, which is
 the engine's generic rule for force-aligned vectors in that layout).
 
-One deviation, in the flatc layout only: flatc drops a double equal to its
-default by value, turning -0.0 into +0.0; there -0.0 is written. The
-flatbuffers layout drops it, as ExecuTorch's writer does.
+Two deviations from flatc fed the program's JSON form. In the flatc layout
+only: flatc drops a double equal to its default by value, turning -0.0 into
++0.0; there -0.0 is written (the flatbuffers layout drops it, as
+ExecuTorch's writer does). In both layouts: a NaN keeps its sign and
+payload, where flatc, reading "nan", writes its canonical quiet NaN.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 from ._codecs import PROGRAM
@@ -67,16 +68,13 @@ def check_layout(layout: str) -> None:
 
 def resolve_alignments(constant_tensor_alignment: Optional[int],
                        delegate_alignment: Optional[int]) -> Tuple[int, ...]:
-    """The force_align of each field of the program's Schema.force_aligned, options applied."""
-    return _alignments(check_alignment("constant_tensor_alignment", constant_tensor_alignment),
-                       check_alignment("delegate_alignment", delegate_alignment))
-
-
-@lru_cache(maxsize=64)
-def _alignments(constant_tensor_alignment: Optional[int],
-                delegate_alignment: Optional[int]) -> Tuple[int, ...]:
-    options = {"constant_tensor_alignment": constant_tensor_alignment,
-               "delegate_alignment": delegate_alignment}
+    """The force_align of each field of the program's Schema.force_aligned, options applied.
+    A few dict operations per call: cheap enough not to cache (the codec owns every cache)."""
+    options = {"constant_tensor_alignment":
+               check_alignment("constant_tensor_alignment", constant_tensor_alignment),
+               "delegate_alignment": check_alignment("delegate_alignment", delegate_alignment)}
+    if options["constant_tensor_alignment"] is None and options["delegate_alignment"] is None:
+        return PROGRAM.default_aligns
     return PROGRAM.aligns({key: options[name] for key, name in _OPTIONS.items()})
 
 
