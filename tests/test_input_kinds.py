@@ -365,3 +365,25 @@ def test_out_of_memory_is_an_encode_error() -> None:
     assert lines["pte"].endswith(" bytes: out of memory")
     assert lines["fb"] == "program: cannot be encoded: out of memory", lines
     assert lines["ptd"].startswith("payload: the .ptd would be "), lines
+
+
+def raising(name: str) -> Any:
+    def read(self: Any) -> Any:
+        raise RuntimeError(f"no {name}")
+    return property(read)
+
+
+@pytest.mark.parametrize("name", ["constant_buffer", "segments", "execution_plan",
+                                  "backend_delegate_data", "named_data"])
+def test_container_reads_that_raise_give_encode_error(name: str) -> None:
+    program = object.__new__(type("Program", (pe.Program,), {name: raising(name)}))
+    program.__dict__.update({k: v for k, v in vars(pe.Program(segments=[])).items() if k != name})
+    for encode in (pe.encode_program, pe.encode_flatbuffer, lambda p: pe.write_program(p, io.BytesIO())):
+        with pytest.raises(pe.EncodeError, match=f"^{name}: cannot be read: RuntimeError: no {name}$"):
+            encode(program)
+
+
+def test_mutable_storage_that_raises_gives_encode_error() -> None:
+    blob = type("Blob", (), {"storage": raising("storage")})()
+    with pytest.raises(pe.EncodeError, match=r"^mutable_data\[0\]\.storage: cannot be read: RuntimeError"):
+        pe.encode_program(pe.Program(), mutable_data=[blob])

@@ -22,7 +22,7 @@ from .values import PointerBufferError, holds_pointers, to_bool, to_float
 MAX_VECTOR_BYTES = 2**31 - 1
 
 __all__ = ["check_root", "check_table", "check_object", "check_scalar", "integer", "missing",
-           "check_vector", "MAX_VECTOR_BYTES"]
+           "check_vector", "unreadable", "MAX_VECTOR_BYTES"]
 
 _RANGES = {c: (0, 2 ** (8 * struct.calcsize(c))) if c.isupper() else
            (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1))
@@ -49,7 +49,8 @@ def integer(value: Any) -> Any:
         return None
 
 
-def _unreadable(path: str, exc: BaseException) -> EncodeError:
+def unreadable(path: str, exc: BaseException) -> EncodeError:
+    """The error for a value at ``path`` whose reading raised ``exc``."""
     return EncodeError(f"{path}: cannot be read: {type(exc).__name__}: {exc}", path=path)
 
 
@@ -74,7 +75,7 @@ def check_scalar(path: str, value: Any, fmt: str) -> None:
         except OverflowError:
             raise _fail(path, value, "a number in the range of a 64-bit float") from None
         except Exception as exc:
-            raise _unreadable(path, exc) from exc
+            raise unreadable(path, exc) from exc
         if fmt == "f" and not math.isinf(number) and not math.isnan(number):
             try:
                 struct.pack("<f", number)
@@ -89,7 +90,7 @@ def check_scalar(path: str, value: Any, fmt: str) -> None:
             except TypeError:
                 raise _fail(path, value, "an integer") from None
             except Exception as exc:
-                raise _unreadable(path, exc) from exc
+                raise unreadable(path, exc) from exc
         low, high = _RANGES[fmt]
         if not low <= number < high:
             raise _fail(path, value, f"an integer in [{low}, {high - 1}]")
@@ -144,8 +145,7 @@ def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "")
         try:
             value = getattr(obj, name, _MISSING)
         except Exception as exc:  # a property that raises: its error, with the place
-            raise EncodeError(f"{where}: cannot be read: {type(exc).__name__}: {exc}",
-                              path=where) from exc
+            raise unreadable(where, exc) from exc
         if value is _MISSING:
             raise missing(path, obj, name, table, [other.name for other in fields], root)
         if kind == "SCALAR":
