@@ -20,6 +20,7 @@ from typing import Any, Callable, List
 import pytest
 
 import pte_encoder as pe
+from pte_encoder._codecs import PROGRAM
 from pte_encoder.engine.values import holds_pointers
 from helpers import ROOT, flatc_binary
 from test_errors import blob_places
@@ -376,8 +377,10 @@ def raising(name: str) -> Any:
 @pytest.mark.parametrize("name", ["constant_buffer", "segments", "execution_plan",
                                   "backend_delegate_data", "named_data"])
 def test_container_reads_that_raise_give_encode_error(name: str) -> None:
-    program = object.__new__(type("Program", (pe.Program,), {name: raising(name)}))
-    program.__dict__.update({k: v for k, v in vars(pe.Program(segments=[])).items() if k != name})
+    plain = pe.Program(segments=[])
+    fields = {f.name: getattr(plain, f.name) for f in PROGRAM.schema.tables["Program"]}
+    fields[name] = raising(name)
+    program = type("Program", (), fields)()
     for encode in (pe.encode_program, pe.encode_flatbuffer, lambda p: pe.write_program(p, io.BytesIO())):
         with pytest.raises(pe.EncodeError, match=f"^{name}: cannot be read: RuntimeError: no {name}$"):
             encode(program)
