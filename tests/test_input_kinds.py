@@ -390,3 +390,27 @@ def test_mutable_storage_that_raises_gives_encode_error() -> None:
     blob = type("Blob", (), {"storage": raising("storage")})()
     with pytest.raises(pe.EncodeError, match=r"^mutable_data\[0\]\.storage: cannot be read: RuntimeError"):
         pe.encode_program(pe.Program(), mutable_data=[blob])
+
+
+# --- alignments below 4 (found while merging main) ---------------------------
+
+@pytest.mark.parametrize("alignment", [1, 2, 4, 8])
+def test_empty_blobs_aligned_below_four_keep_the_length_aligned(alignment: int) -> None:
+    """An empty force-aligned vector's length is a uint32: 4-aligned even
+    when constant_tensor_alignment or delegate_alignment is 1 or 2."""
+    from test_layouts import packed
+    program = pe.Program(
+        version=1,
+        execution_plan=[pe.ExecutionPlan(name="x", delegates=[pe.BackendDelegate(
+            id="abc", processed=pe.BackendDelegateDataReference(pe.DataLocation.INLINE, i))
+            for i in range(2)])],
+        # After the first empty blob's table, whose vtable is 6 bytes long,
+        # the second one starts 2 bytes past a multiple of 4.
+        constant_buffer=[pe.Buffer(b""), pe.Buffer(b""), pe.Buffer(b"x")],
+        backend_delegate_data=[pe.BackendDelegateInlineData(b""), pe.BackendDelegateInlineData(b"")])
+    for options in ({"delegate_alignment": alignment}, {"constant_tensor_alignment": alignment}):
+        tensor, delegate = options.get("constant_tensor_alignment"), options.get("delegate_alignment")
+        assert pe.encode_flatbuffer(program, **options) == flatc_binary(  # type: ignore[arg-type]
+            pe.program_to_json(program), tensor, delegate)
+        assert pe.encode_flatbuffer(program, layout="flatbuffers", **options) == \
+            packed(program, tensor, delegate)  # type: ignore[arg-type]
