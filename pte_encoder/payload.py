@@ -45,12 +45,12 @@ class TensorLayout:
 @dataclass
 class DataEntry:
     """Where one named blob's bytes are: an index into the buffers, the
-    alignment its segment needs and, for a .ptd file, the tensor's layout
-    (``None``: not a tensor, or not said). ``.pte`` files ignore the layout,
-    as ExecuTorch does."""
+    alignment its segment needs (``None``: 1, as ExecuTorch takes it) and,
+    for a .ptd file, the tensor's layout (``None``: not a tensor, or not
+    said). ``.pte`` files ignore the layout, as ExecuTorch does."""
 
     buffer_index: int
-    alignment: int = 1
+    alignment: Optional[int] = 1
     tensor_layout: Optional[TensorLayoutLike] = None
 
 
