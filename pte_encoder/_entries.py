@@ -35,7 +35,7 @@ from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment
 from .engine.check import check_object, check_scalar, integer, missing
 from .errors import EncodeError, fail, key_text
 
-__all__ = ["checked_entries", "check_entry"]
+__all__ = ["check_buffers", "checked_entries", "check_entry"]
 
 _ENTRY = ("buffer_index", "alignment", "tensor_layout")
 _LAYOUT = ("scalar_type", "sizes", "dim_order")
@@ -43,6 +43,15 @@ _SCALAR_TYPES = {member.value: member for member in ft.ScalarType}
 _INT = {int}
 # The storage type of ScalarType (byte).
 _SCALAR_LOW, _SCALAR_HIGH = -128, 128
+
+
+def check_buffers(where: str, buffers: Any) -> Sequence[Any]:
+    """The buffers the entries index: a list, a tuple or any other sequence
+    (not text or bytes, which are one blob)."""
+    if isinstance(buffers, (str, bytes, bytearray, memoryview)) or not isinstance(buffers, Sequence):
+        raise fail(where, buffers, "a list of buffers")
+    checked: Sequence[Any] = buffers
+    return checked
 
 
 def _attribute(obj: Any, name: str, where: str, table: str, names: Tuple[str, ...]) -> Any:

@@ -15,15 +15,15 @@ file-backed blobs as themselves, until they are joined or written.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Tuple
 
 from . import flat_tensor_model as ft
 from ._blobs import FileBlob, blob, check_files, join
 from ._codecs import FLAT_TENSOR
-from ._entries import checked_entries
+from ._entries import check_buffers, checked_entries
 from ._files import Target, check_target, write_file
 from ._segments import SegmentData, check_segment_alignment, zeros
-from .errors import EncodeError, describe, fail
+from .errors import EncodeError, describe
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .types import DataPayloadLike
@@ -62,9 +62,7 @@ def _extract(payload: Any, plan: _SegmentPlan) -> List[ft.NamedData]:
             raise EncodeError(f"payload: expected a DataPayload (buffers, named_data), got "
                               f"{describe(payload)}: it has no {attribute!r}", path="",
                               value=payload, expected="a DataPayload", has_value=True)
-    buffers = payload.buffers
-    if not isinstance(buffers, Sequence) or isinstance(buffers, (str, bytes, bytearray)):
-        raise fail("buffers", buffers, "a list of buffers", root="payload")
+    buffers = check_buffers("buffers", payload.buffers)
     segment_of: Dict[int, int] = {}
     entries: List[ft.NamedData] = []
     # Locals: this loop runs once per key, and there may be many thousands.

@@ -22,7 +22,7 @@ from ._files import Target, check_target, write_file
 from .engine.check import check_object, check_scalar, integer, missing
 from .engine.values import bytes_like
 from .errors import EncodeError, describe, fail, join
-from ._entries import checked_entries
+from ._entries import check_buffers, checked_entries
 from ._segments import SegmentData, check_segment_alignment, zeros
 from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, check_alignment, check_layout, encode_chunks, resolve_alignments
 from .payload import DataEntry, NamedDataOutput
@@ -211,7 +211,7 @@ def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment])
     if existing:
         raise EncodeError("named_data: the program already has named data; "
                           "pass named blobs through the named_data option only", path="named_data")
-    buffers = _list("named_data.buffers", _field(named_data, "buffers", "named_data", "NamedDataOutput"))
+    buffers = check_buffers("named_data.buffers", _field(named_data, "buffers", "named_data", "NamedDataOutput"))
     pte_data = _field(named_data, "pte_data", "named_data", "NamedDataOutput")
     segment_of: Dict[int, int] = {}
     entries = []

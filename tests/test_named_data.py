@@ -8,12 +8,13 @@ input; file-backed blobs whose len() lies; what the containers import."""
 from __future__ import annotations
 
 import ast
-import io
+import json
+import sys
 from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 from unittest import mock
 
 import pytest
@@ -24,8 +25,6 @@ import pte_encoder as pe
 import pte_encoder.ptd
 from pte_encoder._entries import checked_entries
 from helpers import ROOT, _TMP
-
-import sys
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from executorch_paths import FlatTensorPath  # noqa: E402
@@ -92,8 +91,8 @@ def _program() -> pe.Program:
                       segments=[])
 
 
-def _pte(entries: Dict[Any, Any], buffers: Sequence[Any] = (b"abcd", b"efgh")) -> bytes:
-    return pe.encode_program(_program(), named_data=pe.NamedDataOutput(list(buffers), entries))
+def _pte(entries: Dict[Any, Any], buffers: Any = (b"abcd", b"efgh")) -> bytes:
+    return pe.encode_program(_program(), named_data=pe.NamedDataOutput(buffers, entries))
 
 
 def _error(call: Any) -> pe.EncodeError:
@@ -285,7 +284,6 @@ def test_payload_from_json_refuses_what_is_no_json_object(source: Any, text: str
 
 def test_payload_from_json_takes_a_parsed_object() -> None:
     text = '{"buffers": ["YWJjZA=="], "named_data": {"w": {"buffer_index": 0, "alignment": null}}}'
-    import json
     assert pe.payload_from_json(json.loads(text)) == pe.payload_from_json(text)
 
 
@@ -352,3 +350,18 @@ def test_each_container_imports_the_shared_modules_not_the_other() -> None:
     assert "pte" not in ptd and "flatbuffer" not in ptd and "ptd" not in pte
     for imports in (ptd, pte):
         assert "_segments" in imports and "_entries" in imports
+
+
+@pytest.mark.parametrize("buffers", [None, b"ab", "ab", memoryview(b"ab"), 5, {0: b"ab"}])
+def test_both_files_refuse_buffers_that_are_no_list_alike(buffers: Any) -> None:
+    ptd = _error(lambda: pe.encode_data_file(pe.DataPayload(buffers, {})))
+    pte = _error(lambda: _pte({}, buffers))
+    assert (ptd.path, pte.path) == ("buffers", "named_data.buffers")
+    assert ptd.expected == pte.expected == "a list of buffers" and ptd.value is pte.value is buffers
+
+
+def test_both_files_take_any_sequence_of_buffers() -> None:
+    entries = {"w": pe.DataEntry(1, 16)}
+    assert pe.encode_data_file(pe.DataPayload(Items(b"ab", b"cd"), entries)) == \
+        pe.encode_data_file(pe.DataPayload([b"ab", b"cd"], entries))
+    assert _pte(entries, Items(b"ab", b"cd")) == _pte(entries, [b"ab", b"cd"])
