@@ -6,11 +6,11 @@ PROGRAM is a name from regimes.PROGRAMS (default: three small ones). For
 each, in fresh child processes (median of ``--reps``):
 
 - first / second / third call times and the warm median of pte_encoder;
-- plan compilations on the first call: how many (``_plans._learn`` calls),
-  distinct shapes, the time inside ``_learn`` and, within it, in
+- plan compilations on the first call: how many (``Plans.learn`` calls),
+  distinct shapes, the time inside ``learn`` and, within it, in
   ``_Sim.table`` (the walk) and ``_Sim.compile`` (struct and picker);
-  table layouts computed (``table_layout`` cache misses) and
-  ``new_layout`` time for the tables written without plans;
+  table layouts computed (entries added to the codec's ``table_layout`` memo) and
+  ``new_layout`` time for the tables written without plans (engine/plans.py, codec.py);
 - the first call after the *other* benchmark programs were encoded in the
   same process (their shapes' plans compiled, the code warm): how many new
   plans are still compiled, and the time (the most a build-time set of
@@ -21,10 +21,7 @@ each, in fresh child processes (median of ``--reps``):
   profiler's own overhead inflates the figures, read them for shape only).
 
 Then the import: ``-X importtime`` of ``import pte_encoder`` per module
-(self and cumulative, median), the time spent in ``@dataclass`` processing
-and ``IntEnum`` creation while model.py executes, and the time to execute
-an equivalent model made of plain classes with ``__slots__`` and generated
-``__init__``, ``__repr__`` and ``__eq__`` (what a generator could emit).
+(self and cumulative, median).
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -50,16 +46,19 @@ import gc, json, sys, time
 sys.path[:0] = [sys.argv[1]]
 import regimes
 from pathlib import Path
-from pte_encoder import _plans, _writer, _encoders
+from pte_encoder._codecs import PROGRAM
+from pte_encoder.engine import layout as layout_module, plans as plans_module, writer as writer_module
 clock = time.perf_counter
 acc = {"learn": 0.0, "learns": 0, "walk": 0.0, "compile": 0.0, "new_layout": 0.0, "new_layouts": 0}
-learn, walk, comp, new_layout = _plans._learn, _plans._Sim.table, _plans._Sim.compile, _encoders.new_layout
+Plans, Sim, Writer = plans_module.Plans, plans_module._Sim, writer_module.Writer
+Policy = layout_module.LayoutPolicy
+learn, walk, comp, new_layout = Plans.learn, Sim.table, Sim.compile, Policy.new_layout
 depth = [0]
 learn_by_key = {}
-def timed_learn(*args):
-    start = clock(); result = learn(*args); took = clock() - start
+def timed_learn(self, plans, key, *args):
+    start = clock(); result = learn(self, plans, key, *args); took = clock() - start
     acc["learn"] += took; acc["learns"] += 1
-    learn_by_key[args[1]] = learn_by_key.get(args[1], 0.0) + took
+    learn_by_key[key] = learn_by_key.get(key, 0.0) + took
     return result
 def timed_walk(self, *args):
     depth[0] += 1
@@ -77,8 +76,11 @@ def timed_new_layout(*args):
     start = clock(); result = new_layout(*args); acc["new_layout"] += clock() - start
     acc["new_layouts"] += 1
     return result
-_plans._learn, _plans._Sim.table, _plans._Sim.compile = timed_learn, timed_walk, timed_compile
-_encoders.new_layout = timed_new_layout
+Plans.learn, Sim.table, Sim.compile = timed_learn, timed_walk, timed_compile
+Policy.new_layout = timed_new_layout  # what CodecLayout.new_layout calls
+laid = PROGRAM.layout("flatc")  # the default layout, which the benchmark's (a) writes
+shapes = laid.plans.shapes
+table_layouts = laid._table_layouts
 writers = regimes.Writers(Path(sys.argv[2]))
 target = sys.argv[3]
 mode = sys.argv[4]
@@ -88,8 +90,8 @@ if mode == "others":  # the other programs first: their plans compiled, the code
             writers.ours(*regimes.PROGRAMS[name]())
     for key in acc:
         acc[key] = 0
-shapes_before = len(_plans._SHAPES)
-layouts_before = _writer.table_layout.cache_info().misses
+shapes_before = len(shapes)
+layouts_before = len(table_layouts)
 program, align = regimes.PROGRAMS[target]()
 gc.collect()
 time.sleep(0.01)
@@ -98,30 +100,30 @@ for _ in range(3):
     start = clock(); writers.ours(program, align); times.append(clock() - start)
 first = dict(acc)
 first_keys = dict(learn_by_key)
+new_shapes, new_layouts = len(shapes) - shapes_before, len(table_layouts) - layouts_before
 warm = regimes.warm(lambda: writers.ours(program, align), 0.2)
 # How often the program uses each shape: the plans a tiered scheme (compile on
-# the second use) would skip, and the _learn time they took on the first call.
+# the second use) would skip, and the learn time they took on the first call.
 uses = {}
-put = _encoders.put
-def counting_put(w, table, shape, values):
+subtree = Writer.subtree
+def counting_subtree(w, table, shape, values):
     key = (table, shape, w.size & 7)
     uses[key] = uses.get(key, 0) + 1
-    return put(w, table, shape, values)
-_encoders.put = counting_put
+    return subtree(w, table, shape, values)
+Writer.subtree = counting_subtree
 writers.ours(program, align)
-_encoders.put = put
+Writer.subtree = subtree
 once = [key for key, n in uses.items() if n == 1]
-# _learn warm: the same plans compiled again with the code and data hot.
+# learn warm: the same plans compiled again with the code and data hot.
 relearn = []
 for _ in range(5):
-    _plans._SHAPES.clear(); acc["learn"] = 0.0; acc["learns"] = 0
+    shapes.clear(); acc["learn"] = 0.0; acc["learns"] = 0
     writers.ours(program, align)
     relearn.append(acc["learn"] / max(acc["learns"], 1))
 print(json.dumps({"first": times[0], "second": times[1], "third": times[2], "warm": warm,
                   "once": len(once), "once_learn": sum(first_keys.get(key, 0.0) for key in once),
                   "learn_warm_each": sorted(relearn)[2],
-                  "shapes": len(_plans._SHAPES) - shapes_before,
-                  "layouts": _writer.table_layout.cache_info().misses - layouts_before, **first}))
+                  "shapes": new_shapes, "layouts": new_layouts, **first}))
 """
 
 _PROFILE = r"""
@@ -159,10 +161,10 @@ def first_call_report(names: List[str], reps: int) -> str:
     from executorch_paths import ObjectApiPath
     workdir = Path(tempfile.mkdtemp(prefix="pte-diagnose-"))
     ObjectApiPath(workdir)  # generate the object-API classes once, for the children
-    lines = ["| program | first ms | 2nd ms | 3rd ms | warm ms | plans compiled | shapes | in _learn ms "
-             "| walk ms | compile ms | first - _learn ms | table layouts | new_layout calls, ms "
-             "| shapes used once | their _learn ms | _learn warm, us per plan "
-             "| after others: first ms | after others: plans compiled | after others: in _learn ms |",
+    lines = ["| program | first ms | 2nd ms | 3rd ms | warm ms | plans compiled | shapes | in learn ms "
+             "| walk ms | compile ms | first - learn ms | table layouts | new_layout calls, ms "
+             "| shapes used once | their learn ms | learn warm, us per plan "
+             "| after others: first ms | after others: plans compiled | after others: in learn ms |",
              "|" + "---|" * 19]
     for name in names:
         cold, others = breakdown(name, "fresh", reps, workdir), breakdown(name, "others", reps, workdir)
@@ -225,79 +227,6 @@ def _trim(text: str) -> str:
     return "\n".join(line.replace(str(ROOT) + "/", "") for line in keep) + "\n"
 
 
-_MODEL_PARTS = r"""
-import dataclasses, enum, sys, time
-clock = time.perf_counter
-spent = {"dataclass": 0.0, "enum": 0.0}
-real_dataclass = dataclasses.dataclass
-def timed_dataclass(cls=None, **kw):
-    def wrap(c):
-        start = clock(); out = real_dataclass(c, **kw); spent["dataclass"] += clock() - start
-        return out
-    return wrap if cls is None else wrap(cls)
-dataclasses.dataclass = timed_dataclass
-real_new = enum.EnumType.__new__
-def timed_new(*args, **kw):
-    start = clock(); out = real_new(*args, **kw); spent["enum"] += clock() - start
-    return out
-enum.EnumType.__new__ = timed_new
-sys.path.insert(0, sys.argv[1])
-start = clock()
-import pte_encoder.model
-spent["model"] = clock() - start
-import json; print(json.dumps(spent))
-"""
-
-_PLAIN_MODEL = r"""
-import sys, time, types, typing, enum
-sys.path.insert(0, sys.argv[1])
-# typing and enum come first so that both variants pay for the same imports
-code = compile(open(sys.argv[2]).read(), sys.argv[2], "exec")  # as a .pyc would hold it
-module = sys.modules["timed_model"] = types.ModuleType("timed_model")  # dataclass looks its module up
-start = time.perf_counter()
-exec(code, module.__dict__)
-print(time.perf_counter() - start)
-"""
-
-
-def plain_model_source() -> str:
-    """model.py with each dataclass as a plain class: __slots__ and generated
-    __init__, __repr__, __eq__ (the same fields, defaults and order)."""
-    text = (ROOT / "pte_encoder" / "model.py").read_text()
-    out: List[str] = []
-    blocks = re.split(r"\n@dataclass\nclass ", text)
-    out.append(blocks[0].replace("from dataclasses import dataclass\n", ""))
-    for block in blocks[1:]:
-        header, *body = block.split("\n")
-        name = header.rstrip(":")
-        fields = []
-        rest: List[str] = []
-        for i, line in enumerate(body):
-            match = re.match(r"    (\w+): .*? = (.*)$", line)
-            if match:
-                fields.append((match.group(1), match.group(2)))
-            elif line.strip() in ("", "pass"):
-                continue
-            else:
-                rest = body[i:]
-                break
-        params = ", ".join(f"{f}={d}" for f, d in fields)
-        out.append(f"\nclass {name}:")
-        out.append(f"    __slots__ = ({''.join(repr(f) + ', ' for f, _ in fields)})")
-        out.append(f"    def __init__(self{', ' if params else ''}{params}):")
-        out += [f"        self.{f} = {f}" for f, _ in fields] or ["        pass"]
-        out.append("    def __repr__(self):")
-        out.append(f"        return f'{name}(" + ", ".join(f"{f}={{self.{f}!r}}" for f, _ in fields) + ")'")
-        out.append("    def __eq__(self, other):")
-        out.append("        if other.__class__ is not self.__class__:")
-        out.append("            return NotImplemented")
-        out.append("        return (" + "".join(f"self.{f}, " for f, _ in fields) + ") == ("
-                   + "".join(f"other.{f}, " for f, _ in fields) + ")")
-        out.append("    __hash__ = None")
-        out += rest
-    return "\n".join(out) + "\n"
-
-
 def _import_times(cwd: Path, runs: int, baseline: Any) -> Tuple[Dict[str, float], Dict[str, float]]:
     """Median self and cumulative ms per module newly imported by ``import pte_encoder``."""
     selfs: Dict[str, List[int]] = {}
@@ -320,34 +249,12 @@ def import_report(runs: int) -> str:
                                   check=True, capture_output=True, text=True, cwd=str(ROOT)).stdout.split())
     med, cum = _import_times(ROOT, runs, baseline)
     own = sum(t for name, t in med.items() if name.split(".")[0] == "pte_encoder")
-    with tempfile.TemporaryDirectory() as tmp:  # the package with model.py as plain classes
-        shutil.copytree(ROOT / "pte_encoder", Path(tmp) / "pte_encoder",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        (Path(tmp) / "pte_encoder" / "model.py").write_text(plain_model_source())
-        plain_med, plain_cum = _import_times(Path(tmp), runs, baseline)
-    plain_own = sum(t for name, t in plain_med.items() if name.split(".")[0] == "pte_encoder")
     lines = [f"`import pte_encoder`: cumulative {cum['pte_encoder']:.1f} ms; pte_encoder modules' self "
              f"times {own:.1f} ms; other modules it pulls in {sum(med.values()) - own:.1f} ms "
-             f"(median of {runs}, bytecode compiled). With model.py as plain classes (below): "
-             f"cumulative {plain_cum['pte_encoder']:.1f} ms, own {plain_own:.1f} ms, "
-             f"pte_encoder.model {plain_med.get('pte_encoder.model', 0.0):.1f} ms.", "",
+             f"(median of {runs}, bytecode compiled).", "",
              "| module | self ms | cumulative ms |", "|---|---|---|"]
     lines += [f"| {name} | {t:.2f} | {cum[name]:.2f} |" for name, t in sorted(med.items(), key=lambda kv: -kv[1])
               if t >= 0.25 or name.startswith("pte_encoder")]
-    parts = [json.loads(subprocess.run([sys.executable, "-c", _MODEL_PARTS, str(ROOT)], check=True,
-                                       capture_output=True, text=True).stdout) for _ in range(runs)]
-    with tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "plain_model.py"
-        plain.write_text(plain_model_source())
-        plain_times, real_times = ([float(subprocess.run(
-            [sys.executable, "-c", _PLAIN_MODEL, str(ROOT), str(source)], check=True, capture_output=True,
-            text=True).stdout) for _ in range(runs)] for source in (plain, ROOT / "pte_encoder" / "model.py"))
-    dc, en = (statistics.median(p[k] for p in parts) * 1e3 for k in ("dataclass", "enum"))
-    lines += ["", f"While `pte_encoder.model` executes: `@dataclass` processing {dc:.1f} ms "
-              f"(36 classes), IntEnum creation {en:.1f} ms. Executing model.py's compiled code with typing "
-              f"and enum already imported: {statistics.median(real_times) * 1e3:.1f} ms as generated now "
-              f"(importing dataclasses included); the same model as plain classes with `__slots__` and "
-              f"generated `__init__`/`__repr__`/`__eq__`: {statistics.median(plain_times) * 1e3:.1f} ms."]
     return "\n".join(lines) + "\n"
 
 

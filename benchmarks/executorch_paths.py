@@ -221,6 +221,24 @@ _NamedData = dataclasses.make_dataclass("NamedData", [("key", str), ("segment_in
                                                       ("tensor_layout", Optional[Any])])
 _FlatTensor = dataclasses.make_dataclass("FlatTensor", [("version", int), ("segments", List[Any]),
                                                         ("named_data", List[Any])])
+# The payload types of ExecuTorch's exir/_serialize/data_serializer.py, dataclasses too.
+_TensorLayout = dataclasses.make_dataclass("TensorLayout", [("scalar_type", Any), ("sizes", List[int]),
+                                                            ("dim_order", List[int])])
+_DataEntry = dataclasses.make_dataclass("DataEntry", [("buffer_index", int), ("alignment", int),
+                                                      ("tensor_layout", Optional[Any])])
+_DataPayload = dataclasses.make_dataclass("DataPayload", [("buffers", List[Any]), ("named_data", Any)])
+
+
+def executorch_payload(payload: Any) -> Any:
+    """``payload`` (pte_encoder's DataPayload, whose classes are not
+    dataclasses) as ExecuTorch's own DataPayload of dataclasses, which its
+    serializer's JSON encoder walks: made once, outside any timing."""
+    def layout(found: Any) -> Any:
+        return None if found is None else _TensorLayout(found.scalar_type, list(found.sizes),
+                                                        list(found.dim_order))
+    return _DataPayload(list(payload.buffers),
+                        {key: _DataEntry(entry.buffer_index, entry.alignment, layout(entry.tensor_layout))
+                         for key, entry in payload.named_data.items()})
 
 
 class _DataclassJson(json.JSONEncoder):

@@ -40,7 +40,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import pte_encoder as pe  # noqa: E402
-from executorch_paths import FlatcPath, FlatTensorPath, ObjectApiPath, executorch_pte  # noqa: E402
+from executorch_paths import (FlatcPath, FlatTensorPath, ObjectApiPath, executorch_payload,  # noqa: E402
+                              executorch_pte)
 from programs import small_tensor_payload, synthetic_program  # noqa: E402
 from touch import touch_program  # noqa: E402
 
@@ -215,9 +216,10 @@ def ptd_notes(mib: int, tensors: int = 10_000) -> List[str]:
     with tempfile.TemporaryDirectory() as tmp:
         executorch = FlatTensorPath(Path(tmp))
         data = pe.encode_data_file(payload)
-        assert executorch.serialize(payload) == data, ".ptd: not byte-identical to ExecuTorch's"
+        theirs_payload = executorch_payload(payload)  # ExecuTorch's own (dataclass) types
+        assert executorch.serialize(theirs_payload) == data, ".ptd: not byte-identical to ExecuTorch's"
         ours = timed_auto(lambda: pe.encode_data_file(payload))
-        theirs = timed(lambda: executorch.serialize(payload), 3)
+        theirs = timed(lambda: executorch.serialize(theirs_payload), 3)
         files = []
         for index in range(mib // 32):
             path = os.path.join(tmp, f"w{index}.bin")

@@ -57,7 +57,9 @@ class BinaryWritable(Protocol):
 
 #: What the writers accept: a path (``str``, ``bytes`` or ``os.PathLike``) or
 #: a binary file object open for writing.
-Target = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]", BinaryWritable]
+#: (os.PathLike is subscripted as an object, not named in a string: typing
+#: compiles each string into a ForwardRef, most of a millisecond at import.)
+Target = Union[str, bytes, os.PathLike[str], os.PathLike[bytes], BinaryWritable]
 
 # A raw stream that takes no byte of a non-empty buffer this many times in a
 # row is not going to take it.

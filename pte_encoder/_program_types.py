@@ -12,8 +12,8 @@ the encoder tells them apart by class name.
 
 An empty table has no attribute to check, and an empty Protocol would
 match every object, letting any value pass as a union holding it (such
-as a str as an EValue's val). Its protocol asks for a dataclass instance
-instead (ours and ExecuTorch's are dataclasses): any dataclass still
+as a str as an EValue's val). It is this package's class or a dataclass
+instance instead (ExecuTorch's are dataclasses): any dataclass still
 type-checks there, and the encoder refuses it unless its class has the
 table's name.
 """
@@ -22,7 +22,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Dict, Optional, Protocol, Sequence, SupportsIndex, Union
 
-from .model import ByteVector
+from .model import ByteVector, Null
+
+
+class _DataclassInstance(Protocol):
+    __dataclass_fields__: ClassVar[Dict[str, Any]]
 
 
 class ContainerMetadataLike(Protocol):
@@ -32,8 +36,7 @@ class ContainerMetadataLike(Protocol):
     def encoded_out_str(self) -> Optional[str]: ...
 
 
-class NullLike(Protocol):
-    __dataclass_fields__: ClassVar[Dict[str, Any]]
+NullLike = Union[Null, _DataclassInstance]
 
 
 class AllocationDetailsLike(Protocol):

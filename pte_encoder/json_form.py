@@ -8,8 +8,6 @@ infinite doubles as the strings ``"inf"`` and ``"-inf"``.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union, cast
 
 from . import model
@@ -33,6 +31,8 @@ _ENUMS: Dict[str, Any] = dict(PROGRAM.enum_types)
 
 def _fail(path: str, value: Any, expected: str, root: str = "program") -> EncodeError:
     if isinstance(value, (str, int, float, bool, type(None))):
+        import json  # here, not at import: a program written without JSON never needs it
+
         text = json.dumps(value[:VALUE_LIMIT] if isinstance(value, str) else value)
         if len(text) > VALUE_LIMIT:
             text = text[:VALUE_LIMIT - 3] + "..."
@@ -67,6 +67,8 @@ def _object(pairs: List[Tuple[str, Any]]) -> _Object:
 
 def _parse(source: Union[str, bytes]) -> Any:
     """JSON text as Python values, objects as :class:`_Object`."""
+    import json  # here, not at import (see _fail)
+
     try:
         return json.loads(source, object_pairs_hook=_object)
     except RecursionError:
@@ -176,6 +178,8 @@ _OPTION_KEYS = ("extract_delegate_segments", "segment_alignment", "constant_tens
 def _base64(path: str, value: Any) -> bytes:
     if not isinstance(value, str):
         raise _fail(path, value, "a base64 string")
+    import base64  # here, not at import (see _fail)
+
     try:
         return base64.b64decode(value, validate=True)
     except ValueError:

@@ -12,11 +12,10 @@ files copy it from file to file in pieces, never loading it whole. ExecuTorch's
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, SupportsIndex, Union
+from reprlib import recursive_repr
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, SupportsIndex, Tuple, Union
 
 from .engine.check import integer
 from .errors import EncodeError, describe, fail
@@ -32,47 +31,94 @@ __all__ = ["TensorLayout", "DataEntry", "DataPayload", "NamedDataOutput", "FileD
 PIECE_SIZE = 1 << 20
 
 
-@dataclass
-class TensorLayout:
+class _Factory:
+    """The default of a field that starts as a new empty list or dict (shown
+    as dataclasses show a default_factory)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_NEW: Any = _Factory()
+
+
+class _Record:
+    """What @dataclass gives the classes below (equality field by field
+    between objects of one class, a repr naming the fields, unhashable),
+    written out: importing dataclasses and processing the decorator cost more
+    import time than the rest of the package's import of these modules. Each
+    subclass lists its fields in ``__slots__`` (and ``__match_args__``)."""
+
+    __slots__: Tuple[str, ...] = ()
+    __hash__ = None  # type: ignore[assignment]
+
+    def _fields(self) -> Tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    @recursive_repr()
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{self.__class__.__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Record) and other.__class__ is self.__class__:
+            return self._fields() == other._fields()
+        return NotImplemented
+
+
+class TensorLayout(_Record):
     """How a named blob's bytes are read as a tensor: element type, the size
     of each dimension, and the order of the dimensions in memory."""
 
-    scalar_type: Union[ScalarType, int]
-    sizes: Sequence[int]
-    dim_order: Sequence[int]
+    __slots__ = __match_args__ = ("scalar_type", "sizes", "dim_order")
+
+    def __init__(self, scalar_type: Union[ScalarType, int], sizes: Sequence[int],
+                 dim_order: Sequence[int]) -> None:
+        self.scalar_type = scalar_type
+        self.sizes = sizes
+        self.dim_order = dim_order
 
 
-@dataclass
-class DataEntry:
+class DataEntry(_Record):
     """Where one named blob's bytes are: an index into the buffers, the
     alignment its segment needs (``None``: 1, as ExecuTorch takes it) and,
     for a .ptd file, the tensor's layout (``None``: not a tensor, or not
     said). ``.pte`` files ignore the layout, as ExecuTorch does."""
 
-    buffer_index: int
-    alignment: Optional[int] = 1
-    tensor_layout: Optional[TensorLayoutLike] = None
+    __slots__ = __match_args__ = ("buffer_index", "alignment", "tensor_layout")
+
+    def __init__(self, buffer_index: int, alignment: Optional[int] = 1,
+                 tensor_layout: Optional[TensorLayoutLike] = None) -> None:
+        self.buffer_index = buffer_index
+        self.alignment = alignment
+        self.tensor_layout = tensor_layout
 
 
-@dataclass
-class NamedDataOutput:
+class NamedDataOutput(_Record):
     """Named blobs for a .pte, shaped like ExecuTorch's ``NamedDataStoreOutput``:
     each key of ``pte_data`` names an entry of ``buffers``; keys may share a
     buffer. A buffer is a bytes-like object or file-backed (:class:`FileData`,
-    ExecuTorch's ``FileBackedData``)."""
+    ExecuTorch's ``FileBackedData``). Both default to a new empty list and dict."""
 
-    buffers: Sequence[Blob] = field(default_factory=list)
-    pte_data: Mapping[str, DataEntryLike] = field(default_factory=dict)
+    __slots__ = __match_args__ = ("buffers", "pte_data")
+
+    def __init__(self, buffers: Sequence[Blob] = _NEW, pte_data: Mapping[str, DataEntryLike] = _NEW) -> None:
+        self.buffers: Sequence[Blob] = [] if buffers is _NEW else buffers
+        self.pte_data: Mapping[str, DataEntryLike] = {} if pte_data is _NEW else pte_data
 
 
-@dataclass
-class DataPayload:
+class DataPayload(_Record):
     """What a .ptd file holds, shaped like ExecuTorch's ``DataPayload``: the
     blobs (bytes-like or file-backed), and each key's :class:`DataEntry`.
-    Keys may share a buffer: it is written once."""
+    Keys may share a buffer: it is written once. Both default to a new empty
+    list and dict."""
 
-    buffers: Sequence[Blob] = field(default_factory=list)
-    named_data: Mapping[str, PayloadEntryLike] = field(default_factory=dict)
+    __slots__ = __match_args__ = ("buffers", "named_data")
+
+    def __init__(self, buffers: Sequence[Blob] = _NEW,
+                 named_data: Mapping[str, PayloadEntryLike] = _NEW) -> None:
+        self.buffers: Sequence[Blob] = [] if buffers is _NEW else buffers
+        self.named_data: Mapping[str, PayloadEntryLike] = {} if named_data is _NEW else named_data
 
 
 def _count(name: str, value: Any) -> int:
@@ -166,6 +212,8 @@ class FileData:
             return source.read(min(size, self.size))
 
     def sha256(self) -> bytes:
+        import hashlib  # here, not at import: it loads OpenSSL (2 ms)
+
         digest = hashlib.sha256()
         for piece in self.pieces():
             digest.update(piece)

@@ -10,7 +10,6 @@ of the caller's buffers until they are joined or written.
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
@@ -27,6 +26,11 @@ from ._segments import SegmentData, check_segment_alignment, zeros
 from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, check_alignment, check_layout, encode_chunks, resolve_alignments
 from .payload import DataEntry, NamedDataOutput
 
+try:  # hashlib's own blake2b, without hashlib's import of OpenSSL (2 ms at import)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover  (an interpreter without the builtin module)
+    from hashlib import blake2b
+
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .types import LayoutName, MutableBlob, NamedDataStoreLike, ProgramLike
 
@@ -36,6 +40,7 @@ DEFAULT_TENSOR_ALIGNMENT = 16
 HEADER_MAGIC = b"eh00"
 HEADER_LENGTH = 32
 _MISSING = object()
+
 # The attributes of the option objects (schema tables have theirs in the schema).
 _NAMES = {"NamedDataOutput": ("buffers", "pte_data")}
 _HEADER = struct.Struct("<4sIQQQ")
@@ -146,7 +151,7 @@ class _SharedBlobs:
     def segment_of(self, data: Any, size: int) -> int:
         """The segment already holding bytes equal to ``data``, or a new one."""
         view = memoryview(data)
-        key = (size, hashlib.blake2b(view, digest_size=16).digest())
+        key = (size, blake2b(view, digest_size=16).digest())
         candidates = self.by_digest.setdefault(key, [])
         for other, index in candidates:
             self.compared += 1

@@ -121,3 +121,46 @@ def test_every_cache_of_the_codec_stays_within_its_bound(monkeypatch: pytest.Mon
         assert len(laid.plans.shapes) <= 2
         assert len(PROGRAM._vectors) <= 2 and len(laid._table_layouts) <= 2
         assert all(len(laid.layouts(table)) <= 2 for table in PROGRAM.schema.tables)
+
+
+@pytest.mark.parametrize("layout", ["flatc", "flatbuffers"])
+@pytest.mark.parametrize("value, shared", [
+    (lambda: empty_tensor(sizes=[1, 2, 3], dim_order=[0, 1, 2]), True),  # aligned to 4 inside
+    (lambda: pe.EValue(pe.IntList(items=[1, 2])), False),  # holds 8-byte items
+])
+def test_a_subtree_aligned_to_4_shares_its_plans_across_start_modulo_8(
+        layout: str, value: Any, shared: bool) -> None:
+    # One value in programs whose method names have every length modulo 8:
+    # the value starts at 0 or at 4 modulo 8, each time in a fresh buffer
+    # (its vtables not written yet). A subtree aligned to at most 4 is
+    # compiled once for both starts; one holding 8-byte items once per start.
+    # The bytes stay the writer's (flatc's here; the flatbuffers layout's
+    # against its own writer in test_layouts).
+    laid = PROGRAM.layout(layout)
+    laid.plans.shapes.clear()
+    learnt: List[Any] = []
+    learn = _plans.Plans.learn
+
+    def counting(self: Any, plans: Any, key: Any, *args: Any) -> Any:
+        learnt.append(key)
+        return learn(self, plans, key, *args)
+
+    programs = []
+    for length in range(8):
+        program = program_of([value()])
+        program.execution_plan[0].name = "x" * length
+        programs.append(program)
+    try:
+        _plans.Plans.learn = counting  # type: ignore[method-assign]
+        encoded = [pe.encode_flatbuffer(program, layout=layout) for program in programs]
+    finally:
+        _plans.Plans.learn = learn  # type: ignore[method-assign]
+    starts = {key[2] for key in laid.plans.shapes if key[0] == "EValue"}
+    assert starts == {0, 4}
+    assert len(learnt) == (1 if shared else 2)
+    laid.plans.shapes.clear()  # compiled afresh for each start: the same bytes
+    for program, expected in zip(programs, encoded):
+        laid.plans.shapes.clear()
+        assert pe.encode_flatbuffer(program, layout=layout) == expected
+        if layout == "flatc":
+            same_as_flatc(program)

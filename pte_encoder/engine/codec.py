@@ -108,14 +108,22 @@ class Codec:
         self.force_aligned = schema.force_aligned
         self.default_aligns = tuple(align for _table, _field, align in self.force_aligned)
         self._vectors: Dict[Tuple[str, int], VectorPacker] = {}
-        self._by_layout = {name: CodecLayout(schema, policy, build) for name, policy in POLICIES.items()}
+        self._build = build
+        # The default layout's encoders are built now, the others when first
+        # asked for: building a layout's encoders is a good part of the
+        # package's import time, and most processes use one layout.
+        self._by_layout = {DEFAULT_LAYOUT: CodecLayout(schema, POLICIES[DEFAULT_LAYOUT], build)}
 
     def layout(self, name: str) -> CodecLayout:
         """The encoders and caches of the layout ``name`` ("flatc" or
         "flatbuffers"); :class:`EncodeError` for any other value."""
         found = self._by_layout.get(name) if isinstance(name, str) else None
         if found is None:
-            raise fail("layout", name, " or ".join(repr(known) for known in self._by_layout))
+            policy = POLICIES.get(name) if isinstance(name, str) else None
+            if policy is None:
+                raise fail("layout", name, " or ".join(repr(known) for known in POLICIES))
+            # Two threads may both get here: setdefault keeps the first made.
+            found = self._by_layout.setdefault(name, CodecLayout(self.schema, policy, self._build))
         return found
 
     # --- encoding

@@ -11,7 +11,6 @@ The tree is checked first, as the codec checks it: bad input raises
 
 from __future__ import annotations
 
-import json
 import math
 import operator
 from typing import Any, Dict
@@ -68,5 +67,7 @@ def table_to_json(schema: Schema, table: str, obj: Any) -> Dict[str, Any]:
 def to_json(schema: Schema, root: Any) -> str:
     """``root``, a tree of ``schema``'s root table, as JSON text for flatc.
     Raises :class:`EncodeError` at the first value that cannot be encoded."""
+    import json  # here, not at import: most programs are written without JSON
+
     check_root(schema, root)
     return json.dumps(table_to_json(schema, schema.root_table, root))

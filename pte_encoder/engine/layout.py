@@ -104,7 +104,7 @@ class LayoutPolicy:
     forced) alignment, and raises the buffer's alignment to it, not only to 4.
     """
 
-    __slots__ = ("name", "fields_by_slot", "signed_zero", "aligned_empty_vectors")
+    __slots__ = ("name", "fields_by_slot", "signed_zero", "aligned_empty_vectors", "_orders")
 
     def __init__(self, name: str, *, fields_by_slot: bool, signed_zero: bool,
                  aligned_empty_vectors: bool) -> None:
@@ -112,6 +112,23 @@ class LayoutPolicy:
         self.fields_by_slot = fields_by_slot
         self.signed_zero = signed_zero
         self.aligned_empty_vectors = aligned_empty_vectors
+        # Per spec, its fields in the order this writer adds them (see
+        # _order): one entry per table of the schemas in use.
+        self._orders: Dict[Spec, Tuple[Tuple[int, int, str, int], ...]] = {}
+
+    def _order(self, spec: Spec) -> Tuple[Tuple[int, int, str, int], ...]:
+        """The fields of ``spec`` as (presence bit, slot, format, size) in the
+        order the writer adds them, whichever are present: by slot, or
+        biggest first and within one size the highest slot first."""
+        order = self._orders.get(spec)
+        if order is None:
+            fields = [(bit, slot, fmt, SIZES[fmt]) for bit, slot, fmt, _is_offset in spec]
+            if self.fields_by_slot:
+                fields.sort(key=lambda f: f[1])
+            else:
+                fields.sort(key=lambda f: (-f[3], -f[1]))
+            order = self._orders[spec] = tuple(fields)
+        return order
 
     def __repr__(self) -> str:
         return f"LayoutPolicy({self.name!r})"
@@ -130,23 +147,24 @@ class LayoutPolicy:
         slot) in memory order, the table's size, its vtable and its alignment.
         """
         start = key & 7
-        present = [(slot, fmt) for bit, slot, fmt, _is_offset in spec if key >> 3 >> bit & 1]
-        if self.fields_by_slot:
-            ordered = sorted(present)
-        else:
-            ordered = sorted(present, key=lambda f: (-SIZES[f[1]], -f[0]))
-        cursor, ends, align = 0, [], 4
-        for slot, fmt in ordered:
-            size = SIZES[fmt]
-            cursor += -(start + cursor) % size + size
-            ends.append((slot, fmt, cursor))
-            align = max(align, size)
+        bits = key >> 3
+        cursor, ends, align, last = 0, [], 4, -1
+        for bit, slot, fmt, size in self._order(spec):
+            if bits >> bit & 1:
+                cursor += -(start + cursor) % size + size
+                ends.append((slot, fmt, cursor))
+                if size > align:
+                    align = size
+                if slot > last:
+                    last = slot
         table_size = cursor + -(start + cursor) % 4 + 4
-        voffsets = [0] * (max((slot for slot, _fmt in present), default=-1) + 1)
+        voffsets = [0] * (last + 1)
         for slot, _fmt, end in ends:
             voffsets[slot] = table_size - end
-        vtable = struct.pack(f"<{len(voffsets) + 2}H", 4 + 2 * len(voffsets), table_size, *voffsets)
-        placed = tuple(sorted((table_size - end, fmt, slot) for slot, fmt, end in ends))
+        vtable = struct.pack(f"<{last + 3}H", 6 + 2 * last, table_size, *voffsets)
+        # Each field added lies before the ones added earlier: memory order is
+        # the reverse of the adding order.
+        placed = tuple([(table_size - end, fmt, slot) for slot, fmt, end in reversed(ends)])
         return placed, table_size, vtable, align
 
     def new_layout(self, key: int, spec: Spec) -> Layout:

@@ -26,18 +26,20 @@ from __future__ import annotations
 
 import struct
 from itertools import count
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Sequence, Tuple, Union
 
 from .layout import SIZES, LayoutPolicy, TableLayout, picker
-from .schema import Field, Schema
+from .schema import Schema
 from .values import to_float
 
 # (pack, pick, constants, new vtables (bytes, end), size, alignment, root table's end);
 # ends are relative to where the subtree starts.
 Plan = Tuple[Any, Any, Tuple[Any, ...], Tuple[Tuple[bytes, int], ...], int, int, int]
-# Where a packed value comes from: ("v", index in the flat values),
-# ("o", index of a known vtable's offset), ("c", constant), or None for padding.
-Source = Optional[Tuple[str, Any]]
+# A packed value's index in the list Writer.subtree packs from: the flat
+# values (0 .. flat count - 1), then the plan's constants, then the offsets
+# of the vtables it reuses. While a plan is walked, a reused vtable's offset
+# has the index -1 - k (k: its rank among them), set once the constants are
+# all known (see _Sim.compile).
 
 # Shapes kept (all tables together), beyond which the cache starts again (a bound on
 # memory for buffers with very many distinct string or vector lengths).
@@ -63,13 +65,15 @@ class Shape:
     """The plans of one (table, shape, start % 8): ``first``, the first
     Decision (or the Plan if there is no vtable to check); ``ready``, the
     plan as the writer with serial ``ready[0]`` uses it, once that writer
-    has all of its vtables."""
+    has all of its vtables; ``align``, the largest alignment inside the
+    subtree (0 until a plan is learnt; the same for all its plans)."""
 
-    __slots__ = ("first", "ready")
+    __slots__ = ("first", "ready", "align")
 
     def __init__(self) -> None:
         self.first: Node = None
         self.ready: Tuple[int, Ready] = (0, _UNRESOLVED)  # writer serials start at 1
+        self.align = 0
 
 
 Node = Union[Decision, Plan, None]
@@ -78,8 +82,22 @@ Node = Union[Decision, Plan, None]
 Ready = Tuple[Any, Any, Tuple[Any, ...], Sequence[int], int, int]
 _UNRESOLVED: Ready = (None, None, (), (), 0, 0)
 ShapeKey = Tuple[str, Any, int]
-# A table's spec, its scalars' slots, its other fields, and the presence bit of each slot.
-TableParts = Tuple[Any, Tuple[int, ...], Tuple[Field, ...], Dict[int, int]]
+# A table's scalars as (slot, presence mask) in the order the _flat_
+# functions read them, each scalar slot's rank among them, and its other
+# fields as (slot, kind, element, presence mask), kind one of _UNION,
+# _VECTOR, _STRING, _TABLE, element the vector's format, the table, or the
+# union's member tables.
+TableParts = Tuple[Tuple[Tuple[int, int], ...], Dict[int, int], Tuple[Tuple[int, int, Any, int], ...]]
+_UNION, _VECTOR, _STRING, _TABLE = range(4)
+# What a table's stored field holds, in a TablePiece.
+_SCALAR, _OFFSET, _TYPE = range(3)
+# A table laid out for the walk (see Plans.piece): its struct format, its
+# fields in memory order as (_SCALAR, rank among the scalars, offset) or
+# (_OFFSET or _TYPE, slot, offset), its size, its vtable and its alignment.
+TablePiece = Tuple[str, Tuple[Tuple[int, int, int], ...], int, bytes, int]
+_KINDS = {"UNION": _UNION, "VECTOR": _VECTOR, "STRING": _STRING, "TABLE": _TABLE}
+# Padding formats, by byte count.
+_PAD = [f"{n}x" for n in range(64)]
 
 
 class Plans:
@@ -97,18 +115,56 @@ class Plans:
         self.max_shapes = MAX_SHAPES
         self._serials = count(1)
         self.parts: Dict[str, TableParts] = {}
+        self.pieces: Dict[Tuple[str, int], TablePiece] = {}
         for table, fields in schema.tables.items():
-            spec = schema.specs[table]
-            self.parts[table] = (spec, tuple(f.slot for f in fields if f.kind == "SCALAR"),
-                                 schema.children(table), {slot: bit for bit, slot, _fmt, _flag in spec})
+            mask = {slot: 1 << bit for bit, slot, _fmt, _flag in schema.specs[table]}
+            scalars = tuple((f.slot, mask[f.slot]) for f in fields if f.kind == "SCALAR")
+            # (tables with table vectors are never walked: kind -1)
+            rows = tuple((f.slot, _KINDS.get(f.kind, -1),
+                          schema.unions[str(f.elem)] if f.kind == "UNION" else str(f.elem), mask[f.slot])
+                         for f in schema.children(table))
+            self.parts[table] = (scalars, {slot: rank for rank, (slot, _m) in enumerate(scalars)}, rows)
+
+    def piece(self, table: str, key: int) -> TablePiece:
+        """The table's layout for ``key`` (presence bits << 3 | start % 8) as
+        the walk uses it, remembered: most tables of a schema are met with
+        few keys, by many shapes."""
+        placed, table_size, vtable, align = self.layout_of(table, key)
+        scalars, rank, rows = self.parts[table]
+        unions = {slot - 1 for slot, kind, _elem, _mask in rows if kind == _UNION}
+        formats, fields, at = ["i"], [], 4
+        for offset, fmt, slot in placed:
+            if offset > at:
+                formats.append(_PAD[offset - at])
+            formats.append(fmt)
+            if slot in rank:
+                fields.append((_SCALAR, rank[slot], offset))
+            else:
+                fields.append((_TYPE if slot in unions else _OFFSET, slot, offset))
+            at = offset + SIZES[fmt]
+        if table_size > at:
+            formats.append(_PAD[table_size - at])
+        if len(self.pieces) >= self.max_shapes:
+            self.pieces.clear()
+        found = self.pieces[(table, key)] = ("".join(formats), tuple(fields), table_size, vtable, align)
+        return found
 
     def new_serial(self) -> int:
         return next(self._serials)
 
     def new_shape(self, key: ShapeKey) -> Shape:
+        """The plans of a (table, shape, start % 8) not met yet.
+
+        A subtree aligned to at most 4 inside has the same bytes wherever it
+        starts modulo 4 (all its padding depends on that alone, and its plans
+        hold positions relative to its start): it shares the plans of its
+        twin starting 4 bytes away modulo 8, if that one is known. Most small
+        subtrees are met at both, and compiling is most of a first call."""
         if len(self.shapes) >= self.max_shapes:
             self.shapes.clear()
-        plans = self.shapes[key] = Shape()
+        table, shape, start = key
+        twin = self.shapes.get((table, shape, start ^ 4))
+        plans = self.shapes[key] = twin if twin is not None and 0 < twin.align <= 4 else Shape()
         return plans
 
     def learn(self, plans: Shape, key: ShapeKey, vtables: Dict[bytes, int], flat_count: int,
@@ -121,6 +177,7 @@ class Plans:
         sim = _Sim(self, start, flat_count, vtables)
         sim.table(table, shape)
         plan = sim.compile()
+        plans.align = sim.align
         parent: Any = plans
         slot = "first"
         for vtable, at, is_known in sim.decisions:
@@ -137,9 +194,11 @@ class Plans:
 
 class _Sim:
     """Writes a shape as the writer would, recording struct formats and the
-    source of each value instead of bytes. Positions count from the end of
-    the buffer, as in the writer, starting at ``start`` (the real start
-    modulo 8): alignment inside a subtree never exceeds 8."""
+    index of each packed value (see the indices above) instead of bytes.
+    Positions count from the end of the buffer, as in the writer, starting
+    at ``start`` (the real start modulo 8): alignment inside a subtree never
+    exceeds 8. Each piece written is a format and the indices of its values;
+    compile joins them in memory order (the reverse of writing order)."""
 
     def __init__(self, plans: Plans, start: int, flat_count: int, vtables: Dict[bytes, int]) -> None:
         self.plans = plans
@@ -151,18 +210,20 @@ class _Sim:
         self.written: Dict[bytes, int] = {}  # vtables written by this subtree
         self.decisions: List[Tuple[bytes, int, bool]] = []
         self.known = 0
-        self.pieces: List[List[Tuple[str, Source]]] = []  # in writing order
+        self.constants: List[Any] = []
+        self.formats: List[str] = []  # in writing order
+        self.indices: List[List[int]] = []  # in writing order
         self.align = 1
         self.root = 0
 
-    def _values(self, count: int) -> int:
-        first = self.next_value
-        self.next_value += count
-        return first
+    def _constant(self, value: Any) -> int:
+        self.constants.append(value)
+        return self.flat_count + len(self.constants) - 1
 
     def _pad(self, count: int) -> None:
         if count:
-            self.pieces.append([(f"{count}x", None)])
+            self.formats.append(_PAD[count])
+            self.indices.append([])
             self.pos += count
 
     def vector(self, fmt: str, count: int) -> int:
@@ -172,116 +233,120 @@ class _Sim:
         if count == 0:
             align = self.plans.policy.empty_vector_alignment(align)
         self._pad(-(self.pos + count * size) & (align - 1))
-        piece: List[Tuple[str, Source]] = [("I", ("c", count))]
+        first = self.next_value
         if fmt in "B?" or count > SHORT_VECTOR:
-            piece.append((f"{count * size}s", ("v", self._values(1))))
+            self.formats.append(f"I{count * size}s")
+            self.indices.append([self._constant(count), first])
+            self.next_value = first + 1
         else:
-            first = self._values(count)
-            piece += [(fmt, ("v", first + i)) for i in range(count)]
-        self.pieces.append(piece)
+            self.formats.append(f"I{count}{fmt}")
+            self.indices.append([self._constant(count), *range(first, first + count)])
+            self.next_value = first + count
         self.pos += 4 + count * size
-        self.align = max(self.align, align)
+        if align > self.align:
+            self.align = align
         return self.pos
 
     def string(self, count: int) -> int:
         pad = -(self.pos + count + 1) & 3
-        self.pieces.append([("I", ("c", count)), (f"{count}s", ("v", self._values(1))),
-                            (f"{pad + 1}x", None)])
+        self.formats.append(f"I{count}s{pad + 1}x")
+        self.indices.append([self._constant(count), self.next_value])
+        self.next_value += 1
         self.pos += count + 5 + pad
-        self.align = max(self.align, 4)
+        if self.align < 4:
+            self.align = 4
         return self.pos
 
     def table(self, table: str, shape: Any) -> int:
         """Children in slot order, then the table; consumes values as the
         generated _flat_ function produced them: scalars first, in slot order."""
-        spec, scalar_slots, children_rows, bit_of = self.plans.parts[table]
-        parts: Tuple[Any, ...] = ()
-        presence = shape
-        if children_rows:
-            presence, parts = (shape[0], shape[1:]) if scalar_slots else ((), shape)
-        flags = presence if len(scalar_slots) > 1 else (presence,) if scalar_slots else ()
-        bits = sum(bool(flag) << bit_of[slot] for flag, slot in zip(flags, scalar_slots))
-        scalar_values = {slot: self._values(1) for slot in scalar_slots}
-        children: Dict[int, Tuple[str, Any]] = {}
+        scalars, rank, rows = self.plans.parts[table]
+        first = self.next_value
+        self.next_value = first + len(scalars)
+        bits = 0
+        parts: Any = ()
+        if rows:
+            if scalars:
+                presence, parts = shape[0], shape[1:]
+            else:
+                presence = ()
+                parts = shape
+        else:
+            presence = shape
+        if scalars:
+            if len(scalars) == 1:
+                presence = (presence,)
+            for (_slot, mask), flag in zip(scalars, presence):
+                if flag:
+                    bits |= mask
+        children: Dict[int, int] = {}  # slot -> the child's position, or a union's type id
         unread = iter(parts)
-        for f in children_rows:
-            slot = f.slot
+        for slot, kind, elem, mask in rows:
             part = next(unread)
-            if f.kind == "UNION":  # the type id, then the member's shape
+            if kind == _UNION:  # the type id, then the member's shape
                 member_shape = next(unread)
                 if part is not None:
-                    member = self.plans.schema.unions[str(f.elem)][part - 1]
-                    children[slot - 1] = ("type", part)
-                    children[slot] = ("c", self.table(member, member_shape))
-                    bits |= 1 << bit_of[slot]
+                    children[slot - 1] = part
+                    children[slot] = self.table(elem[part - 1], member_shape)
+                    bits |= mask
                 continue
             if part is None:
                 continue
-            bits |= 1 << bit_of[slot]
-            if f.kind == "VECTOR":
-                children[slot] = ("c", self.vector(str(f.elem), part))
-            elif f.kind == "STRING":
-                children[slot] = ("c", self.string(part))
+            bits |= mask
+            if kind == _VECTOR:
+                children[slot] = self.vector(elem, part)
+            elif kind == _STRING:
+                children[slot] = self.string(part)
             else:
-                children[slot] = ("c", self.table(str(f.elem), part))
-        placed, table_size, vtable, align = self.plans.layout_of(table, bits << 3 | self.pos & 7)
+                children[slot] = self.table(elem, part)
+        key = (table, bits << 3 | self.pos & 7)
+        fmt, fields, table_size, vtable, align = self.plans.pieces.get(key) or self.plans.piece(*key)
         end = self.pos + table_size
-        piece: List[Tuple[str, Source]] = [("i", self._vtable_offset(vtable, end))]
-        at = 4
-        for offset, fmt, slot in placed:
-            if offset > at:
-                piece.append((f"{offset - at}x", None))
-            child = children.get(slot)
-            if child is None:
-                piece.append((fmt, ("v", scalar_values[slot])))
-            elif child[0] == "type":
-                piece.append((fmt, ("c", child[1])))
-            else:  # an offset from the field forward to the child
-                piece.append((fmt, ("c", end - offset - child[1])))
-            at = offset + SIZES[fmt]
-        if table_size > at:
-            piece.append((f"{table_size - at}x", None))
-        self.pieces.append(piece)
+        indices = [self._vtable_offset(vtable, end)]
+        for what, at, offset in fields:
+            if what == _SCALAR:
+                indices.append(first + at)
+            elif what == _OFFSET:  # from the field forward to the child
+                indices.append(self._constant(end - offset - children[at]))
+            else:  # a union's type id
+                indices.append(self._constant(children[at]))
+        self.formats.append(fmt)
+        self.indices.append(indices)
         self.pos = end
         if vtable not in self.written and vtable not in self.vtables:
-            self.pieces.append([(f"{len(vtable)}s", ("c", vtable))])
+            self.formats.append(f"{len(vtable)}s")
+            self.indices.append([self._constant(vtable)])
             self.pos += len(vtable)
             self.written[vtable] = self.pos
-        self.align = max(self.align, align)
+        if align > self.align:
+            self.align = align
         self.root = end
         return end
 
-    def _vtable_offset(self, vtable: bytes, end: int) -> Source:
+    def _vtable_offset(self, vtable: bytes, end: int) -> int:
         if vtable in self.written:
-            return ("c", self.written[vtable] - end)
+            return self._constant(self.written[vtable] - end)
         known = vtable in self.vtables
         self.decisions.append((vtable, end - self.start, known))
         if known:
             self.known += 1
-            return ("o", self.known - 1)
-        return ("c", len(vtable))
+            return -self.known  # -1 - (its rank): see compile
+        return self._constant(len(vtable))
 
     def compile(self) -> Plan:
         if self.next_value != self.flat_count:
             raise AssertionError(f"shape consumed {self.next_value} values of {self.flat_count}")
-        formats, indices = ["<"], []
-        constants: List[Any] = []
-        for piece in reversed(self.pieces):
-            for fmt, source in piece:
-                formats.append(fmt)
-                if source is None:
-                    continue
-                kind, value = source
-                if kind == "v":
-                    indices.append(value)
-                elif kind == "o":
-                    indices.append(self.flat_count + value)
-                else:
-                    indices.append(self.flat_count + self.known + len(constants))
-                    constants.append(value)
+        indices: List[int] = []
+        for piece in reversed(self.indices):
+            indices += piece
+        if self.known:  # the reused vtables' offsets come after the constants
+            after = self.flat_count + len(self.constants)
+            indices = [index if index >= 0 else after + ~index for index in indices]
+        self.formats.append("<")
         new_vtables = tuple((vtable, end - self.start) for vtable, end in self.written.items())
-        return (struct.Struct("".join(formats)).pack, picker(indices), tuple(constants),
-                new_vtables, self.pos - self.start, self.align, self.root - self.start)
+        return (struct.Struct("".join(reversed(self.formats))).pack, picker(indices),
+                tuple(self.constants), new_vtables, self.pos - self.start, self.align,
+                self.root - self.start)
 
 
 # Readers of vectors for the generated _flat_ functions. A short list of

@@ -8,7 +8,6 @@ qualified names such as ``other_namespace.Type``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Dict, Iterator, Mapping, NamedTuple, Optional, Tuple, Union
 
 __all__ = ["Field", "Enum", "Schema", "Spec", "KINDS", "CHILD_KINDS"]
@@ -23,8 +22,15 @@ CHILD_KINDS = ("STRING", "TABLE", "UNION", "VECTOR", "TABLE_VECTOR")
 Spec = Tuple[Tuple[int, int, str, bool], ...]
 
 
-class Field(NamedTuple):
-    """One field of a table.
+# The two records are made with NamedTuple's functional form, which takes
+# the field types as objects: the class form would read this module's
+# annotations as strings (see the __future__ import) and compile each one
+# into a ForwardRef, a millisecond of import time.
+
+Field = NamedTuple("Field", [("name", str), ("kind", str), ("slot", int), ("elem", Optional[str]),
+                             ("default", Union[None, bool, int, float]), ("force_align", int),
+                             ("enum", Optional[str])])
+Field.__doc__ = """One field of a table.
 
     ``elem`` is the struct format character of a scalar (or of a vector's
     items), or the table or union name; ``slot`` is the field's id (a union's
@@ -33,27 +39,21 @@ class Field(NamedTuple):
     of an enum-typed scalar or vector.
     """
 
-    name: str
-    kind: str
-    slot: int
-    elem: Optional[str]
-    default: Union[None, bool, int, float]
-    force_align: int
-    enum: Optional[str]
+Enum = NamedTuple("Enum", [("name", str), ("fmt", str), ("values", Tuple[Tuple[str, int], ...])])
+Enum.__doc__ = "An enum: its underlying scalar's struct format and its (name, value) pairs."
 
 
-class Enum(NamedTuple):
-    """An enum: its underlying scalar's struct format and its (name, value) pairs."""
-
-    name: str
-    fmt: str
-    values: Tuple[Tuple[str, int], ...]
-
-
-@dataclass(frozen=True)
 class Schema:
     """One schema file: its tables (fields in declaration order), unions
-    (member tables; a member's type id is its index + 1) and enums."""
+    (member tables; a member's type id is its index + 1) and enums.
+
+    Immutable, and compared by its eight arguments, as a frozen dataclass
+    would be (written out: importing dataclasses cost more import time than
+    the engine's own modules)."""
+
+    __slots__ = ("name", "namespace", "file_identifier", "file_extension", "root_table", "tables",
+                 "unions", "enums", "specs", "force_aligned")
+    _ARGUMENTS = __slots__[:8]
 
     name: str
     namespace: str
@@ -64,10 +64,15 @@ class Schema:
     unions: Mapping[str, Tuple[str, ...]]
     enums: Mapping[str, Enum]
     # Derived: table -> Spec, and the force-aligned vectors (see force_aligned).
-    specs: Mapping[str, Spec] = field(init=False, repr=False, compare=False)
-    force_aligned: Tuple[Tuple[str, str, int], ...] = field(init=False, repr=False, compare=False)
+    specs: Mapping[str, Spec]
+    force_aligned: Tuple[Tuple[str, str, int], ...]
 
-    def __post_init__(self) -> None:
+    def __init__(self, name: str, namespace: str, file_identifier: bytes, file_extension: str,
+                 root_table: str, tables: Mapping[str, Tuple[Field, ...]],
+                 unions: Mapping[str, Tuple[str, ...]], enums: Mapping[str, Enum]) -> None:
+        values = (name, namespace, file_identifier, file_extension, root_table, tables, unions, enums)
+        for attribute, value in zip(self._ARGUMENTS, values):
+            object.__setattr__(self, attribute, value)
         for table, fields in self.tables.items():
             for f in fields:
                 _validate(self, table, f)
@@ -79,6 +84,27 @@ class Schema:
         aligned = tuple((t, f.name, f.force_align) for t, fields in self.tables.items()
                         for f in fields if f.force_align)
         object.__setattr__(self, "force_aligned", aligned)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a Schema is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a Schema is immutable")
+
+    def _key(self) -> Tuple[object, ...]:
+        return tuple(getattr(self, attribute) for attribute in self._ARGUMENTS)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Schema) and other.__class__ is self.__class__:
+            return self._key() == other._key()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{attribute}={getattr(self, attribute)!r}" for attribute in self._ARGUMENTS)
+        return f"{self.__class__.__qualname__}({shown})"
 
     def fields(self, table: str, *kinds: str) -> Tuple[Field, ...]:
         """The fields of ``table`` in declaration order, only those of ``kinds`` if given."""

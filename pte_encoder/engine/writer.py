@@ -89,12 +89,14 @@ class Writer:
     def empty_vector(self, align: int = 4) -> int:
         """An empty vector whose items (or force_align) align to ``align``:
         the policy decides whether more than 4 counts."""
-        align = self.policy.empty_vector_alignment(align)
+        if align > 4:
+            align = self.policy.empty_vector_alignment(align)
         if self.size & (align - 1):
             self.pad(-self.size & (align - 1))
         self.chunks.append(b"\0\0\0\0")
         self.size += 4
-        self.align_to(align)
+        if self.minalign < align:  # align_to, inline: this runs for every empty vector
+            self.minalign = align
         return self.size
 
     def _vector_packer(self, fmt: str, n: int) -> VectorPacker:
@@ -125,7 +127,8 @@ class Writer:
             self.pad(pad)
         self.chunks.append(data)
         self.size += size + 4
-        self.align_to(align)
+        if self.minalign < align:  # align_to, inline (as in the other hot methods)
+            self.minalign = align
         return self.size
 
     def bools(self, items: Sequence[Any]) -> int:
@@ -152,7 +155,8 @@ class Writer:
             self.chunks.append(data)
         self.chunks.append(_U32(n))
         self.size += n + 4
-        self.align_to(align)
+        if self.minalign < align:  # align_to, inline
+            self.minalign = align
         return self.size
 
     def tables(self, items: Sequence[Any], encode: Callable[[Writer, Any], int]) -> int:
@@ -201,7 +205,8 @@ class Writer:
         else:
             self.chunks.append(pack(shared - table, *pick(values)))
             self.size = table
-        self.align_to(align)
+        if self.minalign < align:  # align_to, inline
+            self.minalign = align
         return table
 
     def subtree(self, table: str, shape: Any, values: List[Any]) -> int:
@@ -214,9 +219,9 @@ class Writer:
         if serial != self.serial:
             ready = self._resolve(plans, key, len(values))
         pack, pick, constants, known, plan_size, root = ready
+        values += constants
         for at in known:
             values.append(at - size)
-        values += constants
         self.chunks.append(pack(*pick(values)))
         self.size = size + plan_size
         return size + root
@@ -247,8 +252,8 @@ class Writer:
                 vtables[vtable] = self.size + end
         else:
             plans.ready = (self.serial, ready)
-        if align > 4:  # 4 goes without saying (see align_to)
-            self.align_to(align)
+        if align > self.minalign:  # align_to, inline
+            self.minalign = align
         return ready
 
     def finish(self, root: int, identifier: bytes) -> List[Any]:
