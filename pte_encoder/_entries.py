@@ -32,8 +32,8 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 from . import flat_tensor_model as ft
 from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment
-from .engine.check import check_object, check_scalar, integer, missing
-from .errors import EncodeError, fail, key_text
+from .engine.check import check_object, check_scalar, integer, missing, unreadable
+from .errors import fail, key_text
 
 __all__ = ["check_buffers", "checked_entries", "check_entry"]
 
@@ -61,8 +61,7 @@ def _attribute(obj: Any, name: str, where: str, table: str, names: Tuple[str, ..
     except AttributeError:
         raise missing(where, obj, name, table, names) from None
     except Exception as exc:  # a property that raises: its error, with the place
-        place = f"{where}.{name}"
-        raise EncodeError(f"{place}: cannot be read: {type(exc).__name__}: {exc}", path=place) from None
+        raise unreadable(f"{where}.{name}", exc) from None
 
 
 def _integer(where: str, value: Any, fmt: str) -> int:
@@ -119,8 +118,7 @@ def check_entry(where: str, key: Any, entry: Any, count: int, buffers: str,
         try:
             given = getattr(entry, "tensor_layout", None)  # an entry may have none: not a tensor
         except Exception as exc:
-            raise EncodeError(f"{place}.tensor_layout: cannot be read: {type(exc).__name__}: {exc}",
-                              path=f"{place}.tensor_layout") from None
+            raise unreadable(f"{place}.tensor_layout", exc) from None
         layout = _layout(f"{place}.tensor_layout", given)
     return key, int(number), 1 if alignment is None else alignment, layout
 

@@ -13,19 +13,21 @@ ExecuTorch 1.5.1's ``_program_to_flatbuffer`` writes (the object API of the
 one block aligned to its force_align, padded to it even when empty, which is
 the engine's generic rule for force-aligned vectors in that layout).
 
-One deviation, in the flatc layout only: flatc drops a double equal to its
-default by value, turning -0.0 into +0.0; there -0.0 is written. The
-flatbuffers layout drops it, as ExecuTorch's writer does.
+Two deviations from flatc fed the program's JSON form. In the flatc layout
+only: flatc drops a double equal to its default by value, turning -0.0 into
++0.0; there -0.0 is written (the flatbuffers layout drops it, as
+ExecuTorch's writer does). In both layouts: a NaN keeps its sign and
+payload, where flatc, reading "nan", writes its canonical quiet NaN.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 from ._codecs import PROGRAM
 from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment
 from .engine.codec import MAX_FLATBUFFER_SIZE
+from .errors import EncodeError
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .types import LayoutName, ProgramLike
@@ -51,17 +53,15 @@ def check_layout(layout: str) -> None:
 
 def resolve_alignments(constant_tensor_alignment: Optional[int],
                        delegate_alignment: Optional[int]) -> Tuple[int, ...]:
-    """The force_align of each field of the program's Schema.force_aligned, options applied."""
-    return _alignments(check_alignment("constant_tensor_alignment", constant_tensor_alignment,
-                                       MAX_FLATBUFFER_ALIGNMENT),
-                       check_alignment("delegate_alignment", delegate_alignment, MAX_FLATBUFFER_ALIGNMENT))
-
-
-@lru_cache(maxsize=64)
-def _alignments(constant_tensor_alignment: Optional[int],
-                delegate_alignment: Optional[int]) -> Tuple[int, ...]:
-    options = {"constant_tensor_alignment": constant_tensor_alignment,
-               "delegate_alignment": delegate_alignment}
+    """The force_align of each field of the program's Schema.force_aligned, options applied.
+    A few dict operations per call: cheap enough not to cache (the codec owns every cache)."""
+    options = {"constant_tensor_alignment":
+               check_alignment("constant_tensor_alignment", constant_tensor_alignment,
+                               MAX_FLATBUFFER_ALIGNMENT),
+               "delegate_alignment": check_alignment("delegate_alignment", delegate_alignment,
+                                                     MAX_FLATBUFFER_ALIGNMENT)}
+    if options["constant_tensor_alignment"] is None and options["delegate_alignment"] is None:
+        return PROGRAM.default_aligns
     return PROGRAM.aligns({key: options[name] for key, name in _OPTIONS.items()})
 
 
@@ -96,5 +96,10 @@ def encode_flatbuffer(program: ProgramLike, *, constant_tensor_alignment: Option
     else:
         check_layout(layout)  # before the alignments: its error comes first
         alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)
-    chunks, _size = PROGRAM.encode_chunks(program, alignments, layout)
-    return b"".join(chunks)
+    chunks, size = PROGRAM.encode_chunks(program, alignments, layout)
+    try:
+        return b"".join(chunks)
+    except MemoryError:
+        pass
+    raise EncodeError(f"{PROGRAM.schema.name}: the FlatBuffer would be {size} bytes: out of memory",
+                      value=size, has_value=True)

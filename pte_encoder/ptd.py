@@ -131,7 +131,7 @@ def encode_data_file(payload: DataPayloadLike, *, segment_alignment: int = 128) 
     not modified.
     """
     chunks, _size, has_files = _data_file_chunks(payload, segment_alignment)
-    return join(chunks, has_files)
+    return join(chunks, has_files, what="payload: the .ptd")
 
 
 def write_data_file(payload: DataPayloadLike, file: Target, *, segment_alignment: int = 128) -> int:

@@ -17,13 +17,13 @@ from . import model
 from ._blobs import blob, check_files
 from ._blobs import join as join_chunks
 from ._codecs import PROGRAM
+from ._entries import check_buffers, checked_entries
 from ._files import Target, check_target, write_file
-from .engine.check import check_object, check_scalar, integer, missing
+from ._segments import SegmentData, check_alignment, check_segment_alignment, zeros
+from .engine.check import check_object, check_scalar, check_vector, integer, missing, unreadable
 from .engine.values import bytes_like
 from .errors import EncodeError, describe, fail, join
-from ._entries import check_buffers, checked_entries
-from ._segments import SegmentData, check_segment_alignment, zeros
-from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, check_alignment, check_layout, encode_chunks, resolve_alignments
+from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, check_layout, encode_chunks, resolve_alignments
 from .payload import DataEntry, NamedDataOutput
 
 try:  # hashlib's own blake2b, without hashlib's import of OpenSSL (2 ms at import)
@@ -85,11 +85,16 @@ class _Segment:
 
 def _blob(path: str, value: Any) -> Any:
     """``value`` as bytes or a flat contiguous memoryview (non-contiguous
-    buffers copied), or an EncodeError at ``path``."""
+    buffers copied), or an EncodeError at ``path``: the one the FlatBuffer's
+    checker gives for a [ubyte] vector (so encode_flatbuffer and
+    encode_program say the same of ``[1, 300]`` or of a buffer of pointers)."""
     try:
         return bytes_like(value)
     except (TypeError, ValueError, BufferError):  # ValueError: a released memoryview
-        raise fail(path, value, "a bytes-like object") from None
+        pass
+    if value is not None:  # None: not a blob here (ExecuTorch's serializer refuses it too)
+        check_vector(path, value, "B")
+    raise fail(path, value, "a bytes-like object or a list of integers")
 
 
 def _list(path: str, value: Any) -> Sequence[Any]:
@@ -103,11 +108,19 @@ def _list(path: str, value: Any) -> Sequence[Any]:
 def _field(obj: Any, name: str, path: str, what: str) -> Any:
     """``obj.name``; ``obj`` must be an object (a ``what``) that has it."""
     check_object(path, obj, what, _ROOT)
-    value = getattr(obj, name, _MISSING)
+    value = _read(obj, name, path)
     if value is _MISSING:
         names = _NAMES.get(what) or [f.name for f in PROGRAM.schema.tables[what]]
         raise missing(path, obj, name, what, names, _ROOT)
     return value
+
+
+def _read(obj: Any, name: str, path: str) -> Any:
+    """``obj.name``, or _MISSING; a property that raises is an EncodeError at its place."""
+    try:
+        return getattr(obj, name, _MISSING)
+    except Exception as exc:
+        raise unreadable(join(path, name), exc) from exc
 
 
 def _index(path: str, value: Any, count: int, what: str) -> int:
@@ -130,8 +143,10 @@ def _packed(path: str, items: Sequence[Any], alignment: Optional[int],
         where = f"{path}[{index}]"
         if table is not None:
             item, where = _field(item, "storage", where, table), f"{where}.storage"
-        elif hasattr(item, "storage"):
-            item, where = item.storage, f"{where}.storage"
+        else:
+            storage = _read(item, "storage", where)
+            if storage is not _MISSING:
+                item, where = storage, f"{where}.storage"
         offsets.append(segment.add(_blob(where, item)))
         if alignment and index < len(items) - 1:
             segment.pad_to(alignment)
@@ -212,7 +227,8 @@ def _extract_delegates(program: Any, segments: List[_Segment]) -> Tuple[List[Any
 
 
 def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment]) -> List[model.NamedData]:
-    existing = getattr(program, "named_data", None)
+    existing = _read(program, "named_data", "")
+    existing = None if existing is _MISSING else existing
     if existing:
         raise EncodeError("named_data: the program already has named data; "
                           "pass named blobs through the named_data option only", path="named_data")
@@ -337,7 +353,7 @@ def encode_program(program: ProgramLike, *, mutable_data: Optional[Sequence[Muta
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                 segment_alignment, constant_tensor_alignment, delegate_alignment,
                                 layout)
-    return join_chunks(chunks)
+    return join_chunks(chunks, what=f"{_ROOT}: the .pte")
 
 
 def write_program(program: ProgramLike, file: Target, *,
