@@ -99,22 +99,26 @@ class FileBlob:
         return EncodeError(f"{self.place}: reading {describe(self.source)} failed: "
                            f"{type(exc).__name__}: {exc}", path=self.place)
 
-    def check(self) -> None:
+    def check(self) -> bool:
         """What can be checked before writing: that the file is there and
         holds the bytes (FileData: at least offset + size; a blob with a
-        ``_path``, as ExecuTorch's FileBackedData has: exactly ``len()``)."""
+        ``_path``, as ExecuTorch's FileBackedData has: exactly ``len()``).
+        Returns whether ``len()`` was confirmed so (False: no file to check;
+        only reading the blob tells)."""
         try:
             if isinstance(self.source, FileData):
                 self.source.check()
-                return
+                return True
             path = getattr(self.source, "_path", None)
             if isinstance(path, (str, bytes, os.PathLike)):
                 held = os.stat(path).st_size
                 if held != self.size:
                     raise EncodeError(f"the file {os.fsdecode(path)!r} holds {held} bytes, "
                                       f"expected {self.size} (its len())")
+                return True
         except (OSError, EncodeError) as exc:
             raise self._failed(exc) from None
+        return False
 
     def write_to_file(self, file: Any) -> None:
         counter = _Counter(file, self.size, self.place)
@@ -128,6 +132,13 @@ class FileBlob:
             raise EncodeError(f"{self.place}: the file-backed blob gave {counter.count} bytes, "
                               f"expected {self.size} (its len()): its file is shorter than it was",
                               path=self.place)
+
+    def to_bytes(self) -> bytes:
+        """The bytes, read through ``write_to_file`` (checked as they come:
+        never more than ``len()``)."""
+        out = io.BytesIO()
+        self.write_to_file(out)
+        return out.getvalue()
 
 
 def check_files(chunks: Sequence[Any]) -> None:
@@ -158,7 +169,13 @@ def _join(chunks: List[Any], has_files: Optional[bool]) -> bytes:
         has_files = any(isinstance(chunk, FileBlob) for chunk in chunks)
     if not has_files:
         return b"".join(chunks)
-    check_files(chunks)
+    chunks = list(chunks)
+    for index, chunk in enumerate(chunks):
+        if isinstance(chunk, FileBlob) and not chunk.check():
+            # Nothing confirms its len() but its bytes: they are read first
+            # (a len() that lies is refused, naming the buffer), so that the
+            # output is never sized by a claim.
+            chunks[index] = chunk.to_bytes()
     total = sum(len(chunk) if isinstance(chunk, FileBlob) else memoryview(chunk).nbytes
                 for chunk in chunks)
     out = io.BytesIO()

@@ -11,18 +11,19 @@ of the caller's buffers until they are joined or written.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from . import model
 from ._blobs import blob, check_files
 from ._blobs import join as join_chunks
 from ._codecs import PROGRAM
+from ._entries import check_buffers, checked_entries
 from ._files import Target, check_target, write_file
+from ._segments import SegmentData, check_alignment, check_segment_alignment, zeros
 from .engine.check import check_object, check_scalar, check_vector, integer, missing, unreadable
 from .engine.values import bytes_like
-from .errors import EncodeError, describe, fail, join, key_text
-from .flatbuffer import (MAX_SEGMENT_ALIGNMENT, check_alignment, check_layout, encode_chunks,
-                         resolve_alignments)
+from .errors import EncodeError, describe, fail, join
+from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, check_layout, encode_chunks, resolve_alignments
 from .payload import DataEntry, NamedDataOutput
 
 try:  # hashlib's own blake2b, without hashlib's import of OpenSSL (2 ms at import)
@@ -41,7 +42,7 @@ HEADER_LENGTH = 32
 _MISSING = object()
 
 # The attributes of the option objects (schema tables have theirs in the schema).
-_NAMES = {"NamedDataOutput": ("buffers", "pte_data"), "DataEntry": ("buffer_index", "alignment")}
+_NAMES = {"NamedDataOutput": ("buffers", "pte_data")}
 _HEADER = struct.Struct("<4sIQQQ")
 # The place of the program itself in messages.
 _ROOT = PROGRAM.schema.name
@@ -80,19 +81,6 @@ class _Segment:
         if pad:
             self.chunks += zeros(pad)
             self.size += pad
-
-
-_ZEROS = bytes(1 << 20)
-
-
-def zeros(count: int) -> List[Any]:
-    """``count`` zero bytes as chunks: views of one shared block, so that a
-    large alignment's padding costs no memory until the bytes are joined."""
-    if count <= len(_ZEROS):
-        return [_ZEROS[:count]] if count else []
-    whole, rest = divmod(count, len(_ZEROS))
-    view = memoryview(_ZEROS)
-    return [view] * whole + ([view[:rest]] if rest else [])
 
 
 def _blob(path: str, value: Any) -> Any:
@@ -244,26 +232,13 @@ def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment])
     if existing:
         raise EncodeError("named_data: the program already has named data; "
                           "pass named blobs through the named_data option only", path="named_data")
-    buffers = _list("named_data.buffers", _field(named_data, "buffers", "named_data", "NamedDataOutput"))
+    buffers = check_buffers("named_data.buffers", _field(named_data, "buffers", "named_data", "NamedDataOutput"))
     pte_data = _field(named_data, "pte_data", "named_data", "NamedDataOutput")
-    if not isinstance(pte_data, Mapping):
-        raise fail("named_data.pte_data", pte_data, "a mapping of str keys to DataEntry objects")
     segment_of: Dict[int, int] = {}
     entries = []
-    for key, entry in pte_data.items():
-        where = f"named_data.pte_data[{key_text(key)}]"
-        if not isinstance(key, str):
-            raise fail(where, key, "a str key")
-        index = _index(f"{where}.buffer_index", _field(entry, "buffer_index", where, "DataEntry"),
-                       len(buffers), "named_data.buffers")
-        alignment = check_alignment(f"{where}.alignment", _field(entry, "alignment", where, "DataEntry"),
-                                    MAX_SEGMENT_ALIGNMENT)
-        if alignment is None:
-            raise fail(f"{where}.alignment", None, "a power of two")
-        try:
-            key.encode("utf-8")
-        except UnicodeEncodeError:
-            raise fail(where, key, "a key encodable as UTF-8") from None
+    for key, index, alignment, _layout in checked_entries(
+            pte_data, len(buffers), where="named_data.pte_data", buffers="named_data.buffers",
+            layouts=False):
         if index not in segment_of:  # the first key of a buffer gives its alignment
             segment = _Segment(alignment)
             segment.add(blob(f"named_data.buffers[{index}]", buffers[index]))
@@ -302,13 +277,11 @@ def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
                 constant_tensor_alignment: Optional[int],
                 delegate_alignment: Optional[int], layout: str) -> Tuple[List[Any], int]:
     check_layout(layout)
-    checked = check_alignment("segment_alignment", segment_alignment, MAX_SEGMENT_ALIGNMENT)
-    if checked is None:
-        raise fail("segment_alignment", None, "a power of two")
-    segment_alignment = checked
+    segment_alignment = check_segment_alignment(segment_alignment)
     if extract_delegate_segments is not True and extract_delegate_segments is not False:
         raise fail("extract_delegate_segments", extract_delegate_segments, "True or False")
-    tensor_alignment = check_alignment("constant_tensor_alignment", constant_tensor_alignment)
+    tensor_alignment = check_alignment("constant_tensor_alignment", constant_tensor_alignment,
+                                       MAX_FLATBUFFER_ALIGNMENT)
     if tensor_alignment is None:
         tensor_alignment = DEFAULT_TENSOR_ALIGNMENT
     alignments = resolve_alignments(tensor_alignment, delegate_alignment)
@@ -336,16 +309,10 @@ def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
         changes["named_data"] = _extract_named_data(program, named_data, segments)
 
     table = list(_list("segments", program.segments))
-    end = _segment_end(table)
-    data = _Segment()
+    data = SegmentData(segment_alignment, _segment_end(table))
     for segment in segments:
-        alignment = max(segment.alignment, segment_alignment)  # powers of two: their lcm
-        offset = end + -end % alignment
-        table.append(model.DataSegment(offset=offset, size=segment.size))
-        end = offset + segment.size
-        data.pad_to(alignment)
-        data.chunks += segment.chunks
-        data.size += segment.size
+        table.append(model.DataSegment(offset=data.add(segment.chunks, segment.size, segment.alignment),
+                                       size=segment.size))
     changes["segments"] = table
 
     chunks, fb_size = encode_chunks(_Overlay(program, **changes), alignments, layout)

@@ -245,8 +245,6 @@ PTE_CASES = [
      "named_data.pte_data['k'].buffer_index", "expected an index into the 1 named_data.buffers, got True"),
     (pe.Program(), {"named_data": pe.NamedDataOutput([b"x"], {"k": pe.DataEntry(0, 1), "j": pe.DataEntry(0, 0)})},
      "named_data.pte_data['j'].alignment", "expected a power of two, got 0"),
-    (pe.Program(), {"named_data": pe.NamedDataOutput([b"x"], {"k": pe.DataEntry(0, None)})},  # type: ignore[arg-type]
-     "named_data.pte_data['k'].alignment", "expected a power of two, got None"),
     (pe.Program(), {"mutable_data": [None]}, "mutable_data[0]", "expected a bytes-like object or a list of integers, got None"),
     (pe.Program(), {"mutable_data": [pe.Buffer(5)]}, "mutable_data[0].storage",  # type: ignore[arg-type]
      "expected a bytes-like object or a list of integers, got 5"),
