@@ -21,6 +21,7 @@ flatc's layout).
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .errors import EncodeError
@@ -128,7 +129,7 @@ def _blob_options(pte: PteFile, named_extra: Dict[int, int]) -> Dict[str, Any]:
         segment_of = {}
         for entry in (pte.stored.named_data if pte.stored else None) or []:
             segment_of[entry.key] = entry.segment_index
-        entries = {key: DataEntry(e.buffer_index, named_extra.get(segment_of.get(key, -1), 1))
+        entries = {key: DataEntry(operator.index(e.buffer_index), named_extra.get(segment_of.get(key, -1), 1))
                    for key, e in pte.named_data.pte_data.items()}
         options["named_data"] = NamedDataOutput(pte.named_data.buffers, entries)
     return options

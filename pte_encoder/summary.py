@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from typing import Any, Dict, List, Optional
 
@@ -119,7 +120,8 @@ def summarize(pte: PteFile) -> Dict[str, Any]:
     named = []
     if pte.named_data is not None:
         for key, entry in pte.named_data.pte_data.items():
-            named.append({"key": key, "bytes": _nbytes(pte.named_data.buffers[entry.buffer_index])})
+            blob = pte.named_data.buffers[operator.index(entry.buffer_index)]
+            named.append({"key": key, "bytes": _nbytes(blob)})
     stored_plans = stored.execution_plan or []
     sizes = {"header": (header.length + 8) if header else 8,
              "program": program_size - ((header.length + 8) if header else 8)
@@ -214,8 +216,9 @@ def summarize_data_file(ptd: PtdFile) -> Dict[str, Any]:
     header, payload = ptd.header, ptd.payload
     named = []
     for key, entry in payload.named_data.items():
-        item: Dict[str, Any] = {"key": key, "bytes": len(payload.buffers[entry.buffer_index]),
-                                "segment": entry.buffer_index}
+        index = operator.index(entry.buffer_index)
+        item: Dict[str, Any] = {"key": key, "bytes": len(payload.buffers[index]),
+                                "segment": index}
         layout = entry.tensor_layout
         if layout is not None:
             item["dtype"] = _dtype(layout.scalar_type)
