@@ -113,7 +113,7 @@ class Plans:
         self.policy = policy
         self.shapes: Dict[ShapeKey, Shape] = {}
         self.max_shapes = MAX_SHAPES
-        self._serials = count(1)
+        self.serials = count(1)  # each writer takes the next, as its serial
         self.parts: Dict[str, TableParts] = {}
         self.pieces: Dict[Tuple[str, int], TablePiece] = {}
         for table, fields in schema.tables.items():
@@ -148,9 +148,6 @@ class Plans:
             self.pieces.clear()
         found = self.pieces[(table, key)] = ("".join(formats), tuple(fields), table_size, vtable, align)
         return found
-
-    def new_serial(self) -> int:
-        return next(self._serials)
 
     def new_shape(self, key: ShapeKey) -> Shape:
         """The plans of a (table, shape, start % 8) not met yet.
