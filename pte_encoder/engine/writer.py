@@ -19,10 +19,10 @@ from __future__ import annotations
 import struct
 from itertools import repeat
 from operator import sub
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .layout import SIZES, Layout, LayoutPolicy
-from .plans import Decision, Plans, Ready, Shape, ShapeKey
+from .plans import FLAT_VECTOR, Decision, Plans, Ready, Shape, ShapeKey
 from .values import bool_bytes, bytes_like, to_float
 
 _PADS = [bytes(n) for n in range(64)]
@@ -152,10 +152,10 @@ class Writer:
     def blob(self, data: Any, align: int) -> int:
         """Bytes as a vector whose data is aligned to ``align`` (at least 4)."""
         n = data.nbytes if data.__class__ is memoryview else len(data)
+        if align < 4:  # the length is 4-aligned whatever is asked, even when empty
+            align = 4
         if n == 0:
             return self.empty_vector(align)
-        if align < 4:
-            align = 4
         pad = -(self.size + n) & (align - 1)
         if pad:
             self.pad(pad)
@@ -201,6 +201,32 @@ class Writer:
         self.size = base + 4
         return self.size
 
+    def flat_tables(self, vector: str, items: Sequence[Any], flat: Callable[[Any, List[Any]], Any],
+                    encode: Callable[[Writer, Any], int]) -> int:
+        """A vector of flat tables (see plans.py) whose items ``flat`` reads.
+        From 2 to FLAT_VECTOR items, the whole vector is one subtree, named
+        ``vector`` ("[Table]"), whose shape is its items' shapes: the
+        vectors of small programs (a few values, segments, named data) are
+        then written by one plan, resolved once per buffer, not one per
+        item. Others are written as :meth:`tables` writes them.
+
+        Such a plan is compiled only when its key is met a second time: the
+        items' shapes repeat far more than their combinations, and a first
+        call in a process (many small methods, say) would otherwise compile
+        a plan per vector. The first time, the items are written one by one
+        (their own plans are shared by every vector)."""
+        if items.__class__ is not list and not isinstance(items, (list, tuple)):
+            raise TypeError("not a list")
+        if not 1 < len(items) <= FLAT_VECTOR:
+            return self.tables(items, encode)
+        values: List[Any] = []
+        shape = tuple(map(flat, items, repeat(values)))
+        # (a long shape's hash is worth computing once: subtree takes the plans found)
+        plans = self._shapes.get((vector, shape, self.size & 7))
+        if plans is None and self._plans.first_sight((vector, shape, self.size & 7)):
+            return self.tables(items, encode)
+        return self.subtree(vector, shape, values, plans)
+
     def finish_table(self, start: int, layout: Layout, values: List[Any]) -> int:
         """Write a table whose fields ``values`` (by slot) start at ``start``."""
         pack, pick, offsets, vtable, table_size, align = layout
@@ -220,9 +246,10 @@ class Writer:
             self.minalign = align
         return table
 
-    def subtree(self, table: str, shape: Any, values: List[Any]) -> int:
+    def subtree(self, table: str, shape: Any, values: List[Any], plans: Optional[Shape] = None) -> int:
         """Write the flat subtree ``table`` of ``shape`` whose flat values are
         ``values`` with one struct (see plans.py); returns the root table's position.
+        ``plans``: the shape's plans, if the caller has already looked them up.
 
         The plan depends on which of the shape's vtables this writer has
         already written: each shape keeps, as ``ready``, its plan for the
@@ -233,7 +260,8 @@ class Writer:
         A plan that writes none stays right for this writer from then on."""
         size = self.size
         key = (table, shape, size & 7)
-        plans = self._shapes.get(key) or self._plans.new_shape(key)
+        if plans is None:
+            plans = self._shapes.get(key) or self._plans.new_shape(key)
         serial, ready = plans.ready
         if serial == self.serial:
             pack, pick, constants, known, plan_size, root = ready
