@@ -421,3 +421,24 @@ def test_the_flat_tensor_layouts_differ() -> None:
     flatbuffers_layout = FLAT_TENSOR.encode(flat_tensor, layout="flatbuffers")
     assert flatbuffers_layout == object_api_ptd(flat_tensor)
     assert flatbuffers_layout != FLAT_TENSOR.encode(flat_tensor)
+
+
+@pytest.mark.parametrize("alignment", [1, 2, 4, 8, 16, 32])
+@pytest.mark.parametrize("layout", ["flatc", "flatbuffers"])
+def test_empty_force_aligned_byte_vectors_at_every_alignment(layout: str, alignment: int) -> None:
+    # Empty delegate blobs and constants under a force_align below, at and
+    # above the length's own 4: found by hypothesis (CI's 200 examples) once
+    # a fast path skipped the policy for alignments under 4.
+    plan = pe.ExecutionPlan(delegates=[
+        pe.BackendDelegate(id="d", processed=pe.BackendDelegateDataReference(location=0, index=i))
+        for i in range(2)])
+    program = pe.Program(version=0, execution_plan=[plan],
+                         constant_buffer=[pe.Buffer(storage=b""), pe.Buffer(storage=b"")],
+                         backend_delegate_data=[pe.BackendDelegateInlineData(data=b"")] * 2,
+                         segments=[])
+    data = pe.encode_flatbuffer(program, constant_tensor_alignment=alignment,
+                                delegate_alignment=alignment, layout=layout)  # type: ignore[arg-type]
+    if layout == "flatbuffers":
+        assert data == packed(program, alignment, alignment)
+    else:
+        assert data == flatc_binary(pe.program_to_json(program), alignment, alignment)

@@ -89,7 +89,7 @@ class Writer:
     def empty_vector(self, align: int = 4) -> int:
         """An empty vector whose items (or force_align) align to ``align``:
         the policy decides whether more than 4 counts."""
-        if align > 4:
+        if align != 4:  # below 4 the length's own alignment wins; above, the policy decides
             align = self.policy.empty_vector_alignment(align)
         if self.size & (align - 1):
             self.pad(-self.size & (align - 1))
