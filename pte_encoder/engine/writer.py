@@ -152,10 +152,10 @@ class Writer:
     def blob(self, data: Any, align: int) -> int:
         """Bytes as a vector whose data is aligned to ``align`` (at least 4)."""
         n = data.nbytes if data.__class__ is memoryview else len(data)
-        if align < 4:  # the length is 4-aligned whatever is asked, even when empty
-            align = 4
         if n == 0:
             return self.empty_vector(align)
+        if align < 4:
+            align = 4
         pad = -(self.size + n) & (align - 1)
         if pad:
             self.pad(pad)
