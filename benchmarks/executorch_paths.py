@@ -195,17 +195,22 @@ def executorch_pte(program: Any, encode: Callable[..., bytes], segment_alignment
         offsets.append(at)
         at += len(buffer.storage) + pad
     segment = b"".join(pieces)
-    program.constant_segment = type(program.constant_segment)(segment_index=0, offsets=offsets)
-    program.constant_buffer = []
-    program.segments = [_segment(0, len(segment))]
+    if buffers:  # no constants: the program keeps its (empty) fields, as in ExecuTorch
+        program.constant_segment = type(program.constant_segment)(segment_index=0, offsets=offsets)
+        program.constant_buffer = []
+        program.segments = [_segment(0, len(segment))]
     flat = encode(program, tensor_alignment)
-    header_size = 32
+    if not segment:  # no segment data: ExecuTorch inserts no header either
+        return flat
+    # The header is padded to the schema's largest force_align (16 for the
+    # delegate data, the tensor alignment for constants), as ExecuTorch pads it.
+    header_size = 32 + -32 % max(tensor_alignment, 16)
     program_size = header_size + len(flat)
     base = program_size + -program_size % segment_alignment
     header = (b"eh00" + (32).to_bytes(4, "little") + program_size.to_bytes(8, "little")
               + base.to_bytes(8, "little") + len(segment).to_bytes(8, "little"))
     root = int.from_bytes(flat[0:4], "little") + header_size
-    data = root.to_bytes(4, "little") + flat[4:8] + header + flat[8:]
+    data = root.to_bytes(4, "little") + flat[4:8] + header.ljust(header_size, b"\0") + flat[8:]
     return data + b"\0" * (base - program_size) + segment
 
 

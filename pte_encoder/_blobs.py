@@ -15,7 +15,7 @@ import os
 from typing import Any, List, Optional, Sequence
 
 from ._files import write_stream
-from .engine.values import bytes_like
+from .engine.values import PointerBufferError, bytes_like
 from .errors import EncodeError, describe, fail
 from .payload import FileData
 
@@ -35,6 +35,8 @@ def blob(place: str, value: Any) -> Any:
         return FileBlob(place, value)
     try:
         return bytes_like(value)  # a strided view is copied, in logical order
+    except PointerBufferError as exc:  # numpy object arrays: addresses, never written
+        raise fail(place, value, exc.expected, root="payload") from None
     except (TypeError, ValueError, BufferError):  # ValueError: a released memoryview
         raise fail(place, value, "a bytes-like or file-backed object (FileData, FileBackedData)",
                    root="payload") from None
@@ -97,22 +99,26 @@ class FileBlob:
         return EncodeError(f"{self.place}: reading {describe(self.source)} failed: "
                            f"{type(exc).__name__}: {exc}", path=self.place)
 
-    def check(self) -> None:
+    def check(self) -> bool:
         """What can be checked before writing: that the file is there and
         holds the bytes (FileData: at least offset + size; a blob with a
-        ``_path``, as ExecuTorch's FileBackedData has: exactly ``len()``)."""
+        ``_path``, as ExecuTorch's FileBackedData has: exactly ``len()``).
+        Returns whether ``len()`` was confirmed so (False: no file to check;
+        only reading the blob tells)."""
         try:
             if isinstance(self.source, FileData):
                 self.source.check()
-                return
+                return True
             path = getattr(self.source, "_path", None)
             if isinstance(path, (str, bytes, os.PathLike)):
                 held = os.stat(path).st_size
                 if held != self.size:
                     raise EncodeError(f"the file {os.fsdecode(path)!r} holds {held} bytes, "
                                       f"expected {self.size} (its len())")
+                return True
         except (OSError, EncodeError) as exc:
             raise self._failed(exc) from None
+        return False
 
     def write_to_file(self, file: Any) -> None:
         counter = _Counter(file, self.size, self.place)
@@ -128,6 +134,8 @@ class FileBlob:
                               path=self.place)
 
     def to_bytes(self) -> bytes:
+        """The bytes, read through ``write_to_file`` (checked as they come:
+        never more than ``len()``)."""
         out = io.BytesIO()
         self.write_to_file(out)
         return out.getvalue()
@@ -140,15 +148,34 @@ def check_files(chunks: Sequence[Any]) -> None:
             chunk.check()
 
 
-def join(chunks: List[Any], has_files: Optional[bool] = None) -> bytes:
+def join(chunks: List[Any], has_files: Optional[bool] = None, what: str = "the file") -> bytes:
     """The chunks as one bytes object, file-backed ones read in (into the
     output as they stream, so memory stays near the output's size).
-    ``has_files``: whether any chunk is file-backed, if the caller knows."""
+    ``has_files``: whether any chunk is file-backed, if the caller knows.
+    Running out of memory raises :class:`EncodeError` saying that ``what``
+    (say "program: the .pte") would be so many bytes."""
+    try:
+        return _join(chunks, has_files)
+    except MemoryError:
+        pass
+    # Out of the except block: its traceback holds the frames that hold the chunks.
+    total = sum(len(chunk) if isinstance(chunk, FileBlob) else memoryview(chunk).nbytes
+                for chunk in chunks)
+    raise EncodeError(f"{what} would be {total} bytes: out of memory", value=total, has_value=True)
+
+
+def _join(chunks: List[Any], has_files: Optional[bool]) -> bytes:
     if has_files is None:
         has_files = any(isinstance(chunk, FileBlob) for chunk in chunks)
     if not has_files:
         return b"".join(chunks)
-    check_files(chunks)
+    chunks = list(chunks)
+    for index, chunk in enumerate(chunks):
+        if isinstance(chunk, FileBlob) and not chunk.check():
+            # Nothing confirms its len() but its bytes: they are read first
+            # (a len() that lies is refused, naming the buffer), so that the
+            # output is never sized by a claim.
+            chunks[index] = chunk.to_bytes()
     total = sum(len(chunk) if isinstance(chunk, FileBlob) else memoryview(chunk).nbytes
                 for chunk in chunks)
     out = io.BytesIO()

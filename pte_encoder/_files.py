@@ -94,9 +94,35 @@ def check_target(target: Any) -> Optional[Union[str, bytes]]:
     object."""
     if isinstance(target, (str, bytes, os.PathLike)):
         return _checked_path(target)
+    expected = "a path or a binary file object open for writing"
     if isinstance(target, io.TextIOBase) or not callable(getattr(target, "write", None)):
-        raise fail("file", target, "a path or a binary file object open for writing")
+        raise fail("file", target, expected)
+    # Where the object says (io's files do), a closed or read-only file is
+    # refused now, not after the whole file has been computed.
+    closed: Any = False
+    try:
+        closed = getattr(target, "closed", False)
+        refused = closed is True or (_says_writable(target) and target.writable() is False)
+    except ValueError:  # writable() of a closed file (some io classes)
+        refused = True
+    if refused:
+        state = "a closed one" if closed is True else "a read-only one"
+        raise fail("file", target, f"a binary file object open for writing, not {state}")
     return None
+
+
+def _says_writable(target: Any) -> bool:
+    """Whether ``target.writable()`` tells if it can be written: not when it
+    is io.IOBase's default (always False) on a class that writes with its
+    own ``write`` (a sink subclassing io.RawIOBase that never said so)."""
+    cls = type(target)
+    writable = getattr(cls, "writable", None)
+    if not callable(writable):
+        return False
+    if writable is not io.IOBase.writable:
+        return True
+    owner = next((klass for klass in cls.__mro__ if "write" in vars(klass)), object)
+    return owner.__module__ in ("io", "_io", "_pyio")
 
 
 def write_path(target: Union[str, bytes], chunks: Iterable[Any], *,

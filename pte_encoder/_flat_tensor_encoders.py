@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from .engine.codec import CodecLayout, Encoder
 from .engine.plans import SHORT_VECTOR, items
-from .engine.values import absent_integer, bool_bytes, to_float, ubytes
+from .engine.values import bool_bytes, present_integer, to_bool, to_float, ubytes
 from .engine.writer import Writer
 
 
@@ -35,7 +35,7 @@ def build(codec: CodecLayout) -> Encoder:
         s0 = o.offset
         s1 = o.size
         values += (s0, s1)
-        return w.subtree('DataSegment', ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1))), values)
+        return w.subtree('DataSegment', ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0))), values)
 
     def _flat_NamedData(o: Any, values: List[Any]) -> Any:
         s1 = o.segment_index
@@ -103,8 +103,8 @@ def build(codec: CodecLayout) -> Encoder:
                 v = bytes(v) if v.__class__ is list else ubytes(v)
                 values.append(v)
                 t2_k2 = len(v)
-            k2 = ((t2_s0 != 0 or t2_s0.__class__ is not int and not isinstance(t2_s0, int) and absent_integer(t2_s0)), t2_k1, t2_k2)
-        return w.subtree('NamedData', ((s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), k0, k2), values)
+            k2 = ((t2_s0 != 0 if t2_s0.__class__ is int or isinstance(t2_s0, int) else present_integer(t2_s0, 0)), t2_k1, t2_k2)
+        return w.subtree('NamedData', ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0, k2), values)
 
     layouts_FlatTensor = codec.layouts('FlatTensor')
 
@@ -115,7 +115,7 @@ def build(codec: CodecLayout) -> Encoder:
         v = o.named_data
         c2 = None if v is None else w.flat_tables('[NamedData]', v, _flat_NamedData, _NamedData)
         start = w.size
-        key = start & 7 | (s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5
+        key = start & 7 | (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5
         layout = layouts_FlatTensor.get(key) or new_layout('FlatTensor', key)
         return w.finish_table(start, layout, [s0, c1, c2])
 

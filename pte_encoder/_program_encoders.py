@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from .engine.codec import CodecLayout, Encoder
 from .engine.plans import SHORT_VECTOR, items
-from .engine.values import absent_integer, bool_bytes, to_float, ubytes
+from .engine.values import bool_bytes, present_integer, to_bool, to_float, ubytes
 from .engine.writer import Writer
 
 
@@ -51,7 +51,7 @@ def build(codec: CodecLayout) -> Encoder:
         s1 = o.storage_offset
         s4 = o.requires_grad
         if s4 is not True and s4 is not False:
-            raise TypeError("not a bool")
+            s4 = to_bool(s4)
         s5 = o.data_buffer_idx
         s7 = o.layout
         s8 = o.shape_dynamism
@@ -79,7 +79,7 @@ def build(codec: CodecLayout) -> Encoder:
             t6_s1 = t6.memory_offset_low
             t6_s2 = t6.memory_offset_high
             values += (t6_s0, t6_s1, t6_s2)
-            k6 = ((t6_s0 != 0 or t6_s0.__class__ is not int and not isinstance(t6_s0, int) and absent_integer(t6_s0)), (t6_s1 != 0 or t6_s1.__class__ is not int and not isinstance(t6_s1, int) and absent_integer(t6_s1)), (t6_s2 != 0 or t6_s2.__class__ is not int and not isinstance(t6_s2, int) and absent_integer(t6_s2)))
+            k6 = ((t6_s0 != 0 if t6_s0.__class__ is int or isinstance(t6_s0, int) else present_integer(t6_s0, 0)), (t6_s1 != 0 if t6_s1.__class__ is int or isinstance(t6_s1, int) else present_integer(t6_s1, 0)), (t6_s2 != 0 if t6_s2.__class__ is int or isinstance(t6_s2, int) else present_integer(t6_s2, 0)))
         t9 = o.extra_tensor_info
         if t9 is None:
             k9 = None
@@ -96,18 +96,18 @@ def build(codec: CodecLayout) -> Encoder:
                 v = v.encode()
                 values.append(v)
                 t9_k1 = len(v)
-            k9 = (((t9_s0 != 0 or t9_s0.__class__ is not int and not isinstance(t9_s0, int) and absent_integer(t9_s0)), (t9_s2 != 0 or t9_s2.__class__ is not int and not isinstance(t9_s2, int) and absent_integer(t9_s2)), (t9_s3 != 0 or t9_s3.__class__ is not int and not isinstance(t9_s3, int) and absent_integer(t9_s3)), (t9_s4 != 0 or t9_s4.__class__ is not int and not isinstance(t9_s4, int) and absent_integer(t9_s4))), t9_k1)
-        return (((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), (s4 is True), (s5 != 0 or s5.__class__ is not int and not isinstance(s5, int) and absent_integer(s5)), (s7 != 0 or s7.__class__ is not int and not isinstance(s7, int) and absent_integer(s7)), (s8 != 0 or s8.__class__ is not int and not isinstance(s8, int) and absent_integer(s8))), k2, k3, k6, k9)
+            k9 = (((t9_s0 != 0 if t9_s0.__class__ is int or isinstance(t9_s0, int) else present_integer(t9_s0, 0)), (t9_s2 != 0 if t9_s2.__class__ is int or isinstance(t9_s2, int) else present_integer(t9_s2, 0)), (t9_s3 != 0 if t9_s3.__class__ is int or isinstance(t9_s3, int) else present_integer(t9_s3, 0)), (t9_s4 != 0 if t9_s4.__class__ is int or isinstance(t9_s4, int) else present_integer(t9_s4, 0))), t9_k1)
+        return (((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), (s4 is True), (s5 != 0 if s5.__class__ is int or isinstance(s5, int) else present_integer(s5, 0)), (s7 != 0 if s7.__class__ is int or isinstance(s7, int) else present_integer(s7, 0)), (s8 != 0 if s8.__class__ is int or isinstance(s8, int) else present_integer(s8, 0))), k2, k3, k6, k9)
 
     def _flat_Int(o: Any, values: List[Any]) -> Any:
         s0 = o.int_val
         values.append(s0)
-        return (s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0))
+        return (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0))
 
     def _flat_Bool(o: Any, values: List[Any]) -> Any:
         s0 = o.bool_val
         if s0 is not True and s0 is not False:
-            raise TypeError("not a bool")
+            s0 = to_bool(s0)
         values.append(s0)
         return (s0 is True)
 
@@ -241,7 +241,7 @@ def build(codec: CodecLayout) -> Encoder:
             k1 = len(v)
         else:
             k1 = items(v, 'i', values)
-        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), k1)
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), k1)
 
     def _flat_DelegateCall(o: Any, values: List[Any]) -> Any:
         s0 = o.delegate_index
@@ -254,24 +254,24 @@ def build(codec: CodecLayout) -> Encoder:
             k1 = len(v)
         else:
             k1 = items(v, 'i', values)
-        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), k1)
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), k1)
 
     def _flat_MoveCall(o: Any, values: List[Any]) -> Any:
         s0 = o.move_from
         s1 = o.move_to
         values += (s0, s1)
-        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)))
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)))
 
     def _flat_JumpFalseCall(o: Any, values: List[Any]) -> Any:
         s0 = o.cond_value_index
         s1 = o.destination_instruction
         values += (s0, s1)
-        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)))
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)))
 
     def _flat_FreeCall(o: Any, values: List[Any]) -> Any:
         s0 = o.value_index
         values.append(s0)
-        return (s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0))
+        return (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0))
 
     def _flat_Instruction(o: Any, values: List[Any]) -> Any:
         v = o.instr_args
@@ -343,7 +343,7 @@ def build(codec: CodecLayout) -> Encoder:
             v = v.encode()
             values.append(v)
             k3 = len(v)
-        return w.subtree('Frame', ((s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), k0, k2, k3), values)
+        return w.subtree('Frame', ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0, k2, k3), values)
 
     layouts_FrameList = codec.layouts('FrameList')
 
@@ -360,7 +360,7 @@ def build(codec: CodecLayout) -> Encoder:
         s0 = o.location
         s1 = o.index
         values += (s0, s1)
-        return w.subtree('BackendDelegateDataReference', ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1))), values)
+        return w.subtree('BackendDelegateDataReference', ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0))), values)
 
     def _flat_CompileSpec(o: Any, values: List[Any]) -> Any:
         v = o.key
@@ -468,7 +468,7 @@ def build(codec: CodecLayout) -> Encoder:
         s1 = o.device_type
         s2 = o.device_index
         values += (s0, s1, s2)
-        return w.subtree('NonConstBufferDevice', ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), (s2 != 0 or s2.__class__ is not int and not isinstance(s2, int) and absent_integer(s2))), values)
+        return w.subtree('NonConstBufferDevice', ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), (s2 != 0 if s2.__class__ is int or isinstance(s2, int) else present_integer(s2, 0))), values)
 
     layouts_Buffer = codec.layouts('Buffer')
 
@@ -501,7 +501,7 @@ def build(codec: CodecLayout) -> Encoder:
         s0 = o.offset
         s1 = o.size
         values += (s0, s1)
-        return w.subtree('DataSegment', ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1))), values)
+        return w.subtree('DataSegment', ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0))), values)
 
     def _flat_SubsegmentOffsets(o: Any, values: List[Any]) -> Any:
         s0 = o.segment_index
@@ -528,7 +528,7 @@ def build(codec: CodecLayout) -> Encoder:
             k1 = len(v)
         else:
             k1 = items(v, 'Q', values)
-        return w.subtree('SubsegmentOffsets', ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), k1), values)
+        return w.subtree('SubsegmentOffsets', ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), k1), values)
 
     def _flat_NamedData(o: Any, values: List[Any]) -> Any:
         s1 = o.segment_index
@@ -553,7 +553,7 @@ def build(codec: CodecLayout) -> Encoder:
             v = v.encode()
             values.append(v)
             k0 = len(v)
-        return w.subtree('NamedData', ((s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), k0), values)
+        return w.subtree('NamedData', ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0), values)
 
     layouts_Program = codec.layouts('Program')
 
@@ -574,7 +574,7 @@ def build(codec: CodecLayout) -> Encoder:
         v = o.named_data
         c7 = None if v is None else w.flat_tables('[NamedData]', v, _flat_NamedData, _NamedData)
         start = w.size
-        key = start & 7 | (s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5 | (c3 is not None) << 6 | (c4 is not None) << 7 | (c5 is not None) << 8 | (c6 is not None) << 9 | (c7 is not None) << 10
+        key = start & 7 | (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5 | (c3 is not None) << 6 | (c4 is not None) << 7 | (c5 is not None) << 8 | (c6 is not None) << 9 | (c7 is not None) << 10
         layout = layouts_Program.get(key) or new_layout('Program', key)
         return w.finish_table(start, layout, [s0, c1, c2, c3, c4, c5, c6, c7])
 

@@ -13,20 +13,21 @@ ExecuTorch 1.5.1's ``_program_to_flatbuffer`` writes (the object API of the
 one block aligned to its force_align, padded to it even when empty, which is
 the engine's generic rule for force-aligned vectors in that layout).
 
-One deviation, in the flatc layout only: flatc drops a double equal to its
-default by value, turning -0.0 into +0.0; there -0.0 is written. The
-flatbuffers layout drops it, as ExecuTorch's writer does.
+Two deviations from flatc fed the program's JSON form. In the flatc layout
+only: flatc drops a double equal to its default by value, turning -0.0 into
++0.0; there -0.0 is written (the flatbuffers layout drops it, as
+ExecuTorch's writer does). In both layouts: a NaN keeps its sign and
+payload, where flatc, reading "nan", writes its canonical quiet NaN.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 from ._codecs import PROGRAM
-from .engine.check import integer
+from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment
 from .engine.codec import MAX_FLATBUFFER_SIZE
-from .errors import fail
+from .errors import EncodeError
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .types import LayoutName, ProgramLike
@@ -37,27 +38,12 @@ __all__ = ["encode_flatbuffer", "check_alignment", "check_layout", "MAX_FLATBUFF
 # The largest alignment of data inside the FlatBuffer (constant_tensor_alignment,
 # delegate_alignment): one blob padded to it still fits in a FlatBuffer under 2 GiB.
 MAX_FLATBUFFER_ALIGNMENT = 2**30
-# The largest alignment of segments after the FlatBuffer (segment_alignment,
-# named data): 4 GiB, far beyond any page size.
-MAX_SEGMENT_ALIGNMENT = 2**32
+# (The largest alignment of segments after it, MAX_SEGMENT_ALIGNMENT, and the
+# check of every alignment are in _segments.py, shared with .ptd files.)
 
 # The option that replaces each force_align of the schema.
 _OPTIONS = {("Buffer", "storage"): "constant_tensor_alignment",
             ("BackendDelegateInlineData", "data"): "delegate_alignment"}
-
-
-def check_alignment(name: str, value: Any, limit: int = MAX_FLATBUFFER_ALIGNMENT) -> Optional[int]:
-    """``value`` as an int if it is a power of two no larger than ``limit``
-    (an ``int`` or integer-like, not a bool), None for None; else raises
-    :class:`EncodeError` at ``name``."""
-    if value is None:
-        return None
-    number = None if isinstance(value, bool) else integer(value)
-    if number is None or number < 1 or number & (number - 1):
-        raise fail(name, value, "a power of two")
-    if number > limit:
-        raise fail(name, value, f"a power of two of at most {limit} (2**{limit.bit_length() - 1})")
-    return int(number)
 
 
 def check_layout(layout: str) -> None:
@@ -67,16 +53,15 @@ def check_layout(layout: str) -> None:
 
 def resolve_alignments(constant_tensor_alignment: Optional[int],
                        delegate_alignment: Optional[int]) -> Tuple[int, ...]:
-    """The force_align of each field of the program's Schema.force_aligned, options applied."""
-    return _alignments(check_alignment("constant_tensor_alignment", constant_tensor_alignment),
-                       check_alignment("delegate_alignment", delegate_alignment))
-
-
-@lru_cache(maxsize=64)
-def _alignments(constant_tensor_alignment: Optional[int],
-                delegate_alignment: Optional[int]) -> Tuple[int, ...]:
-    options = {"constant_tensor_alignment": constant_tensor_alignment,
-               "delegate_alignment": delegate_alignment}
+    """The force_align of each field of the program's Schema.force_aligned, options applied.
+    A few dict operations per call: cheap enough not to cache (the codec owns every cache)."""
+    options = {"constant_tensor_alignment":
+               check_alignment("constant_tensor_alignment", constant_tensor_alignment,
+                               MAX_FLATBUFFER_ALIGNMENT),
+               "delegate_alignment": check_alignment("delegate_alignment", delegate_alignment,
+                                                     MAX_FLATBUFFER_ALIGNMENT)}
+    if options["constant_tensor_alignment"] is None and options["delegate_alignment"] is None:
+        return PROGRAM.default_aligns
     return PROGRAM.aligns({key: options[name] for key, name in _OPTIONS.items()})
 
 
@@ -111,5 +96,10 @@ def encode_flatbuffer(program: ProgramLike, *, constant_tensor_alignment: Option
     else:
         check_layout(layout)  # before the alignments: its error comes first
         alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)
-    chunks, _size = PROGRAM.encode_chunks(program, alignments, layout)
-    return b"".join(chunks)
+    chunks, size = PROGRAM.encode_chunks(program, alignments, layout)
+    try:
+        return b"".join(chunks)
+    except MemoryError:
+        pass
+    raise EncodeError(f"{PROGRAM.schema.name}: the FlatBuffer would be {size} bytes: out of memory",
+                      value=size, has_value=True)

@@ -15,9 +15,10 @@ from ._codecs import PROGRAM
 from .engine.check import check_scalar
 from .engine.json import to_json
 from .errors import VALUE_LIMIT, EncodeError, key_text, member
-from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, MAX_SEGMENT_ALIGNMENT, check_alignment
+from ._entries import check_entry
+from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment, check_segment_alignment
+from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT
 from .payload import DataEntry, DataPayload, NamedDataOutput, TensorLayout
-from .ptd import check_payload
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .types import DataFileOptions, EncodeOptions, ProgramLike
@@ -40,6 +41,10 @@ def _fail(path: str, value: Any, expected: str, root: str = "program") -> Encode
             else type(value).__name__
     return EncodeError(f"{path or root}: expected {expected}, got {text}",
                        path=path, value=value, expected=expected, has_value=True)
+
+
+def _missing(path: str, expected: str) -> EncodeError:
+    return EncodeError(f"{path}: missing (expected {expected})", path=path, expected=expected)
 
 
 class _Object(Dict[str, Any]):
@@ -191,7 +196,11 @@ def _named_data(path: str, value: Any) -> NamedDataOutput:
     if not isinstance(value, dict):
         raise _fail(path, value, "an object with 'buffers' and 'pte_data'")
     _check_keys(path, value, ("buffers", "pte_data"), "named_data")
-    buffers, pte_data = value.get("buffers"), value.get("pte_data")
+    for name in ("buffers", "pte_data"):
+        if name not in value:
+            raise _missing(f"{path}.{name}", "a list of base64 strings" if name == "buffers"
+                           else "an object of key -> {buffer_index, alignment}")
+    buffers, pte_data = value["buffers"], value["pte_data"]
     if not isinstance(buffers, list):
         raise _fail(f"{path}.buffers", buffers, "a list of base64 strings")
     if not isinstance(pte_data, dict):
@@ -204,14 +213,17 @@ def _named_data(path: str, value: Any) -> NamedDataOutput:
         if not isinstance(entry, dict):
             raise _fail(where, entry, "an object with 'buffer_index' and 'alignment'")
         _check_keys(where, entry, ("buffer_index", "alignment"), "a pte_data entry")
-        index = entry.get("buffer_index")
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(blobs):
-            raise _fail(f"{where}.buffer_index", index,
-                        f"an index into the {len(blobs)} {path}.buffers")
+        if "buffer_index" not in entry:
+            raise _missing(f"{where}.buffer_index", "an integer")
+        index = entry["buffer_index"]
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise _fail(f"{where}.buffer_index", index, f"an index into the {len(blobs)} {path}.buffers")
         alignment = entry.get("alignment")
-        alignment = 1 if alignment is None else \
-            _alignment(f"{where}.alignment", alignment, MAX_SEGMENT_ALIGNMENT)
-        entries[name] = DataEntry(index, alignment)
+        if isinstance(alignment, bool):
+            raise _fail(f"{where}.alignment", alignment, "a power of two")
+        entries[name] = DataEntry(index, 1 if alignment is None else alignment)
+        # The check encode_program makes, here (values as JSON shows them checked above).
+        check_entry(f"{path}.pte_data", name, entries[name], len(blobs), f"{path}.buffers", layouts=False)
     return NamedDataOutput(blobs, entries)
 
 
@@ -291,15 +303,20 @@ def _json_layout(path: str, value: Any) -> TensorLayout:
     layout = _json_object(path, value, _LAYOUT_KEYS, "a TensorLayout")
     for name in _LAYOUT_KEYS:
         if name not in layout:
-            raise EncodeError(f"{path}.{name}: missing", path=f"{path}.{name}")
+            raise _missing(f"{path}.{name}", "an integer" if name == "scalar_type" else "a list of integers")
     return TensorLayout(scalar_type=_json_integer(f"{path}.scalar_type", layout["scalar_type"]),
                         sizes=_json_integers(f"{path}.sizes", layout["sizes"]),
                         dim_order=_json_integers(f"{path}.dim_order", layout["dim_order"]))
 
 
-def payload_from_json(source: Union[str, bytes]) -> Tuple[DataPayload, DataFileOptions]:
-    """Read a .ptd payload from its JSON form; return it with
-    :func:`encode_data_file`'s keyword arguments (``segment_alignment``).
+_BUFFERS = "a list of base64 strings"
+_NAMED = "an object: key -> {buffer_index, alignment, tensor_layout}"
+
+
+def payload_from_json(source: Union[str, bytes, Dict[str, Any]]) -> Tuple[DataPayload, DataFileOptions]:
+    """Read a .ptd payload from its JSON form (text, or already parsed);
+    return it with :func:`encode_data_file`'s keyword arguments
+    (``segment_alignment``).
 
     The form: ``segment_alignment`` (``null`` or missing: the default),
     ``buffers`` (base64 blobs) and ``named_data`` (key -> ``buffer_index``,
@@ -310,17 +327,24 @@ def payload_from_json(source: Union[str, bytes]) -> Tuple[DataPayload, DataFileO
     :func:`encode_data_file` checks it. Raises :class:`EncodeError` naming
     the place.
     """
-    data = _json_object("", _parse(source), _PAYLOAD_KEYS, "a payload")
+    if isinstance(source, (str, bytes, bytearray)):
+        source = _parse(source)
+    data = _json_object("", source, _PAYLOAD_KEYS, "a payload")
     options: Dict[str, Any] = {}
     if data.get("segment_alignment") is not None:
-        options["segment_alignment"] = _json_integer("segment_alignment", data["segment_alignment"])
-    buffers = data.get("buffers")
+        options["segment_alignment"] = check_segment_alignment(
+            _json_integer("segment_alignment", data["segment_alignment"]))
+    if "buffers" not in data:
+        raise _missing("buffers", _BUFFERS)
+    buffers = data["buffers"]
     if not isinstance(buffers, list):
-        raise _fail("buffers", buffers, "a list of base64 strings")
+        raise _fail("buffers", buffers, _BUFFERS)
     blobs = [_base64(f"buffers[{i}]", item) for i, item in enumerate(buffers)]
-    named = data.get("named_data")
+    if "named_data" not in data:
+        raise _missing("named_data", _NAMED)
+    named = data["named_data"]
     if not isinstance(named, dict):
-        raise _fail("named_data", named, "an object: key -> {buffer_index, alignment, tensor_layout}")
+        raise _fail("named_data", named, _NAMED)
     duplicate = getattr(named, "duplicate", None)
     if duplicate is not None:
         where = f"named_data[{key_text(duplicate)}]"
@@ -330,13 +354,15 @@ def payload_from_json(source: Union[str, bytes]) -> Tuple[DataPayload, DataFileO
         where = f"named_data[{key_text(key)}]"
         fields = _json_object(where, entry, _ENTRY_KEYS, "a named data entry")
         if "buffer_index" not in fields:
-            raise EncodeError(f"{where}.buffer_index: missing", path=f"{where}.buffer_index")
+            raise _missing(f"{where}.buffer_index", "an integer")
         index = _json_integer(f"{where}.buffer_index", fields["buffer_index"])
         alignment = fields.get("alignment")
         alignment = 1 if alignment is None else _json_integer(f"{where}.alignment", alignment)
         layout = fields.get("tensor_layout")
         entries[key] = DataEntry(index, alignment,
                                  None if layout is None else _json_layout(f"{where}.tensor_layout", layout))
-    payload = DataPayload(blobs, entries)
-    check_payload(payload, **options)
-    return payload, cast("DataFileOptions", options)  # its one key, checked above
+        # The check encode_data_file makes (values in range, an index into
+        # the buffers, a power of two), once, here: the payload is not
+        # encoded to check it.
+        check_entry("named_data", key, entries[key], len(blobs), "buffers", layouts=True)
+    return DataPayload(blobs, entries), cast("DataFileOptions", options)  # its one key, checked above

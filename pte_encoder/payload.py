@@ -13,10 +13,12 @@ files copy it from file to file in pieces, never loading it whole. ExecuTorch's
 from __future__ import annotations
 
 import os
+import stat
 from reprlib import recursive_repr
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, SupportsIndex, Tuple, Union
 
-from .errors import EncodeError
+from .engine.check import integer
+from .errors import EncodeError, describe, fail
 from .model import ScalarType
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
@@ -79,13 +81,13 @@ class TensorLayout(_Record):
 
 class DataEntry(_Record):
     """Where one named blob's bytes are: an index into the buffers, the
-    alignment its segment needs and, for a .ptd file, the tensor's layout
-    (``None``: not a tensor, or not said). ``.pte`` files ignore the layout,
-    as ExecuTorch does."""
+    alignment its segment needs (``None``: 1, as ExecuTorch takes it) and,
+    for a .ptd file, the tensor's layout (``None``: not a tensor, or not
+    said). ``.pte`` files ignore the layout, as ExecuTorch does."""
 
     __slots__ = __match_args__ = ("buffer_index", "alignment", "tensor_layout")
 
-    def __init__(self, buffer_index: int, alignment: int = 1,
+    def __init__(self, buffer_index: int, alignment: Optional[int] = 1,
                  tensor_layout: Optional[TensorLayoutLike] = None) -> None:
         self.buffer_index = buffer_index
         self.alignment = alignment
@@ -119,6 +121,14 @@ class DataPayload(_Record):
         self.named_data: Mapping[str, PayloadEntryLike] = {} if named_data is _NEW else named_data
 
 
+def _count(name: str, value: Any) -> int:
+    """A byte count or offset argument as an int (integer-like accepted, not a bool)."""
+    number = None if isinstance(value, bool) else integer(value)
+    if number is None or number < 0:
+        raise fail(name, value, "a non-negative integer", root="FileData")
+    return int(number)
+
+
 class FileData:
     """A blob that stays on disk: ``size`` bytes of the file at ``path`` from
     ``offset`` (``size=None``: to the end of the file, measured now, as
@@ -127,22 +137,34 @@ class FileData:
     Written files stream it in pieces of a megabyte; :func:`encode_data_file`
     and :func:`encode_program` read it into the bytes they return. If the
     file is gone or no longer holds the bytes by then, they raise
-    :class:`EncodeError` naming the buffer.
+    :class:`EncodeError` naming the buffer. Bad arguments raise
+    :class:`EncodeError` naming ``path``, ``offset`` or ``size`` (with
+    ``size=None``, a file that cannot be measured now, too).
     """
 
     __slots__ = ("path", "offset", "size")
 
-    def __init__(self, path: "Union[str, os.PathLike[str]]", offset: int = 0,
-                 size: Optional[int] = None) -> None:
-        self.path = os.fspath(path)
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise EncodeError(f"offset: expected a non-negative integer, got {offset!r}")
+    def __init__(self, path: "Union[str, os.PathLike[str]]", offset: SupportsIndex = 0,
+                 size: Optional[SupportsIndex] = None) -> None:
+        # Checked as every input is: EncodeError at the argument's name.
+        try:
+            self.path = os.fsdecode(path)
+        except TypeError:
+            raise fail("path", path, "a path (str or os.PathLike)", root="FileData") from None
+        self.offset = _count("offset", offset)
         if size is None:
-            size = max(os.path.getsize(self.path) - offset, 0)
-        elif isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise EncodeError(f"size: expected a non-negative integer or None, got {size!r}")
-        self.offset = offset
-        self.size = size
+            try:
+                held = os.stat(self.path)
+            except OSError as exc:
+                expected = "a readable file (size=None measures it)"
+                raise EncodeError(f"path: expected {expected}, got {describe(self.path)}: "
+                                  f"{exc.strerror or exc}", path="path", value=self.path,
+                                  expected=expected, has_value=True) from None
+            if stat.S_ISDIR(held.st_mode):
+                raise fail("path", self.path, "a file, not a folder")
+            self.size = max(held.st_size - self.offset, 0)
+        else:
+            self.size = _count("size", size)
 
     def __repr__(self) -> str:
         return f"FileData({self.path!r}, offset={self.offset}, size={self.size})"

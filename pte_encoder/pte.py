@@ -11,18 +11,19 @@ of the caller's buffers until they are joined or written.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from . import model
 from ._blobs import blob, check_files
 from ._blobs import join as join_chunks
 from ._codecs import PROGRAM
+from ._entries import check_buffers, checked_entries
 from ._files import Target, check_target, write_file
-from .engine.check import check_object, check_scalar, integer, missing
+from ._segments import SegmentData, check_alignment, check_segment_alignment, zeros
+from .engine.check import check_object, check_scalar, check_vector, integer, missing, unreadable
 from .engine.values import bytes_like
-from .errors import EncodeError, describe, fail, join, key_text
-from .flatbuffer import (MAX_SEGMENT_ALIGNMENT, check_alignment, check_layout, encode_chunks,
-                         resolve_alignments)
+from .errors import EncodeError, describe, fail, join
+from .flatbuffer import MAX_FLATBUFFER_ALIGNMENT, check_layout, encode_chunks, resolve_alignments
 from .payload import DataEntry, NamedDataOutput
 
 try:  # hashlib's own blake2b, without hashlib's import of OpenSSL (2 ms at import)
@@ -41,7 +42,7 @@ HEADER_LENGTH = 32
 _MISSING = object()
 
 # The attributes of the option objects (schema tables have theirs in the schema).
-_NAMES = {"NamedDataOutput": ("buffers", "pte_data"), "DataEntry": ("buffer_index", "alignment")}
+_NAMES = {"NamedDataOutput": ("buffers", "pte_data")}
 _HEADER = struct.Struct("<4sIQQQ")
 # The place of the program itself in messages.
 _ROOT = PROGRAM.schema.name
@@ -82,26 +83,18 @@ class _Segment:
             self.size += pad
 
 
-_ZEROS = bytes(1 << 20)
-
-
-def zeros(count: int) -> List[Any]:
-    """``count`` zero bytes as chunks: views of one shared block, so that a
-    large alignment's padding costs no memory until the bytes are joined."""
-    if count <= len(_ZEROS):
-        return [_ZEROS[:count]] if count else []
-    whole, rest = divmod(count, len(_ZEROS))
-    view = memoryview(_ZEROS)
-    return [view] * whole + ([view[:rest]] if rest else [])
-
-
 def _blob(path: str, value: Any) -> Any:
     """``value`` as bytes or a flat contiguous memoryview (non-contiguous
-    buffers copied), or an EncodeError at ``path``."""
+    buffers copied), or an EncodeError at ``path``: the one the FlatBuffer's
+    checker gives for a [ubyte] vector (so encode_flatbuffer and
+    encode_program say the same of ``[1, 300]`` or of a buffer of pointers)."""
     try:
         return bytes_like(value)
     except (TypeError, ValueError, BufferError):  # ValueError: a released memoryview
-        raise fail(path, value, "a bytes-like object") from None
+        pass
+    if value is not None:  # None: not a blob here (ExecuTorch's serializer refuses it too)
+        check_vector(path, value, "B")
+    raise fail(path, value, "a bytes-like object or a list of integers")
 
 
 def _list(path: str, value: Any) -> Sequence[Any]:
@@ -115,11 +108,19 @@ def _list(path: str, value: Any) -> Sequence[Any]:
 def _field(obj: Any, name: str, path: str, what: str) -> Any:
     """``obj.name``; ``obj`` must be an object (a ``what``) that has it."""
     check_object(path, obj, what, _ROOT)
-    value = getattr(obj, name, _MISSING)
+    value = _read(obj, name, path)
     if value is _MISSING:
         names = _NAMES.get(what) or [f.name for f in PROGRAM.schema.tables[what]]
         raise missing(path, obj, name, what, names, _ROOT)
     return value
+
+
+def _read(obj: Any, name: str, path: str) -> Any:
+    """``obj.name``, or _MISSING; a property that raises is an EncodeError at its place."""
+    try:
+        return getattr(obj, name, _MISSING)
+    except Exception as exc:
+        raise unreadable(join(path, name), exc) from exc
 
 
 def _index(path: str, value: Any, count: int, what: str) -> int:
@@ -142,8 +143,10 @@ def _packed(path: str, items: Sequence[Any], alignment: Optional[int],
         where = f"{path}[{index}]"
         if table is not None:
             item, where = _field(item, "storage", where, table), f"{where}.storage"
-        elif hasattr(item, "storage"):
-            item, where = item.storage, f"{where}.storage"
+        else:
+            storage = _read(item, "storage", where)
+            if storage is not _MISSING:
+                item, where = storage, f"{where}.storage"
         offsets.append(segment.add(_blob(where, item)))
         if alignment and index < len(items) - 1:
             segment.pad_to(alignment)
@@ -224,30 +227,18 @@ def _extract_delegates(program: Any, segments: List[_Segment]) -> Tuple[List[Any
 
 
 def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment]) -> List[model.NamedData]:
-    existing = getattr(program, "named_data", None)
+    existing = _read(program, "named_data", "")
+    existing = None if existing is _MISSING else existing
     if existing:
         raise EncodeError("named_data: the program already has named data; "
                           "pass named blobs through the named_data option only", path="named_data")
-    buffers = _list("named_data.buffers", _field(named_data, "buffers", "named_data", "NamedDataOutput"))
+    buffers = check_buffers("named_data.buffers", _field(named_data, "buffers", "named_data", "NamedDataOutput"))
     pte_data = _field(named_data, "pte_data", "named_data", "NamedDataOutput")
-    if not isinstance(pte_data, Mapping):
-        raise fail("named_data.pte_data", pte_data, "a mapping of str keys to DataEntry objects")
     segment_of: Dict[int, int] = {}
     entries = []
-    for key, entry in pte_data.items():
-        where = f"named_data.pte_data[{key_text(key)}]"
-        if not isinstance(key, str):
-            raise fail(where, key, "a str key")
-        index = _index(f"{where}.buffer_index", _field(entry, "buffer_index", where, "DataEntry"),
-                       len(buffers), "named_data.buffers")
-        alignment = check_alignment(f"{where}.alignment", _field(entry, "alignment", where, "DataEntry"),
-                                    MAX_SEGMENT_ALIGNMENT)
-        if alignment is None:
-            raise fail(f"{where}.alignment", None, "a power of two")
-        try:
-            key.encode("utf-8")
-        except UnicodeEncodeError:
-            raise fail(where, key, "a key encodable as UTF-8") from None
+    for key, index, alignment, _layout in checked_entries(
+            pte_data, len(buffers), where="named_data.pte_data", buffers="named_data.buffers",
+            layouts=False):
         if index not in segment_of:  # the first key of a buffer gives its alignment
             segment = _Segment(alignment)
             segment.add(blob(f"named_data.buffers[{index}]", buffers[index]))
@@ -286,13 +277,11 @@ def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
                 constant_tensor_alignment: Optional[int],
                 delegate_alignment: Optional[int], layout: str) -> Tuple[List[Any], int]:
     check_layout(layout)
-    checked = check_alignment("segment_alignment", segment_alignment, MAX_SEGMENT_ALIGNMENT)
-    if checked is None:
-        raise fail("segment_alignment", None, "a power of two")
-    segment_alignment = checked
+    segment_alignment = check_segment_alignment(segment_alignment)
     if extract_delegate_segments is not True and extract_delegate_segments is not False:
         raise fail("extract_delegate_segments", extract_delegate_segments, "True or False")
-    tensor_alignment = check_alignment("constant_tensor_alignment", constant_tensor_alignment)
+    tensor_alignment = check_alignment("constant_tensor_alignment", constant_tensor_alignment,
+                                       MAX_FLATBUFFER_ALIGNMENT)
     if tensor_alignment is None:
         tensor_alignment = DEFAULT_TENSOR_ALIGNMENT
     alignments = resolve_alignments(tensor_alignment, delegate_alignment)
@@ -320,16 +309,10 @@ def _layout_pte(program: Any, mutable_data: Optional[Sequence[Any]], named_data:
         changes["named_data"] = _extract_named_data(program, named_data, segments)
 
     table = list(_list("segments", program.segments))
-    end = _segment_end(table)
-    data = _Segment()
+    data = SegmentData(segment_alignment, _segment_end(table))
     for segment in segments:
-        alignment = max(segment.alignment, segment_alignment)  # powers of two: their lcm
-        offset = end + -end % alignment
-        table.append(model.DataSegment(offset=offset, size=segment.size))
-        end = offset + segment.size
-        data.pad_to(alignment)
-        data.chunks += segment.chunks
-        data.size += segment.size
+        table.append(model.DataSegment(offset=data.add(segment.chunks, segment.size, segment.alignment),
+                                       size=segment.size))
     changes["segments"] = table
 
     chunks, fb_size = encode_chunks(_Overlay(program, **changes), alignments, layout)
@@ -370,7 +353,7 @@ def encode_program(program: ProgramLike, *, mutable_data: Optional[Sequence[Muta
     chunks, _size = _pte_chunks(program, mutable_data, named_data, extract_delegate_segments,
                                 segment_alignment, constant_tensor_alignment, delegate_alignment,
                                 layout)
-    return join_chunks(chunks)
+    return join_chunks(chunks, what=f"{_ROOT}: the .pte")
 
 
 def write_program(program: ProgramLike, file: Target, *,

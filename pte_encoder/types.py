@@ -56,13 +56,14 @@ Blob = Union[ByteVector, FileBackedLike]
 
 
 class DataEntryLike(Protocol):
-    """One key of the named data: which buffer, and its segment's alignment."""
+    """One key of the named data: which buffer, and its segment's alignment
+    (None: 1, as ExecuTorch takes it)."""
 
     @property
-    def buffer_index(self) -> int: ...
+    def buffer_index(self) -> SupportsIndex: ...
 
     @property
-    def alignment(self) -> int: ...
+    def alignment(self) -> Optional[SupportsIndex]: ...
 
 
 class NamedDataStoreLike(Protocol):

@@ -52,3 +52,26 @@ def test_benchmark_programs_are_byte_identical_to_flatc(tmp_path: Path) -> None:
         program, (tensor, delegate) = regimes.PROGRAMS[name]()
         ours = regimes.pe.encode_flatbuffer(program, constant_tensor_alignment=tensor, delegate_alignment=delegate)
         assert ours == flatc.encode(program, tensor, delegate), name
+
+
+def test_executorch_pte_follows_executorch(tmp_path: Path) -> None:
+    """The benchmark's model of ExecuTorch's segment handling: no header
+    without segment data, a header padded to the largest force_align."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from executorch_paths import ObjectApiPath, executorch_pte
+        from programs import synthetic_program
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    import pte_encoder as pe
+    object_api = ObjectApiPath(tmp_path)
+    bare = synthetic_program(20)
+    bare.constant_buffer = []
+    with_constants = synthetic_program(20)
+    with_constants.constant_buffer = [pe.Buffer(b""), pe.Buffer(bytes(range(40)))]
+    empty_constants = synthetic_program(20)
+    empty_constants.constant_buffer = [pe.Buffer(b"")]
+    for program in (bare, with_constants, empty_constants):
+        for alignment in (16, 64):
+            assert executorch_pte(program, object_api.encode, tensor_alignment=alignment) == \
+                pe.encode_program(program, layout="flatbuffers", constant_tensor_alignment=alignment)

@@ -207,7 +207,7 @@ def delegated(location: pe.DataLocation = pe.DataLocation.INLINE, index: int = 0
     (pe.Program(), {"named_data": pe.NamedDataOutput([b"x"], {"w": pe.DataEntry(0, 24)})},
      r"^named_data\.pte_data\['w'\]\.alignment: expected a power of two, got 24$"),
     (pe.Program(constant_buffer=[pe.Buffer(b"a"), pe.Buffer(7)]), {},  # type: ignore[arg-type]
-     r"^constant_buffer\[1\]\.storage: expected a bytes-like object, got 7$"),
+     r"^constant_buffer\[1\]\.storage: expected a bytes-like object or a list of integers, got 7$"),
     (pe.Program(version=-1, constant_buffer=[pe.Buffer(b"a")]), {},
      r"^version: expected an integer in \[0, 4294967295\], got -1$"),
 ])

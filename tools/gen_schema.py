@@ -560,19 +560,22 @@ def scalar_lines(var: str, elem: str, default: Any) -> Tuple[List[str], str]:
     present when the layout policy says so (``signed_zero``, a local of
     build: the encoders are built once per layout)."""
     if elem == "?":
+        # True and False as they are; anything else (numpy's bool_) through
+        # to_bool, which refuses what is not a bool (values.py says which).
         return ([f"    if {var} is not True and {var} is not False:",
-                 '        raise TypeError("not a bool")'], f"({var} is {not default})")
+                 f"        {var} = to_bool({var})"], f"({var} is {not default})")
     if elem in ("d", "f"):
         zero = float(default or 0.0)
         sign = math.copysign(1.0, zero)
         return ([f"    if {var}.__class__ is not float:", f"        {var} = to_float({var})"],
                 f"({var} != {zero!r} or signed_zero and copysign(1.0, {var}) != {sign!r})")
-    # An integer equal to its default is left out; a float or Decimal equal
-    # to it (0.0 == 0) must be refused like any other non-integer, so a value
-    # that is equal but not an int (nor an int subclass: IntEnum, bool) must
-    # pass operator.index (numpy integers do); the int case costs one test.
-    return [], (f"({var} != {default!r} or {var}.__class__ is not int "
-                f"and not isinstance({var}, int) and absent_integer({var}))")
+    # An int (or an int subclass: IntEnum, bool) is present unless it equals
+    # the default. Any other value is judged by its operator.index, as
+    # struct packs it: so an integer-like that does not compare equal to its
+    # int (no __eq__) is still left out at the default, and a float or
+    # Decimal equal to it (0.0 == 0) is refused like any other non-integer.
+    return [], (f"({var} != {default!r} if {var}.__class__ is int or isinstance({var}, int) "
+                f"else present_integer({var}, {default!r}))")
 
 
 def encoder_lines(schema: Schema, table: str) -> List[str]:
@@ -761,7 +764,7 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
         "",
         f"from {engine}.codec import CodecLayout, Encoder",
         f"from {engine}.plans import SHORT_VECTOR, items",
-        f"from {engine}.values import absent_integer, bool_bytes, to_float, ubytes",
+        f"from {engine}.values import bool_bytes, present_integer, to_bool, to_float, ubytes",
         f"from {engine}.writer import Writer",
         "",
         "",

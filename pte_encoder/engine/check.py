@@ -15,13 +15,14 @@ from typing import Any, Sequence
 
 from ..errors import EncodeError, fail, join
 from .schema import Schema
+from .values import PointerBufferError, holds_pointers, to_bool, to_float
 
 # A [ubyte] vector or a string, like the whole FlatBuffer, must stay under
 # 2 GiB (the format's offsets are signed 32-bit).
 MAX_VECTOR_BYTES = 2**31 - 1
 
 __all__ = ["check_root", "check_table", "check_object", "check_scalar", "integer", "missing",
-           "MAX_VECTOR_BYTES"]
+           "check_vector", "unreadable", "MAX_VECTOR_BYTES"]
 
 _RANGES = {c: (0, 2 ** (8 * struct.calcsize(c))) if c.isupper() else
            (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1))
@@ -48,41 +49,63 @@ def integer(value: Any) -> Any:
         return None
 
 
+def unreadable(path: str, exc: BaseException) -> EncodeError:
+    """The error for a value at ``path`` whose reading raised ``exc``."""
+    return EncodeError(f"{path}: cannot be read: {type(exc).__name__}: {exc}", path=path)
+
+
 def check_scalar(path: str, value: Any, fmt: str) -> None:
+    """Refuse what a scalar field of struct format ``fmt`` cannot take (the
+    rules are values.py's); a value whose conversion raises something else
+    than TypeError (a hostile ``__index__`` or ``__float__``) "cannot be read"."""
     if fmt == "?":
-        if value is not True and value is not False:
-            raise _fail(path, value, "a bool")
+        try:
+            to_bool(value)
+        except TypeError:
+            raise _fail(path, value, "a bool") from None
     elif fmt in "df":
         if isinstance(value, str):
             if value not in ("inf", "-inf"):
                 raise _fail(path, value, "a float (or the string 'inf' or '-inf')")
-        elif isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(path, value, "a float")
+            return
+        try:
+            number = to_float(value)
+        except TypeError:
+            raise _fail(path, value, "a float") from None
+        except OverflowError:
+            raise _fail(path, value, "a number in the range of a 64-bit float") from None
+        except Exception as exc:
+            raise unreadable(path, exc) from exc
+        if fmt == "f" and not math.isinf(number) and not math.isnan(number):
+            try:
+                struct.pack("<f", number)
+            except OverflowError:
+                raise _fail(path, value, "a float in the range of a 32-bit float") from None
+    else:
+        if isinstance(value, int):
+            number = value
         else:
             try:
-                number = float(value)
-            except OverflowError:
-                raise _fail(path, value, "a number in the range of a 64-bit float") from None
-            if fmt == "f" and not math.isinf(number) and not math.isnan(number):
-                try:
-                    struct.pack("<f", number)
-                except OverflowError:
-                    raise _fail(path, value, "a float in the range of a 32-bit float") from None
-    else:
-        number = integer(value)
-        if number is None:
-            raise _fail(path, value, "an integer")
+                number = operator.index(value)
+            except TypeError:
+                raise _fail(path, value, "an integer") from None
+            except Exception as exc:
+                raise unreadable(path, exc) from exc
         low, high = _RANGES[fmt]
         if not low <= number < high:
             raise _fail(path, value, f"an integer in [{low}, {high - 1}]")
 
 
-def _check_vector(path: str, value: Any, fmt: str) -> None:
+def check_vector(path: str, value: Any, fmt: str) -> None:
     if fmt == "B" and not isinstance(value, (list, tuple)):
         try:
-            size = memoryview(value).nbytes
+            view = memoryview(value)
         except (TypeError, ValueError):  # ValueError: a released memoryview
             raise _fail(path, value, "a bytes-like object or a list of integers") from None
+        size, fmt = view.nbytes, view.format
+        view.release()
+        if holds_pointers(fmt):
+            raise _fail(path, value, PointerBufferError(fmt).expected)
         if size > MAX_VECTOR_BYTES:
             expected = f"at most {MAX_VECTOR_BYTES} bytes (the FlatBuffer limit)"
             raise EncodeError(f"{path}: expected {expected}, got {size} bytes",
@@ -122,8 +145,7 @@ def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "")
         try:
             value = getattr(obj, name, _MISSING)
         except Exception as exc:  # a property that raises: its error, with the place
-            raise EncodeError(f"{where}: cannot be read: {type(exc).__name__}: {exc}",
-                              path=where) from exc
+            raise unreadable(where, exc) from exc
         if value is _MISSING:
             raise missing(path, obj, name, table, [other.name for other in fields], root)
         if kind == "SCALAR":
@@ -153,7 +175,7 @@ def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "")
             for index, item in enumerate(value):
                 check_table(schema, f"{where}[{index}]", item, elem or "")
         else:
-            _check_vector(where, value, elem or "")
+            check_vector(where, value, elem or "")
 
 
 def check_root(schema: Schema, root: Any) -> None:

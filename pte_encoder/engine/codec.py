@@ -37,9 +37,10 @@ DEFAULT_LAYOUT = "flatc"
 
 Encoder = Callable[[Writer, Any], int]
 
-# What a failing encoder may raise on bad input; the checker then names the place.
-_ENCODE_ERRORS = (AttributeError, KeyError, TypeError, ValueError, OverflowError, IndexError,
-                  struct.error, BufferError)
+# A failing encoder may raise anything on bad input: the usual TypeError,
+# ValueError, struct.error..., and whatever a user object's __index__,
+# __float__, __eq__ or property raises. The checker then names the place;
+# BaseExceptions that are not Exceptions (KeyboardInterrupt) propagate.
 
 
 class CodecLayout:
@@ -141,10 +142,6 @@ class Codec:
         return tuple(overrides.get((table, name)) or align
                      for table, name, align in self.force_aligned)
 
-    def writer(self, aligns: Sequence[int], layout: str = DEFAULT_LAYOUT) -> Writer:
-        laid = self.layout(layout)
-        return Writer(laid.plans, self._vectors, aligns, laid.policy)
-
     def encode_chunks(self, root: Any, aligns: Optional[Sequence[int]] = None,
                       layout: str = DEFAULT_LAYOUT) -> Tuple[List[Any], int]:
         """The FlatBuffer of ``root`` as a list of bytes-like chunks in order, and
@@ -163,10 +160,14 @@ class Codec:
                         laid.policy)
         try:
             position = laid.root(writer, root)
-        except _ENCODE_ERRORS as exc:
-            problem: Optional[str] = str(exc)
+            chunks = writer.finish(position, self.schema.file_identifier)
         except MemoryError:
-            problem = "out of memory"
+            problem: Optional[str] = "out of memory"
+        except EncodeError:
+            raise
+        except Exception as exc:
+            problem = str(exc) if isinstance(exc, (TypeError, ValueError, struct.error)) \
+                else f"{type(exc).__name__}: {exc}"
         else:
             problem = None
         if problem is not None:
@@ -176,7 +177,6 @@ class Codec:
             del writer
             self.check(root)  # raises EncodeError naming the place
             raise EncodeError(f"{self.schema.name}: cannot be encoded: {problem}")
-        chunks = writer.finish(position, self.schema.file_identifier)
         size = writer.size
         if size > MAX_FLATBUFFER_SIZE:
             del writer, chunks
@@ -190,8 +190,13 @@ class Codec:
     def encode(self, root: Any, aligns: Optional[Sequence[int]] = None,
                layout: str = DEFAULT_LAYOUT) -> bytes:
         """The FlatBuffer of ``root`` as bytes (see :meth:`encode_chunks`)."""
-        chunks, _size = self.encode_chunks(root, aligns, layout)
-        return b"".join(chunks)
+        chunks, size = self.encode_chunks(root, aligns, layout)
+        try:
+            return b"".join(chunks)
+        except MemoryError:
+            pass
+        raise EncodeError(f"{self.schema.name}: the FlatBuffer would be {size} bytes: out of memory",
+                          value=size, has_value=True)
 
     def check(self, root: Any) -> None:
         """Raise :class:`EncodeError` at the first value of ``root`` that cannot be encoded."""

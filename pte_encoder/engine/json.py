@@ -17,21 +17,24 @@ from typing import Any, Dict
 
 from .check import check_root
 from .schema import Schema
-from .values import bytes_like
+from .values import bytes_like, to_bool, to_float
 
 __all__ = ["table_to_json", "to_json"]
 
 
 def _value(value: Any, fmt: str) -> Any:
-    """A checked scalar as flatc reads it."""
+    """A checked scalar as flatc reads it (float-likes and bool-likes as the
+    encoder takes them: values.py)."""
     if fmt == "?":
-        return value
+        return to_bool(value)
     if fmt in "df":
-        if isinstance(value, float):
-            if math.isinf(value):
-                return "inf" if value > 0 else "-inf"
-            if math.isnan(value):
-                return "nan"
+        if isinstance(value, str):
+            return value
+        value = to_float(value)
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        if math.isnan(value):
+            return "nan"
         return value
     return value if value.__class__ is int else operator.index(value)
 

@@ -159,7 +159,10 @@ def data_files(path: str) -> None:
         named_data={"w": et.DataEntry(0, 64, executorch_layout), "b": et.DataEntry(1, 1, None)})
     pe.encode_data_file(executorch_payload)
     pe.DataEntry(0, 1, executorch_layout)
+    pe.encode_data_file(pe.DataPayload([b"ab"], {"w": pe.DataEntry(0, None)}))  # alignment None: 1
+    pe.FileData(path, offset=Index(), size=Index())  # integer-likes
     read, options = pe.payload_from_json("{}")
+    pe.payload_from_json({"buffers": [], "named_data": {}})
     pe.write_data_file(read, io.BytesIO(), **options)
     typed: DataFileOptions = {"segment_alignment": 4096}
     pe.encode_data_file(executorch_payload, **typed)

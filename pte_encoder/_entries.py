@@ -1,0 +1,162 @@
+"""The entries of named data, checked one way for both containers: a .pte's
+``named_data.pte_data`` and a .ptd's ``named_data``, key -> ExecuTorch's
+``DataEntry`` or ours (``buffer_index``, ``alignment``, ``tensor_layout``).
+
+The rules (ExecuTorch 1.5.1's where it has one, see the README):
+
+- a key is a ``str`` encodable as UTF-8;
+- ``buffer_index`` is an ``int`` or integer-like (``__index__``; not a
+  bool) indexing the buffers;
+- ``alignment`` is a power of two up to 2**32, or None, which ExecuTorch
+  takes as 1 (its ``AlignedData`` keeps ``alignment or 1``);
+- ``tensor_layout`` (.ptd only; .pte files ignore it, as ExecuTorch does)
+  is None or has ``scalar_type``, an integer in the range of the schema's
+  ``ScalarType : byte`` (-128..127; one the enum does not name is written as
+  its number, as flatc writes it), ``sizes``, a sequence of 32-bit integers,
+  and ``dim_order``, a sequence of integers 0..255 or a bytes-like object.
+  A bool, a float or a ``Decimal`` is refused there even when it equals an
+  integer: ExecuTorch writes a .ptd through JSON and flatc, which refuses
+  ``true`` and ``6.0`` for an integer.
+
+:func:`checked_entries` is the one place these rules are applied. It takes
+the common entry (plain ints, a layout with lists of plain ints) in a few
+steps and leaves the range of its ``sizes`` and ``dim_order`` to the codec,
+which refuses a value out of range; a caller whose codec fails checks the
+entries again with ``quick=False`` to name the place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Iterator, List, Optional, Tuple
+
+from . import flat_tensor_model as ft
+from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment
+from .engine.check import check_object, check_scalar, integer, missing, unreadable
+from .errors import fail, key_text
+
+__all__ = ["check_buffers", "checked_entries", "check_entry"]
+
+_ENTRY = ("buffer_index", "alignment", "tensor_layout")
+_LAYOUT = ("scalar_type", "sizes", "dim_order")
+_SCALAR_TYPES = {member.value: member for member in ft.ScalarType}
+_INT = {int}
+# The storage type of ScalarType (byte).
+_SCALAR_LOW, _SCALAR_HIGH = -128, 128
+
+
+def check_buffers(where: str, buffers: Any) -> Sequence[Any]:
+    """The buffers the entries index: a list, a tuple or any other sequence
+    (not text or bytes, which are one blob)."""
+    if isinstance(buffers, (str, bytes, bytearray, memoryview)) or not isinstance(buffers, Sequence):
+        raise fail(where, buffers, "a list of buffers")
+    checked: Sequence[Any] = buffers
+    return checked
+
+
+def _attribute(obj: Any, name: str, where: str, table: str, names: Tuple[str, ...]) -> Any:
+    """``obj.name``, or an :class:`EncodeError` naming the place."""
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        raise missing(where, obj, name, table, names) from None
+    except Exception as exc:  # a property that raises: its error, with the place
+        raise unreadable(f"{where}.{name}", exc) from None
+
+
+def _integer(where: str, value: Any, fmt: str) -> int:
+    """An integer of ``fmt``'s range (not a bool, a float or a Decimal) as an int."""
+    if isinstance(value, bool):
+        raise fail(where, value, "an integer")
+    check_scalar(where, value, fmt)
+    return int(integer(value))
+
+
+def _integers(where: str, value: Any, fmt: str) -> List[int]:
+    """A sequence of integers (bytes too) as a list of ints in ``fmt``'s range."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise fail(where, value, "a list of integers")
+    return [_integer(f"{where}[{i}]", item, fmt) for i, item in enumerate(value)]
+
+
+def _layout(where: str, layout: Any) -> Optional[ft.TensorLayout]:
+    if layout is None:
+        return None
+    check_object(where, layout, "TensorLayout")
+    scalar_type, sizes, dim_order = (_attribute(layout, name, where, "TensorLayout", _LAYOUT)
+                                     for name in _LAYOUT)
+    number = _integer(f"{where}.scalar_type", scalar_type, "b")
+    return ft.TensorLayout(scalar_type=_SCALAR_TYPES.get(number, number),  # type: ignore[arg-type]
+                           sizes=_integers(f"{where}.sizes", sizes, "i"),
+                           dim_order=bytes(_integers(f"{where}.dim_order", dim_order, "B")))
+
+
+def check_entry(where: str, key: Any, entry: Any, count: int, buffers: str,
+                layouts: bool) -> Tuple[str, int, int, Optional[ft.TensorLayout]]:
+    """One entry of the mapping at ``where``, checked value by value: its key,
+    buffer index, alignment and (if ``layouts``) layout as the FlatBuffer's
+    table; :class:`EncodeError` naming the first bad value. ``buffers`` names
+    the ``count`` buffers in messages."""
+    place = f"{where}[{key_text(key)}]"
+    if not isinstance(key, str):
+        raise fail(place, key, "a str key")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise fail(place, key, "a key encodable as UTF-8") from None
+    check_object(place, entry, "DataEntry")
+    names = _ENTRY if layouts else _ENTRY[:2]
+    index = _attribute(entry, "buffer_index", place, "DataEntry", names)
+    number = None if isinstance(index, bool) else integer(index)
+    if number is None or not 0 <= number < count:
+        raise fail(f"{place}.buffer_index", index, f"an index into the {count} {buffers}")
+    alignment = check_alignment(f"{place}.alignment",
+                                _attribute(entry, "alignment", place, "DataEntry", names),
+                                MAX_SEGMENT_ALIGNMENT)
+    layout = None
+    if layouts:
+        try:
+            given = getattr(entry, "tensor_layout", None)  # an entry may have none: not a tensor
+        except Exception as exc:
+            raise unreadable(f"{place}.tensor_layout", exc) from None
+        layout = _layout(f"{place}.tensor_layout", given)
+    return key, int(number), 1 if alignment is None else alignment, layout
+
+
+def checked_entries(named: Any, count: int, *, where: str, buffers: str, layouts: bool,
+                    quick: bool = True) -> Iterator[Tuple[str, int, int, Any]]:
+    """Each entry of the mapping ``named`` (at ``where``) as its key, buffer
+    index (into ``count`` buffers, called ``buffers`` in messages), alignment
+    and, if ``layouts``, layout (the caller's own object when it is common,
+    else the FlatBuffer's table; None without one); :class:`EncodeError`
+    naming the first bad value. ``quick=False`` checks every entry value by
+    value, ranges included."""
+    if not isinstance(named, Mapping):
+        raise fail(where, named, "a mapping of str keys to DataEntry objects")
+    # Locals: this loop runs once per key, and there may be many thousands.
+    ints, limit = _INT, MAX_SEGMENT_ALIGNMENT
+    for key, entry in named.items():
+        if quick:
+            # The common entry, checked in a few steps; anything else (or
+            # anything wrong) is checked value by value below, which names it.
+            try:
+                index, alignment = entry.buffer_index, entry.alignment
+                common = key.__class__ is str and key.isascii() and index.__class__ is int \
+                    and 0 <= index < count and alignment.__class__ is int \
+                    and 0 < alignment <= limit and not alignment & (alignment - 1)
+                layout = None
+                if common and layouts:
+                    layout = entry.tensor_layout
+                    if layout is not None:
+                        scalar_type, sizes, dim_order = layout.scalar_type, layout.sizes, layout.dim_order
+                        common = scalar_type.__class__ is not bool and isinstance(scalar_type, int) \
+                            and _SCALAR_LOW <= scalar_type < _SCALAR_HIGH \
+                            and sizes.__class__ is list and (not sizes or set(map(type, sizes)) == ints) \
+                            and (dim_order.__class__ is bytes or dim_order.__class__ is list and (
+                                not dim_order or set(map(type, dim_order)) == ints))
+            except Exception:  # not an entry or a layout, or a hostile one: checked below
+                common = False
+            if common:
+                yield key, index, alignment, layout
+                continue
+        yield check_entry(where, key, entry, count, buffers, layouts)
