@@ -28,7 +28,7 @@ def build(codec: CodecLayout) -> Encoder:
         s0 = o.offset
         s1 = o.size
         values += (s0, s1)
-        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)))
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)))
 
     def _DataSegment(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -68,8 +68,8 @@ def build(codec: CodecLayout) -> Encoder:
                 v = bytes(v) if v.__class__ is list else ubytes(v)
                 values.append(v)
                 t2_k2 = len(v)
-            k2 = ((t2_s0 != 0 or t2_s0.__class__ is not int and not isinstance(t2_s0, int) and absent_integer(t2_s0)), t2_k1, t2_k2)
-        return ((s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), k0, k2)
+            k2 = ((t2_s0 != 0 if t2_s0.__class__ is int or isinstance(t2_s0, int) else present_integer(t2_s0, 0)), t2_k1, t2_k2)
+        return ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0, k2)
 
     def _NamedData(w: Writer, o: Any) -> int:
         values: List[Any] = []

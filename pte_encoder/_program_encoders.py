@@ -316,7 +316,7 @@ def build(codec: CodecLayout) -> Encoder:
             v = v.encode()
             values.append(v)
             k3 = len(v)
-        return ((s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), k0, k2, k3)
+        return ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0, k2, k3)
 
     def _Frame(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -460,7 +460,7 @@ def build(codec: CodecLayout) -> Encoder:
         s1 = o.device_type
         s2 = o.device_index
         values += (s0, s1, s2)
-        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), (s2 != 0 or s2.__class__ is not int and not isinstance(s2, int) and absent_integer(s2)))
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), (s2 != 0 if s2.__class__ is int or isinstance(s2, int) else present_integer(s2, 0)))
 
     def _NonConstBufferDevice(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -494,7 +494,7 @@ def build(codec: CodecLayout) -> Encoder:
         s0 = o.offset
         s1 = o.size
         values += (s0, s1)
-        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), (s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)))
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)))
 
     def _DataSegment(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -514,7 +514,7 @@ def build(codec: CodecLayout) -> Encoder:
             k1 = len(v)
         else:
             k1 = items(v, 'Q', values)
-        return ((s0 != 0 or s0.__class__ is not int and not isinstance(s0, int) and absent_integer(s0)), k1)
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), k1)
 
     def _SubsegmentOffsets(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -540,7 +540,7 @@ def build(codec: CodecLayout) -> Encoder:
             v = v.encode()
             values.append(v)
             k0 = len(v)
-        return ((s1 != 0 or s1.__class__ is not int and not isinstance(s1, int) and absent_integer(s1)), k0)
+        return ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0)
 
     def _NamedData(w: Writer, o: Any) -> int:
         values: List[Any] = []
