@@ -24,12 +24,52 @@ from .engine.writer import Writer
 def build(codec: CodecLayout) -> Encoder:
     new_layout = codec.new_layout
 
+    def _flat_DataSegment(o: Any, values: List[Any]) -> Any:
+        s0 = o.offset
+        s1 = o.size
+        values += (s0, s1)
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)))
+
     def _DataSegment(w: Writer, o: Any) -> int:
         values: List[Any] = []
         s0 = o.offset
         s1 = o.size
         values += (s0, s1)
         return w.subtree('DataSegment', ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0))), values)
+
+    def _flat_NamedData(o: Any, values: List[Any]) -> Any:
+        s1 = o.segment_index
+        values.append(s1)
+        v = o.key
+        if v is None:
+            k0 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k0 = len(v)
+        t2 = o.tensor_layout
+        if t2 is None:
+            k2 = None
+        else:
+            t2_s0 = t2.scalar_type
+            values.append(t2_s0)
+            v = t2.sizes
+            if v is None:
+                t2_k1 = None
+            elif v.__class__ is list and len(v) <= SHORT_VECTOR:
+                values += v
+                t2_k1 = len(v)
+            else:
+                t2_k1 = items(v, 'i', values)
+            v = t2.dim_order
+            if v is None:
+                t2_k2 = None
+            else:
+                v = bytes(v) if v.__class__ is list else ubytes(v)
+                values.append(v)
+                t2_k2 = len(v)
+            k2 = ((t2_s0 != 0 if t2_s0.__class__ is int or isinstance(t2_s0, int) else present_integer(t2_s0, 0)), t2_k1, t2_k2)
+        return ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0, k2)
 
     def _NamedData(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -71,9 +111,9 @@ def build(codec: CodecLayout) -> Encoder:
     def _FlatTensor(w: Writer, o: Any) -> int:
         s0 = o.version
         v = o.segments
-        c1 = None if v is None else w.tables(v, _DataSegment)
+        c1 = None if v is None else w.flat_tables('[DataSegment]', v, _flat_DataSegment, _DataSegment)
         v = o.named_data
-        c2 = None if v is None else w.tables(v, _NamedData)
+        c2 = None if v is None else w.flat_tables('[NamedData]', v, _flat_NamedData, _NamedData)
         start = w.size
         key = start & 7 | (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5
         layout = layouts_FlatTensor.get(key) or new_layout('FlatTensor', key)

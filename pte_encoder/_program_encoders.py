@@ -176,6 +176,15 @@ def build(codec: CodecLayout) -> Encoder:
             k0 = items(v, 'i', values)
         return (k0,)
 
+    def _flat_EValue(o: Any, values: List[Any]) -> Any:
+        v = o.val
+        if v is None:
+            u1 = k1 = None
+        else:
+            u1, flat = flat_KernelTypes[v.__class__.__name__]
+            k1 = flat(v, values)
+        return (u1, k1)
+
     def _EValue(w: Writer, o: Any) -> int:
         values: List[Any] = []
         v = o.val
@@ -185,6 +194,23 @@ def build(codec: CodecLayout) -> Encoder:
             u1, flat = flat_KernelTypes[v.__class__.__name__]
             k1 = flat(v, values)
         return w.subtree('EValue', (u1, k1), values)
+
+    def _flat_Operator(o: Any, values: List[Any]) -> Any:
+        v = o.name
+        if v is None:
+            k0 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k0 = len(v)
+        v = o.overload
+        if v is None:
+            k1 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k1 = len(v)
+        return (k0, k1)
 
     def _Operator(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -247,6 +273,15 @@ def build(codec: CodecLayout) -> Encoder:
         values.append(s0)
         return (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0))
 
+    def _flat_Instruction(o: Any, values: List[Any]) -> Any:
+        v = o.instr_args
+        if v is None:
+            u1 = k1 = None
+        else:
+            u1, flat = flat_InstructionArguments[v.__class__.__name__]
+            k1 = flat(v, values)
+        return (u1, k1)
+
     def _Instruction(w: Writer, o: Any) -> int:
         values: List[Any] = []
         v = o.instr_args
@@ -256,6 +291,32 @@ def build(codec: CodecLayout) -> Encoder:
             u1, flat = flat_InstructionArguments[v.__class__.__name__]
             k1 = flat(v, values)
         return w.subtree('Instruction', (u1, k1), values)
+
+    def _flat_Frame(o: Any, values: List[Any]) -> Any:
+        s1 = o.lineno
+        values.append(s1)
+        v = o.filename
+        if v is None:
+            k0 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k0 = len(v)
+        v = o.name
+        if v is None:
+            k2 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k2 = len(v)
+        v = o.context
+        if v is None:
+            k3 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k3 = len(v)
+        return ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0, k2, k3)
 
     def _Frame(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -288,7 +349,7 @@ def build(codec: CodecLayout) -> Encoder:
 
     def _FrameList(w: Writer, o: Any) -> int:
         v = o.items
-        c0 = None if v is None else w.tables(v, _Frame)
+        c0 = None if v is None else w.flat_tables('[Frame]', v, _flat_Frame, _Frame)
         start = w.size
         key = start & 7 | (c0 is not None) << 3
         layout = layouts_FrameList.get(key) or new_layout('FrameList', key)
@@ -300,6 +361,23 @@ def build(codec: CodecLayout) -> Encoder:
         s1 = o.index
         values += (s0, s1)
         return w.subtree('BackendDelegateDataReference', ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0))), values)
+
+    def _flat_CompileSpec(o: Any, values: List[Any]) -> Any:
+        v = o.key
+        if v is None:
+            k0 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k0 = len(v)
+        v = o.value
+        if v is None:
+            k1 = None
+        else:
+            v = bytes(v) if v.__class__ is list else ubytes(v)
+            values.append(v)
+            k1 = len(v)
+        return (k0, k1)
 
     def _CompileSpec(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -327,7 +405,7 @@ def build(codec: CodecLayout) -> Encoder:
         v = o.processed
         c1 = None if v is None else _BackendDelegateDataReference(w, v)
         v = o.compile_specs
-        c2 = None if v is None else w.tables(v, _CompileSpec)
+        c2 = None if v is None else w.flat_tables('[CompileSpec]', v, _flat_CompileSpec, _CompileSpec)
         start = w.size
         key = start & 7 | (c0 is not None) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5
         layout = layouts_BackendDelegate.get(key) or new_layout('BackendDelegate', key)
@@ -341,7 +419,7 @@ def build(codec: CodecLayout) -> Encoder:
         v = o.outputs
         c1 = None if v is None else w.scalars(v, 'i')
         v = o.instructions
-        c2 = None if v is None else w.tables(v, _Instruction)
+        c2 = None if v is None else w.flat_tables('[Instruction]', v, _flat_Instruction, _Instruction)
         v = o.stacktrace
         c3 = None if v is None else w.tables(v, _FrameList)
         start = w.size
@@ -357,7 +435,7 @@ def build(codec: CodecLayout) -> Encoder:
         v = o.container_meta_type
         c1 = None if v is None else _ContainerMetadata(w, v)
         v = o.values
-        c2 = None if v is None else w.tables(v, _EValue)
+        c2 = None if v is None else w.flat_tables('[EValue]', v, _flat_EValue, _EValue)
         v = o.inputs
         c3 = None if v is None else w.scalars(v, 'i')
         v = o.outputs
@@ -365,17 +443,24 @@ def build(codec: CodecLayout) -> Encoder:
         v = o.chains
         c5 = None if v is None else w.tables(v, _Chain)
         v = o.operators
-        c6 = None if v is None else w.tables(v, _Operator)
+        c6 = None if v is None else w.flat_tables('[Operator]', v, _flat_Operator, _Operator)
         v = o.delegates
         c7 = None if v is None else w.tables(v, _BackendDelegate)
         v = o.non_const_buffer_sizes
         c8 = None if v is None else w.scalars(v, 'q')
         v = o.non_const_buffer_device
-        c9 = None if v is None else w.tables(v, _NonConstBufferDevice)
+        c9 = None if v is None else w.flat_tables('[NonConstBufferDevice]', v, _flat_NonConstBufferDevice, _NonConstBufferDevice)
         start = w.size
         key = start & 7 | (c0 is not None) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5 | (c3 is not None) << 6 | (c4 is not None) << 7 | (c5 is not None) << 8 | (c6 is not None) << 9 | (c7 is not None) << 10 | (c8 is not None) << 11 | (c9 is not None) << 12
         layout = layouts_ExecutionPlan.get(key) or new_layout('ExecutionPlan', key)
         return w.finish_table(start, layout, [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9])
+
+    def _flat_NonConstBufferDevice(o: Any, values: List[Any]) -> Any:
+        s0 = o.buffer_idx
+        s1 = o.device_type
+        s2 = o.device_index
+        values += (s0, s1, s2)
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), (s2 != 0 if s2.__class__ is int or isinstance(s2, int) else present_integer(s2, 0)))
 
     def _NonConstBufferDevice(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -405,12 +490,31 @@ def build(codec: CodecLayout) -> Encoder:
         layout = layouts_BackendDelegateInlineData.get(key) or new_layout('BackendDelegateInlineData', key)
         return w.finish_table(start, layout, [c0])
 
+    def _flat_DataSegment(o: Any, values: List[Any]) -> Any:
+        s0 = o.offset
+        s1 = o.size
+        values += (s0, s1)
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)))
+
     def _DataSegment(w: Writer, o: Any) -> int:
         values: List[Any] = []
         s0 = o.offset
         s1 = o.size
         values += (s0, s1)
         return w.subtree('DataSegment', ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0))), values)
+
+    def _flat_SubsegmentOffsets(o: Any, values: List[Any]) -> Any:
+        s0 = o.segment_index
+        values.append(s0)
+        v = o.offsets
+        if v is None:
+            k1 = None
+        elif v.__class__ is list and len(v) <= SHORT_VECTOR:
+            values += v
+            k1 = len(v)
+        else:
+            k1 = items(v, 'Q', values)
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), k1)
 
     def _SubsegmentOffsets(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -425,6 +529,18 @@ def build(codec: CodecLayout) -> Encoder:
         else:
             k1 = items(v, 'Q', values)
         return w.subtree('SubsegmentOffsets', ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), k1), values)
+
+    def _flat_NamedData(o: Any, values: List[Any]) -> Any:
+        s1 = o.segment_index
+        values.append(s1)
+        v = o.key
+        if v is None:
+            k0 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k0 = len(v)
+        return ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0)
 
     def _NamedData(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -450,13 +566,13 @@ def build(codec: CodecLayout) -> Encoder:
         v = o.backend_delegate_data
         c3 = None if v is None else w.tables(v, _BackendDelegateInlineData)
         v = o.segments
-        c4 = None if v is None else w.tables(v, _DataSegment)
+        c4 = None if v is None else w.flat_tables('[DataSegment]', v, _flat_DataSegment, _DataSegment)
         v = o.constant_segment
         c5 = None if v is None else _SubsegmentOffsets(w, v)
         v = o.mutable_data_segments
-        c6 = None if v is None else w.tables(v, _SubsegmentOffsets)
+        c6 = None if v is None else w.flat_tables('[SubsegmentOffsets]', v, _flat_SubsegmentOffsets, _SubsegmentOffsets)
         v = o.named_data
-        c7 = None if v is None else w.tables(v, _NamedData)
+        c7 = None if v is None else w.flat_tables('[NamedData]', v, _flat_NamedData, _NamedData)
         start = w.size
         key = start & 7 | (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5 | (c3 is not None) << 6 | (c4 is not None) << 7 | (c5 is not None) << 8 | (c6 is not None) << 9 | (c7 is not None) << 10
         layout = layouts_Program.get(key) or new_layout('Program', key)

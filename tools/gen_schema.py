@@ -582,6 +582,7 @@ def encoder_lines(schema: Schema, table: str) -> List[str]:
     """A table's encoder, writing through the Writer: children first, in slot
     order, then the table."""
     body, values, bits = [], {}, []
+    flat = schema.flat_tables()
     for f in schema.tables[table]:
         name, kind, slot, elem = f.name, f.kind, f.slot, f.elem
         if kind == "SCALAR":
@@ -603,6 +604,9 @@ def encoder_lines(schema: Schema, table: str) -> List[str]:
                 call = "w.string(v)"
             elif kind == "TABLE":
                 call = f"_{elem}(w, v)"
+            elif kind == "TABLE_VECTOR" and elem in flat:
+                # a short vector of flat tables is one subtree (Writer.flat_tables)
+                call = f"w.flat_tables({'[' + str(elem) + ']'!r}, v, _flat_{elem}, _{elem})"
             elif kind == "TABLE_VECTOR":
                 call = f"w.tables(v, _{elem})"
             elif elem == "B":
@@ -701,8 +705,8 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
 
 
 def flat_lines(schema: Schema, table: str, root: bool, member: bool) -> List[str]:
-    """For a flat table: the reader a union calls (``member``), and for a
-    subtree's ``root``, its encoder."""
+    """For a flat table: the reader a union or a vector of it calls
+    (``member``), and for a subtree's ``root``, its encoder."""
     lines, shape = flat_block(schema, table, "o", "")
     body = [f"    {line}" for line in lines]
     out = []
@@ -721,6 +725,9 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
     roots = flat_roots(schema, flat)
     union_members = {m for table in flat for f in schema.fields(table, "UNION")
                      for m in schema.unions[str(f.elem)]}
+    # items of vectors that the other tables' encoders write (Writer.flat_tables)
+    union_members |= {str(f.elem) for table in schema.tables if table not in flat
+                      for f in schema.fields(table, "TABLE_VECTOR") if f.elem in flat}
     for table in schema.tables:
         if table in flat:
             functions += flat_lines(schema, table, table in roots, table in union_members)

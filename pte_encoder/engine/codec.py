@@ -157,7 +157,10 @@ class Codec:
 
         Raises :class:`EncodeError` naming the first bad value.
         """
-        laid = self.layout(layout)
+        # self.layout(layout), its common case inline
+        laid = self._by_layout.get(layout) if layout.__class__ is str else None
+        if laid is None:
+            laid = self.layout(layout)
         writer = Writer(laid.plans, self._vectors, self.default_aligns if aligns is None else aligns,
                         laid.policy)
         try:

@@ -48,6 +48,10 @@ MAX_SHAPES = 16384
 # Longest scalar vector packed item by item (see items).
 SHORT_VECTOR = 16
 
+# Longest vector of flat tables written as one subtree (Writer.flat_tables):
+# longer ones would make a plan per combination of their items' shapes.
+FLAT_VECTOR = 8
+
 
 class Decision:
     """Whether the vtable ``vtable`` exists decides the rest of the plan."""
@@ -112,8 +116,9 @@ class Plans:
         self.layout_of = layout_of
         self.policy = policy
         self.shapes: Dict[ShapeKey, Shape] = {}
+        self.seen: Dict[ShapeKey, None] = {}  # vector subtrees met once (see first_sight)
         self.max_shapes = MAX_SHAPES
-        self._serials = count(1)
+        self.serials = count(1)  # each writer takes the next, as its serial
         self.parts: Dict[str, TableParts] = {}
         self.pieces: Dict[Tuple[str, int], TablePiece] = {}
         for table, fields in schema.tables.items():
@@ -149,8 +154,15 @@ class Plans:
         found = self.pieces[(table, key)] = ("".join(formats), tuple(fields), table_size, vtable, align)
         return found
 
-    def new_serial(self) -> int:
-        return next(self._serials)
+    def first_sight(self, key: ShapeKey) -> bool:
+        """Whether the vector subtree ``key`` (Writer.flat_tables) is met for
+        the first time; it is noted as met."""
+        if key in self.seen:
+            return False
+        if len(self.seen) >= self.max_shapes:
+            self.seen.clear()
+        self.seen[key] = None
+        return True
 
     def new_shape(self, key: ShapeKey) -> Shape:
         """The plans of a (table, shape, start % 8) not met yet.
@@ -175,7 +187,10 @@ class Plans:
         decisions, and calls this at a leaf not compiled yet)."""
         table, shape, start = key
         sim = _Sim(self, start, flat_count, vtables)
-        sim.table(table, shape)
+        if table[0] == "[":  # a vector of flat tables (Writer.flat_tables)
+            sim.tables(table[1:-1], shape)
+        else:
+            sim.table(table, shape)
         plan = sim.compile()
         plans.align = sim.align
         parent: Any = plans
@@ -322,6 +337,19 @@ class _Sim:
             self.align = align
         self.root = end
         return end
+
+    def tables(self, table: str, shapes: Sequence[Any]) -> int:
+        """A vector of tables, as Writer.tables writes it: the items first to
+        last, then the vector of the offsets to them."""
+        ends = [self.table(table, shape) for shape in shapes]
+        self._pad(-self.pos & 3)
+        count = len(ends)
+        base = self.pos + 4 * count  # where the first item's offset lies
+        self.formats.append(f"I{count}I")
+        self.indices.append([self._constant(count),
+                             *[self._constant(base - 4 * i - end) for i, end in enumerate(ends)]])
+        self.pos = self.root = base + 4
+        return self.pos
 
     def _vtable_offset(self, vtable: bytes, end: int) -> int:
         if vtable in self.written:

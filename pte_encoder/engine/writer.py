@@ -19,10 +19,10 @@ from __future__ import annotations
 import struct
 from itertools import repeat
 from operator import sub
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .layout import SIZES, Layout, LayoutPolicy
-from .plans import Decision, Plans, Ready, Shape, ShapeKey
+from .plans import FLAT_VECTOR, Decision, Plans, Ready, Shape, ShapeKey
 from .values import bool_bytes, bytes_like, to_float
 
 _PADS = [bytes(n) for n in range(64)]
@@ -56,7 +56,7 @@ class Writer:
         self._plans = plans
         self._shapes = plans.shapes
         self._vectors = vectors
-        self.serial = plans.new_serial()  # tells this writer's plans from others' (see Plans)
+        self.serial = next(plans.serials)  # tells this writer's plans from others' (see Plans)
 
     def align_to(self, align: int) -> None:
         """Note that the buffer must be aligned to ``align`` as a whole.
@@ -99,6 +99,15 @@ class Writer:
             self.minalign = align
         return self.size
 
+    def _empty_vector4(self) -> int:
+        """empty_vector(4), the common empty vector, in fewer steps: the
+        buffer's alignment needs no note (see align_to)."""
+        if self.size & 3:
+            self.pad(-self.size & 3)
+        self.chunks.append(b"\0\0\0\0")
+        self.size += 4
+        return self.size
+
     def _vector_packer(self, fmt: str, n: int) -> VectorPacker:
         """(pack, data size, alignment) of a vector of ``n`` items of ``fmt``."""
         size = SIZES[fmt]
@@ -114,7 +123,9 @@ class Writer:
             raise TypeError("not a list")
         n = len(items)
         if n == 0:
-            return self.empty_vector(SIZES[fmt])
+            if fmt in "qQd":  # 8-byte items: the policy decides
+                return self.empty_vector(8)
+            return self._empty_vector4()
         packer, size, align = self._vectors.get((fmt, n)) or self._vector_packer(fmt, n)
         try:
             data = packer(n, *items)
@@ -136,7 +147,7 @@ class Writer:
 
     def byte_vector(self, value: Any, align: int) -> int:
         """A [ubyte] vector from a bytes-like object or a list of ints."""
-        return self.blob(bytes_like(value), align)
+        return self.blob(value if value.__class__ is bytes else bytes_like(value), align)
 
     def blob(self, data: Any, align: int) -> int:
         """Bytes as a vector whose data is aligned to ``align`` (at least 4)."""
@@ -165,7 +176,7 @@ class Writer:
             raise TypeError("not a list")
         n = len(items)
         if n == 0:
-            return self.empty_vector()
+            return self._empty_vector4()
         if n == 1:  # common enough (one root item, say) to skip the general case
             position = encode(self, items[0])
             if self.size & 3:
@@ -190,6 +201,32 @@ class Writer:
         self.size = base + 4
         return self.size
 
+    def flat_tables(self, vector: str, items: Sequence[Any], flat: Callable[[Any, List[Any]], Any],
+                    encode: Callable[[Writer, Any], int]) -> int:
+        """A vector of flat tables (see plans.py) whose items ``flat`` reads.
+        From 2 to FLAT_VECTOR items, the whole vector is one subtree, named
+        ``vector`` ("[Table]"), whose shape is its items' shapes: the
+        vectors of small programs (a few values, segments, named data) are
+        then written by one plan, resolved once per buffer, not one per
+        item. Others are written as :meth:`tables` writes them.
+
+        Such a plan is compiled only when its key is met a second time: the
+        items' shapes repeat far more than their combinations, and a first
+        call in a process (many small methods, say) would otherwise compile
+        a plan per vector. The first time, the items are written one by one
+        (their own plans are shared by every vector)."""
+        if items.__class__ is not list and not isinstance(items, (list, tuple)):
+            raise TypeError("not a list")
+        if not 1 < len(items) <= FLAT_VECTOR:
+            return self.tables(items, encode)
+        values: List[Any] = []
+        shape = tuple(map(flat, items, repeat(values)))
+        # (a long shape's hash is worth computing once: subtree takes the plans found)
+        plans = self._shapes.get((vector, shape, self.size & 7))
+        if plans is None and self._plans.first_sight((vector, shape, self.size & 7)):
+            return self.tables(items, encode)
+        return self.subtree(vector, shape, values, plans)
+
     def finish_table(self, start: int, layout: Layout, values: List[Any]) -> int:
         """Write a table whose fields ``values`` (by slot) start at ``start``."""
         pack, pick, offsets, vtable, table_size, align = layout
@@ -209,52 +246,55 @@ class Writer:
             self.minalign = align
         return table
 
-    def subtree(self, table: str, shape: Any, values: List[Any]) -> int:
+    def subtree(self, table: str, shape: Any, values: List[Any], plans: Optional[Shape] = None) -> int:
         """Write the flat subtree ``table`` of ``shape`` whose flat values are
-        ``values`` with one struct (see plans.py); returns the root table's position."""
+        ``values`` with one struct (see plans.py); returns the root table's position.
+        ``plans``: the shape's plans, if the caller has already looked them up.
+
+        The plan depends on which of the shape's vtables this writer has
+        already written: each shape keeps, as ``ready``, its plan for the
+        last writer that has all of its vtables. Otherwise the shape's
+        decisions are walked here (inline: on a small buffer most shapes
+        are met once or twice, so this walk runs about once per subtree),
+        compiling the plan if it is new, and the vtables it writes noted.
+        A plan that writes none stays right for this writer from then on."""
         size = self.size
         key = (table, shape, size & 7)
-        plans = self._shapes.get(key) or self._plans.new_shape(key)
+        if plans is None:
+            plans = self._shapes.get(key) or self._plans.new_shape(key)
         serial, ready = plans.ready
-        if serial != self.serial:
-            ready = self._resolve(plans, key, len(values))
-        pack, pick, constants, known, plan_size, root = ready
+        if serial == self.serial:
+            pack, pick, constants, known, plan_size, root = ready
+        else:
+            vtables = self.vtables
+            known = []
+            node = plans.first
+            # `__class__ is` is faster than isinstance here; mypy 2 narrows on it,
+            # mypy 1 does not, so the ignores say unused-ignore for the newer one.
+            while node.__class__ is Decision:
+                at = vtables.get(node.vtable)  # type: ignore[union-attr, unused-ignore]
+                if at is None:
+                    node = node.new  # type: ignore[union-attr, unused-ignore]
+                else:
+                    known.append(at - node.at)  # type: ignore[union-attr, unused-ignore]
+                    node = node.known  # type: ignore[union-attr, unused-ignore]
+            if node is None:
+                known = []
+                node = self._plans.learn(plans, key, vtables, len(values), known)
+            pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
+            if new_vtables:
+                for vtable, end in new_vtables:
+                    vtables[vtable] = size + end
+            else:
+                plans.ready = (self.serial, (pack, pick, constants, known, plan_size, root))
+            if align > self.minalign:  # align_to, inline
+                self.minalign = align
         values += constants
         for at in known:
             values.append(at - size)
         self.chunks.append(pack(*pick(values)))
         self.size = size + plan_size
         return size + root
-
-    def _resolve(self, plans: Shape, key: ShapeKey, flat_count: int) -> Ready:
-        """The plan of a shape for the vtables this writer has: walk the
-        shape's decisions (compiling the plan if new), and note the vtables it
-        adds. A plan that adds none stays right for this writer from then on."""
-        vtables = self.vtables
-        known: List[int] = []
-        node = plans.first
-        # `__class__ is` is faster than isinstance here; mypy 2 narrows on it,
-        # mypy 1 does not, so the ignores say unused-ignore for the newer one.
-        while node.__class__ is Decision:
-            at = vtables.get(node.vtable)  # type: ignore[union-attr, unused-ignore]
-            if at is None:
-                node = node.new  # type: ignore[union-attr, unused-ignore]
-            else:
-                known.append(at - node.at)  # type: ignore[union-attr, unused-ignore]
-                node = node.known  # type: ignore[union-attr, unused-ignore]
-        if node is None:
-            known = []
-            node = self._plans.learn(plans, key, vtables, flat_count, known)
-        pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
-        ready = (pack, pick, constants, known, plan_size, root)
-        if new_vtables:
-            for vtable, end in new_vtables:
-                vtables[vtable] = self.size + end
-        else:
-            plans.ready = (self.serial, ready)
-        if align > self.minalign:  # align_to, inline
-            self.minalign = align
-        return ready
 
     def finish(self, root: int, identifier: bytes) -> List[Any]:
         """Pad to the largest alignment used, then the identifier and root offset.
@@ -263,10 +303,14 @@ class Writer:
         first, each a piece of its own (containers may insert a header after them).
         """
         pad = -(self.size + 8) & (self.minalign - 1)
+        chunks = self.chunks
         if pad:
-            self.chunks.append(bytes(pad))
-        self.flush()
+            chunks.append(bytes(pad))
+        chunks.reverse()  # flush, inline (never empty: the root table was written last)
+        blocks = self.blocks
+        blocks.append(b"".join(chunks))
+        self.chunks = []
         self.size += pad + 8
-        self.blocks += [identifier, _U32(self.size - root)]
-        self.blocks.reverse()
-        return self.blocks
+        blocks += [identifier, _U32(self.size - root)]
+        blocks.reverse()
+        return blocks
