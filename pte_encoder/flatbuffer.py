@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 from ._codecs import PROGRAM
 from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment
 from .engine.codec import MAX_FLATBUFFER_SIZE
-from .errors import EncodeError
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .types import LayoutName, ProgramLike
@@ -47,7 +46,7 @@ _OPTIONS = {("Buffer", "storage"): "constant_tensor_alignment",
 
 
 def check_layout(layout: str) -> None:
-    """Raise :class:`EncodeError` unless ``layout`` is "flatc" or "flatbuffers"."""
+    """Raise :class:`~pte_encoder.EncodeError` unless ``layout`` is "flatc" or "flatbuffers"."""
     PROGRAM.layout(layout)
 
 
@@ -96,10 +95,4 @@ def encode_flatbuffer(program: ProgramLike, *, constant_tensor_alignment: Option
     else:
         check_layout(layout)  # before the alignments: its error comes first
         alignments = resolve_alignments(constant_tensor_alignment, delegate_alignment)
-    chunks, size = PROGRAM.encode_chunks(program, alignments, layout)
-    try:
-        return b"".join(chunks)
-    except MemoryError:
-        pass
-    raise EncodeError(f"{PROGRAM.schema.name}: the FlatBuffer would be {size} bytes: out of memory",
-                      value=size, has_value=True)
+    return PROGRAM.encode(program, alignments, layout)
