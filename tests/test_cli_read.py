@@ -371,3 +371,15 @@ def test_decode_whose_options_cannot_be_written_leaves_nothing(tmp_path: Path,
     assert run(["decode", CORPUS / "xnn_mlp" / "expected.pte", "-o", program,
                 "--options-out", options], capsys)[0] == 2
     assert program.exists()
+
+
+def test_inspect_counts_a_shared_blob_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    program = pe.Program(version=0, execution_plan=[], constant_buffer=[], backend_delegate_data=[], segments=[])
+    pte, ptd = tmp_path / "shared.pte", tmp_path / "shared.ptd"
+    pe.write_program(program, pte, named_data=pe.NamedDataOutput(
+        [bytes(1000), bytes(10)], {"a": pe.DataEntry(0), "b": pe.DataEntry(0), "c": pe.DataEntry(1)}))
+    pe.write_data_file(pe.DataPayload([bytes(3)], {k: pe.DataEntry(0) for k in "abcde"}), ptd)
+    out = run(["inspect", pte], capsys)[1]
+    assert "named data: 3 keys, 1,010 bytes in 2 buffers\n" in out and "  a: 1,000 bytes" in out
+    out = run(["inspect", ptd], capsys)[1]
+    assert "named data: 5 keys, 3 bytes in 1 segment\n" in out
