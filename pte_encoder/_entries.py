@@ -131,7 +131,7 @@ def check_entry(where: str, key: Any, entry: Any, count: int, buffers: str,
     check_object(place, entry, "DataEntry")
     names = _ENTRY if layouts else _ENTRY[:2]
     index = _attribute(entry, "buffer_index", place, "DataEntry", names)
-    number = None if isinstance(index, bool) else integer(index)
+    number = None if isinstance(index, bool) else integer(index, f"{place}.buffer_index")
     if number is None or not 0 <= number < count:
         raise fail(f"{place}.buffer_index", index, f"an index into the {count} {buffers}")
     alignment = check_alignment(f"{place}.alignment",

@@ -28,7 +28,7 @@ def check_alignment(name: str, value: Any, limit: int) -> Optional[int]:
     :class:`EncodeError` at ``name``."""
     if value is None:
         return None
-    number = None if isinstance(value, bool) else integer(value)
+    number = None if isinstance(value, bool) else integer(value, name)
     if number is None or number < 1 or number & (number - 1):
         raise fail(name, value, "a power of two")
     if number > limit:

@@ -123,7 +123,7 @@ class DataPayload(_Record):
 
 def _count(name: str, value: Any) -> int:
     """A byte count or offset argument as an int (integer-like accepted, not a bool)."""
-    number = None if isinstance(value, bool) else integer(value)
+    number = None if isinstance(value, bool) else integer(value, name)
     if number is None or number < 0:
         raise fail(name, value, "a non-negative integer", root="FileData")
     return int(number)

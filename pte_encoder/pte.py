@@ -124,7 +124,7 @@ def _read(obj: Any, name: str, path: str) -> Any:
 
 
 def _index(path: str, value: Any, count: int, what: str) -> int:
-    number = None if isinstance(value, bool) else integer(value)
+    number = None if isinstance(value, bool) else integer(value, path)
     if number is None or not 0 <= number < count:
         raise fail(path, value, f"an index into the {count} {what}")
     return int(number)

@@ -430,3 +430,27 @@ def test_a_layout_sequence_that_fails_is_named() -> None:
         0, 16, pe.TensorLayout(pe.ScalarType.FLOAT, Failing(2), [0]))})))
     assert error.path == "named_data['w'].tensor_layout.sizes"
     assert str(error).startswith("named_data['w'].tensor_layout.sizes: cannot be read: FileNotFoundError")
+
+
+class Hostile:
+    """An integer-like whose __index__ raises."""
+
+    def __index__(self) -> int:
+        raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize("call, path", [
+    (lambda: pe.FileData("x", offset=Hostile()), "offset"),  # type: ignore[arg-type]
+    (lambda: pe.encode_data_file(pe.DataPayload([b"a"], {"w": pe.DataEntry(0, Hostile())})),  # type: ignore[arg-type]
+     "named_data['w'].alignment"),
+    (lambda: pe.encode_data_file(pe.DataPayload([b"a"], {"w": pe.DataEntry(Hostile(), 1)})),  # type: ignore[arg-type]
+     "named_data['w'].buffer_index"),
+    (lambda: pe.encode_data_file(pe.DataPayload([b"a"], {}), segment_alignment=Hostile()),  # type: ignore[arg-type]
+     "segment_alignment"),
+    (lambda: _pte({"w": pe.DataEntry(Hostile(), 1)}), "named_data.pte_data['w'].buffer_index"),  # type: ignore[arg-type]
+    (lambda: pe.encode_program(_program(), constant_tensor_alignment=Hostile()),  # type: ignore[arg-type]
+     "constant_tensor_alignment"),
+])
+def test_an_index_that_raises_is_unreadable_at_its_place(call: Any, path: str) -> None:
+    error = _error(call)
+    assert str(error) == f"{path}: cannot be read: RuntimeError: boom" and error.path == path

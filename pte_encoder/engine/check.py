@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import operator
 import struct
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 from ..errors import EncodeError, fail, join
 from .schema import Schema
@@ -35,17 +35,21 @@ _fail = fail
 _join = join
 
 
-def integer(value: Any) -> Any:
+def integer(value: Any, path: Optional[str] = None) -> Any:
     """``value`` as an int if it is one or is integer-like (``__index__``, as
     numpy integers are), else None. bool counts as an int, as it does for
-    ``struct`` and for flatbuffers' own Builder (see the README)."""
+    ``struct`` and for flatbuffers' own Builder (see the README). An
+    ``__index__`` that raises something else than TypeError makes the value
+    unreadable: an EncodeError at ``path`` if it is given, else None."""
     if isinstance(value, int):
         return value
     try:
         return operator.index(value)
     except TypeError:
         return None
-    except Exception:  # a hostile __index__: not an integer either
+    except Exception as exc:  # a hostile __index__
+        if path is not None:
+            raise unreadable(path, exc) from None
         return None
 
 
