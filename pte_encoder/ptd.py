@@ -116,7 +116,15 @@ def _encode(payload: Any, buffers: Any, root: ft.FlatTensor) -> Tuple[List[Any],
 def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], int, bool]:
     segment_alignment = check_segment_alignment(segment_alignment)
     plan = _SegmentPlan(segment_alignment)
-    entries, buffers = _extract(payload, plan)
+    try:
+        entries, buffers = _extract(payload, plan)
+    except EncodeError:
+        # The quick check leaves some values to the codec, so an entry before
+        # the one found bad may be bad too: the full check names the first.
+        for _entry in _entries(payload, check_buffers("buffers", _attribute(payload, "buffers")),
+                               quick=False):
+            pass
+        raise
     root = ft.FlatTensor(version=FLAT_TENSOR_VERSION, segments=plan.table, named_data=entries)
     chunks, fb_size = _encode(payload, buffers, root)
     base = fb_size + PADDED_HEADER_LENGTH

@@ -702,3 +702,14 @@ def test_a_blob_may_flush_the_file_it_writes_to(tmp_path: Path) -> None:
     program = pe.Program(version=0, execution_plan=[], constant_buffer=[], backend_delegate_data=[], segments=[])
     assert pe.encode_program(program, named_data=named) == \
         pe.encode_program(program, named_data=pe.NamedDataOutput([data], {"w": pe.DataEntry(0, 16)}))
+
+
+def test_the_first_bad_entry_is_named_whichever_check_finds_it() -> None:
+    """The quick check leaves an out-of-range size to the codec, and finds a
+    bad buffer_index itself: the error still names the first bad entry."""
+    payload = pe.DataPayload([b"a"], {
+        "A": pe.DataEntry(0, 1, pe.TensorLayout(pe.ScalarType.FLOAT, [2**31], [0])),
+        "B": pe.DataEntry(5, 1, None)})
+    with pytest.raises(pe.EncodeError) as info:
+        pe.encode_data_file(payload)
+    assert info.value.path == "named_data['A'].tensor_layout.sizes[0]"
