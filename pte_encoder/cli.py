@@ -108,21 +108,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     except BrokenPipeError as exc:
         if exc.filename is not None:  # a pipe named as the output: an error like any other
             return _failed(f"cannot write {exc.filename}: {exc.strerror or exc}")
-        # The reader of the standard output went away (`| head`): stop
-        # quietly, with the stream sent nowhere so that the flush at exit
-        # does not complain (as Python's documentation on SIGPIPE advises).
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # The reader of the standard output went away (`| head`): stop quietly.
+        _drop_standard_output()
         return 1
     except OSError as exc:
         # write_file names the file it failed on; an error without a name
         # came from the output file's stream, or from the standard output.
-        target = exc.filename if exc.filename is not None else \
-            getattr(args, "output", None) or "the standard output"
+        target = exc.filename if exc.filename is not None else getattr(args, "output", None)
+        if target is None:
+            _drop_standard_output()
+            return _failed(f"cannot write the standard output: {exc.strerror or exc}")
         return _failed(f"cannot write {os.fsdecode(target)}: {exc.strerror or exc}")
     except (CommandError, ReadError, PteEncoderError) as exc:
         return _failed(str(exc))
     return 0
+
+
+def _drop_standard_output() -> None:
+    """Send the standard output nowhere, so that what is still buffered for
+    it does not fail again at exit (as Python's documentation on SIGPIPE
+    advises)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _failed(message: str) -> int:

@@ -315,11 +315,17 @@ def test_inferred_delegate_alignment_in_the_flatbuffers_layout(delegate: Any,
 
 # The standard output as the command's output, and errors writing it.
 
-def _cli(args: list, stdout: Any) -> Any:
+def _cli(args: list, stdout: Any, unbuffered: bool = False) -> Any:
+    """The command in a fresh process, its standard output buffered as a
+    terminal-less process has it, or unbuffered (PYTHONUNBUFFERED)."""
+    import os
     import subprocess
     import sys
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     return subprocess.run([sys.executable, "-m", "pte_encoder", *map(str, args)], stdout=stdout,
-                          stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120)
+                          stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120, env=env)
 
 
 @pytest.mark.parametrize("source", [CORPUS / "xnn_mlp" / "expected.pte",
@@ -339,21 +345,23 @@ def test_decode_to_the_standard_output_keeps_it_clean(source: Path, tmp_path: Pa
     assert piped.returncode == 0 and piped.stdout.encode() == expected.read_bytes()
 
 
-def test_inspect_into_a_closed_pipe_stops_quietly() -> None:
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_inspect_into_a_closed_pipe_stops_quietly(unbuffered: bool) -> None:
     import os
     read, write = os.pipe()
     os.close(read)  # the reader went away before anything was written (as `| head` may)
     try:
-        result = _cli(["inspect", CORPUS / "conv" / "expected.pte"], write)
+        result = _cli(["inspect", CORPUS / "conv" / "expected.pte"], write, unbuffered)
     finally:
         os.close(write)
     assert result.returncode == 1 and result.stderr == ""
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
-def test_inspect_into_a_full_device_is_one_line() -> None:
+@pytest.mark.parametrize("unbuffered", [False, True])
+def test_inspect_into_a_full_device_is_one_line(unbuffered: bool) -> None:
     with open("/dev/full", "w") as full:
-        result = _cli(["inspect", CORPUS / "conv" / "expected.pte", "--json"], full)
+        result = _cli(["inspect", CORPUS / "conv" / "expected.pte", "--json"], full, unbuffered)
     assert result.returncode == 2
     assert result.stderr == "pte-encoder: error: cannot write the standard output: No space left on device\n"
 
