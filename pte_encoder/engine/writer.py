@@ -175,8 +175,12 @@ class Writer:
         if items.__class__ is not list and not isinstance(items, (list, tuple)):
             raise TypeError("not a list")
         n = len(items)
-        if n == 0:
-            return self._empty_vector4()
+        if n == 0:  # _empty_vector4, inline: small programs have many empty vectors
+            if self.size & 3:
+                self.pad(-self.size & 3)
+            self.chunks.append(b"\0\0\0\0")
+            self.size += 4
+            return self.size
         if n == 1:  # common enough (one root item, say) to skip the general case
             position = encode(self, items[0])
             if self.size & 3:
@@ -217,10 +221,17 @@ class Writer:
         (their own plans are shared by every vector)."""
         if items.__class__ is not list and not isinstance(items, (list, tuple)):
             raise TypeError("not a list")
-        if not 1 < len(items) <= FLAT_VECTOR:
+        n = len(items)
+        if n == 0:  # _empty_vector4, inline (as in tables)
+            if self.size & 3:
+                self.pad(-self.size & 3)
+            self.chunks.append(b"\0\0\0\0")
+            self.size += 4
+            return self.size
+        if n > FLAT_VECTOR:
             return self.tables(items, encode)
         values: List[Any] = []
-        shape = tuple(map(flat, items, repeat(values)))
+        shape = (flat(items[0], values),) if n == 1 else tuple(map(flat, items, repeat(values)))
         # (a long shape's hash is worth computing once: subtree takes the plans found)
         plans = self._shapes.get((vector, shape, self.size & 7))
         if plans is None and self._plans.first_sight((vector, shape, self.size & 7)):
@@ -296,21 +307,40 @@ class Writer:
         self.size = size + plan_size
         return size + root
 
-    def finish(self, root: int, identifier: bytes) -> List[Any]:
-        """Pad to the largest alignment used, then the identifier and root offset.
-
-        Returns the buffer's pieces in order: the root offset and the identifier
-        first, each a piece of its own (containers may insert a header after them).
-        """
+    def finish(self, root: int, identifier: bytes) -> None:
+        """Pad to the largest alignment used, then write the identifier and the
+        root offset: the buffer is complete, ``size`` is its size. Take it out
+        with :meth:`pieces` or :meth:`join`."""
         pad = -(self.size + 8) & (self.minalign - 1)
         chunks = self.chunks
         if pad:
-            chunks.append(bytes(pad))
+            chunks.append(_PADS[pad] if pad < 64 else bytes(pad))
+        self.size += pad + 8
+        chunks += (identifier, _U32(self.size - root))
+
+    def pieces(self) -> List[Any]:
+        """The finished buffer's pieces in order: the root offset and the
+        identifier first, each a piece of its own (containers insert a header
+        after them), then the rest in blocks. The writer is spent."""
+        chunks = self.chunks
+        root_offset = chunks.pop()
+        identifier = chunks.pop()
         chunks.reverse()  # flush, inline (never empty: the root table was written last)
         blocks = self.blocks
         blocks.append(b"".join(chunks))
-        self.chunks = []
-        self.size += pad + 8
-        blocks += [identifier, _U32(self.size - root)]
+        blocks += (identifier, root_offset)
         blocks.reverse()
+        self.chunks = self.blocks = []
         return blocks
+
+    def join(self) -> bytes:
+        """The finished buffer as one bytes object: every piece is copied once
+        (joining the last chunks into a block first, as :meth:`pieces` does,
+        would copy them twice). The writer is spent."""
+        chunks = self.chunks
+        chunks.reverse()
+        if self.blocks:  # written before the chunks, so after them in memory, last first
+            self.blocks.reverse()
+            chunks += self.blocks
+        self.chunks = self.blocks = []
+        return b"".join(chunks)
