@@ -208,7 +208,7 @@ class Writer:
     def flat_tables(self, vector: str, items: Sequence[Any], flat: Callable[[Any, List[Any]], Any],
                     encode: Callable[[Writer, Any], int]) -> int:
         """A vector of flat tables (see plans.py) whose items ``flat`` reads.
-        From 2 to FLAT_VECTOR items, the whole vector is one subtree, named
+        From 1 to FLAT_VECTOR items, the whole vector is one subtree, named
         ``vector`` ("[Table]"), whose shape is its items' shapes: the
         vectors of small programs (a few values, segments, named data) are
         then written by one plan, resolved once per buffer, not one per
