@@ -110,10 +110,14 @@ def test_short_vectors_of_flat_tables_are_one_subtree_from_their_second_sight(
     # and segments, operators, named data: the first encoding writes them
     # item by item, the second compiles one plan per vector of 1 to
     # FLAT_VECTOR items, later ones use it; all alike, and flatc's in its layout.
+    # (The method has a chain too long to be a small table: its vectors are
+    # written by the writer, not inside the method's subtree.)
     kinds = [pe.Int(3), empty_tensor(sizes=[1, 2], dim_order=[0, 1]).val, pe.Null(), pe.Int(0),
              pe.String(string_val="abc"), empty_tensor(allocation_info=pe.AllocationDetails()).val]
     values = [pe.EValue(kinds[i % len(kinds)]) for i in range(length)]
-    plan = pe.ExecutionPlan(name="m", values=values, inputs=[], outputs=[],
+    long_chain = pe.Chain(inputs=[], outputs=[],
+                          instructions=[pe.Instruction(pe.FreeCall(i)) for i in range(_plans.FLAT_VECTOR + 1)])
+    plan = pe.ExecutionPlan(name="m", values=values, inputs=[], outputs=[], chains=[long_chain],
                             operators=[pe.Operator(name="aten::add" * i, overload="out") for i in range(length)])
     program = pe.Program(version=0, execution_plan=[plan],
                          segments=[pe.DataSegment(offset=i, size=7 * i) for i in range(length)],
@@ -128,6 +132,52 @@ def test_short_vectors_of_flat_tables_are_one_subtree_from_their_second_sight(
     vectors = {key[0] for key in plans.shapes if key[0].startswith("[")}
     assert vectors == ({"[EValue]", "[Operator]", "[DataSegment]", "[NamedData]"}
                        if 0 < length <= _plans.FLAT_VECTOR else set())
+
+
+def small_method(values: int = 3, instructions: int = 2, frames: int = 2) -> pe.ExecutionPlan:
+    trace = [pe.FrameList(items=[pe.Frame(filename="f.py", lineno=i, name="g" * i) for i in range(frames)])
+             for _ in range(instructions)]
+    chain = pe.Chain(inputs=[0], outputs=[1], stacktrace=trace,
+                     instructions=[pe.Instruction(pe.KernelCall(op_index=0, args=[0, 1])) for _ in range(instructions)])
+    delegate = pe.BackendDelegate(id="backend", processed=pe.BackendDelegateDataReference(index=1),
+                                  compile_specs=[pe.CompileSpec(key="k", value=b"v")])
+    return pe.ExecutionPlan(name="m", values=[pe.EValue(pe.Int(i)) for i in range(values)], inputs=[0],
+                            outputs=[1], chains=[chain], operators=[pe.Operator(name="aten::add", overload="")],
+                            delegates=[delegate], non_const_buffer_sizes=[0, 16])
+
+
+BIG = _plans.FLAT_VECTOR + 1
+
+
+@pytest.mark.parametrize("layout", ["flatc", "flatbuffers"])
+@pytest.mark.parametrize("plan, small, not_small", [
+    (small_method(), {"ExecutionPlan"}, set()),
+    (small_method(values=0, instructions=0, frames=0), {"ExecutionPlan"}, set()),
+    # too many values: its chains and delegates are small tables on their own
+    (small_method(values=BIG), {"Chain", "BackendDelegate"}, {"ExecutionPlan"}),
+    (small_method(instructions=BIG), {"BackendDelegate"}, {"ExecutionPlan", "Chain"}),
+    (small_method(frames=BIG), {"BackendDelegate"}, {"ExecutionPlan", "Chain", "FrameList"}),
+    # over SMALL_VALUES flat values
+    (pe.ExecutionPlan(name="m", values=[pe.EValue(pe.IntList(list(range(16)))) for _ in range(16)]),
+     set(), {"ExecutionPlan"}),
+    (pe.ExecutionPlan(name="m", values=tuple(small_method().values)), set(), {"ExecutionPlan"}),  # a tuple
+])
+def test_small_tables_are_one_subtree_from_their_second_sight(layout: str, plan: Any, small: Any,
+                                                               not_small: Any) -> None:
+    # A method whose table vectors are all short lists (Schema.small_tables),
+    # with at most SMALL_VALUES flat values, is written item by item the
+    # first time, then as one subtree; otherwise its chains and delegates may
+    # be, each on its own. The bytes are the same, and flatc's in its layout.
+    program = pe.Program(version=0, execution_plan=[plan, plan])
+    plans = PROGRAM.layout(layout).plans
+    plans.shapes.clear()
+    plans.seen.clear()
+    out = [pe.encode_flatbuffer(program, layout=layout) for _ in range(3)]
+    assert out[0] == out[1] == out[2]
+    if layout == "flatc":
+        same_as_flatc(program)
+    tables = {key[0] for key in plans.shapes}
+    assert small <= tables and not tables & not_small, tables
 
 
 @pytest.mark.parametrize("layout", ["flatc", "flatbuffers"])

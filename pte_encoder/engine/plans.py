@@ -56,6 +56,11 @@ SHORT_VECTOR = 16
 # are still compiled only for vectors met twice.
 FLAT_VECTOR = 16
 
+# Most flat values a small table's subtree (Writer.small_table) may have:
+# a bound on the size of its plan (and on the time to compile it). Small
+# methods (a few values, instructions, operators) have well under this.
+SMALL_VALUES = 256
+
 
 class Decision:
     """Whether the vtable ``vtable`` exists decides the rest of the plan."""
@@ -93,17 +98,18 @@ ShapeKey = Tuple[str, Any, int]
 # A table's scalars as (slot, presence mask) in the order the _flat_
 # functions read them, each scalar slot's rank among them, and its other
 # fields as (slot, kind, element, presence mask), kind one of _UNION,
-# _VECTOR, _STRING, _TABLE, element the vector's format, the table, or the
-# union's member tables.
+# _VECTOR, _STRING, _TABLE, _TABLES (a vector of tables: in a small table's
+# subtree, see Writer.small_table), element the vector's format, the table
+# (or the vector's item table), or the union's member tables.
 TableParts = Tuple[Tuple[Tuple[int, int], ...], Dict[int, int], Tuple[Tuple[int, int, Any, int], ...]]
-_UNION, _VECTOR, _STRING, _TABLE = range(4)
+_UNION, _VECTOR, _STRING, _TABLE, _TABLES = range(5)
 # What a table's stored field holds, in a TablePiece.
 _SCALAR, _OFFSET, _TYPE = range(3)
 # A table laid out for the walk (see Plans.piece): its struct format, its
 # fields in memory order as (_SCALAR, rank among the scalars, offset) or
 # (_OFFSET or _TYPE, slot, offset), its size, its vtable and its alignment.
 TablePiece = Tuple[str, Tuple[Tuple[int, int, int], ...], int, bytes, int]
-_KINDS = {"UNION": _UNION, "VECTOR": _VECTOR, "STRING": _STRING, "TABLE": _TABLE}
+_KINDS = {"UNION": _UNION, "VECTOR": _VECTOR, "STRING": _STRING, "TABLE": _TABLE, "TABLE_VECTOR": _TABLES}
 # Padding formats, by byte count.
 _PAD = [f"{n}x" for n in range(64)]
 
@@ -128,8 +134,7 @@ class Plans:
         for table, fields in schema.tables.items():
             mask = {slot: 1 << bit for bit, slot, _fmt, _flag in schema.specs[table]}
             scalars = tuple((f.slot, mask[f.slot]) for f in fields if f.kind == "SCALAR")
-            # (tables with table vectors are never walked: kind -1)
-            rows = tuple((f.slot, _KINDS.get(f.kind, -1),
+            rows = tuple((f.slot, _KINDS[f.kind],
                           schema.unions[str(f.elem)] if f.kind == "UNION" else str(f.elem), mask[f.slot])
                          for f in schema.children(table))
             self.parts[table] = (scalars, {slot: rank for rank, (slot, _m) in enumerate(scalars)}, rows)
@@ -316,8 +321,10 @@ class _Sim:
                 children[slot] = self.vector(elem, part)
             elif kind == _STRING:
                 children[slot] = self.string(part)
-            else:
+            elif kind == _TABLE:
                 children[slot] = self.table(elem, part)
+            else:  # a vector of tables, its items' shapes
+                children[slot] = self.tables(elem, part)
         key = (table, bits << 3 | self.pos & 7)
         fmt, fields, table_size, vtable, align = self.plans.pieces.get(key) or self.plans.piece(*key)
         end = self.pos + table_size

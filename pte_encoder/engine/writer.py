@@ -238,6 +238,20 @@ class Writer:
             return self.tables(items, encode)
         return self.subtree(vector, shape, values, plans)
 
+    def small_table(self, table: str, shape: Any, values: List[Any],
+                    encode: Callable[[Writer, Any], int], item: Any) -> int:
+        """A small table (Schema.small_tables: a method, a chain...) whose
+        subtree, read into ``values`` and ``shape`` by its _flat_ reader, is
+        small: written as one subtree, as :meth:`flat_tables` writes a short
+        vector, once it has been met twice; the first time, ``encode``
+        writes ``item`` through the writer (its children's plans are shared
+        far more than the whole's)."""
+        key = (table, shape, self.size & 7)
+        plans = self._shapes.get(key)
+        if plans is None and self._plans.first_sight(key):
+            return encode(self, item)
+        return self.subtree(table, shape, values, plans)
+
     def finish_table(self, start: int, layout: Layout, values: List[Any]) -> int:
         """Write a table whose fields ``values`` (by slot) start at ``start``."""
         pack, pick, offsets, vtable, table_size, align = layout
