@@ -128,14 +128,14 @@ def build(codec: CodecLayout) -> Encoder:
         if v is None:
             k1 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k1 = tuple([_flat_DataSegment(x, values) for x in v])
+            k1 = tuple([_flat_DataSegment(x, values) for x in v]) if v else ()
         else:
             return None
         v = o.named_data
         if v is None:
             k2 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k2 = tuple([_flat_NamedData(x, values) for x in v])
+            k2 = tuple([_flat_NamedData(x, values) for x in v]) if v else ()
         else:
             return None
         return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), k1, k2)

@@ -362,7 +362,7 @@ def build(codec: CodecLayout) -> Encoder:
         if v is None:
             k0 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k0 = tuple([_flat_Frame(x, values) for x in v])
+            k0 = tuple([_flat_Frame(x, values) for x in v]) if v else ()
         else:
             return None
         return (k0,)
@@ -450,7 +450,7 @@ def build(codec: CodecLayout) -> Encoder:
         if v is None:
             k2 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k2 = tuple([_flat_CompileSpec(x, values) for x in v])
+            k2 = tuple([_flat_CompileSpec(x, values) for x in v]) if v else ()
         else:
             return None
         return (k0, k1, k2)
@@ -499,14 +499,14 @@ def build(codec: CodecLayout) -> Encoder:
         if v is None:
             k2 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k2 = tuple([_flat_Instruction(x, values) for x in v])
+            k2 = tuple([_flat_Instruction(x, values) for x in v]) if v else ()
         else:
             return None
         v = o.stacktrace
         if v is None:
             k3 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k3 = tuple([_flat_FrameList(x, values) for x in v])
+            k3 = tuple([_flat_FrameList(x, values) for x in v]) if v else ()
             if None in k3:
                 return None
         else:
@@ -579,7 +579,7 @@ def build(codec: CodecLayout) -> Encoder:
         if v is None:
             k2 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k2 = tuple([_flat_EValue(x, values) for x in v])
+            k2 = tuple([_flat_EValue(x, values) for x in v]) if v else ()
         else:
             return None
         v = o.inputs
@@ -602,7 +602,7 @@ def build(codec: CodecLayout) -> Encoder:
         if v is None:
             k5 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k5 = tuple([_flat_Chain(x, values) for x in v])
+            k5 = tuple([_flat_Chain(x, values) for x in v]) if v else ()
             if None in k5:
                 return None
         else:
@@ -611,14 +611,14 @@ def build(codec: CodecLayout) -> Encoder:
         if v is None:
             k6 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k6 = tuple([_flat_Operator(x, values) for x in v])
+            k6 = tuple([_flat_Operator(x, values) for x in v]) if v else ()
         else:
             return None
         v = o.delegates
         if v is None:
             k7 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k7 = tuple([_flat_BackendDelegate(x, values) for x in v])
+            k7 = tuple([_flat_BackendDelegate(x, values) for x in v]) if v else ()
             if None in k7:
                 return None
         else:
@@ -635,7 +635,7 @@ def build(codec: CodecLayout) -> Encoder:
         if v is None:
             k9 = None
         elif v.__class__ is list and len(v) <= FLAT_VECTOR:
-            k9 = tuple([_flat_NonConstBufferDevice(x, values) for x in v])
+            k9 = tuple([_flat_NonConstBufferDevice(x, values) for x in v]) if v else ()
         else:
             return None
         return (k0, k1, k2, k3, k4, k5, k6, k7, k8, k9)

@@ -58,6 +58,20 @@ def test_interleaved_writers_keep_their_own_vtables() -> None:
         assert [pe.encode_flatbuffer(p) for p in (first, second)] == expected
 
 
+def test_a_shape_first_in_one_buffer_and_later_in_another() -> None:
+    # A writer with no vtable yet skips the decisions (Shape.fresh): the same
+    # shapes, first in one buffer and after other tables in the next, in turn.
+    values = [empty_tensor(sizes=[2], dim_order=[0], allocation_info=pe.AllocationDetails()),
+              pe.EValue(pe.Int(5))]
+    first = program_of(values)
+    later = program_of([pe.EValue(pe.Double(1.5)), pe.EValue(pe.Bool(True))] + values)
+    later.execution_plan[0].name = "f" * 5
+    expected = [flatc_binary(pe.program_to_json(p)) for p in (first, later)]
+    for _ in range(3):
+        assert [pe.encode_flatbuffer(p) for p in (first, later)] == expected
+        assert pe.encode_flatbuffer(first) == expected[0]
+
+
 def test_threads_encoding_different_programs_agree_with_one_thread() -> None:
     programs = []
     for case in CORPUS_CASES:

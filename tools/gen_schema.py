@@ -680,7 +680,7 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
             # writes the table through the writer instead).
             children += [f"v = {obj}.{name}", "if v is None:", f"    {var} = None",
                          "elif v.__class__ is list and len(v) <= FLAT_VECTOR:",
-                         f"    {var} = tuple([_flat_{elem}(x, values) for x in v])"]
+                         f"    {var} = tuple([_flat_{elem}(x, values) for x in v]) if v else ()"]
             if elem not in schema.flat_tables():
                 children += [f"    if None in {var}:", "        return None"]
             children += ["else:", "    return None"]

@@ -9,6 +9,11 @@ writes for the subtree depend only on that shape, on where it starts modulo
 8, and on which of its vtables were already written (flatc writes each
 distinct vtable once and points later tables at it).
 
+A short vector of such tables is one subtree too (Writer.flat_tables), and
+so is a small table (Schema.small_tables: a method, a chain) whose table
+vectors are all short: its _flat_ reader returns None when one is not, and
+the table is then written through the writer (Writer.small_table).
+
 Writer.subtree looks the shape up in its codec's :class:`Plans` and packs
 all the values with one ``struct.Struct``. On a new shape, :class:`_Sim`
 walks it once as the writer would write it, and compiles the packer. Which
@@ -78,14 +83,17 @@ class Shape:
     """The plans of one (table, shape, start % 8): ``first``, the first
     Decision (or the Plan if there is no vtable to check); ``ready``, the
     plan as the writer with serial ``ready[0]`` uses it, once that writer
-    has all of its vtables; ``align``, the largest alignment inside the
-    subtree (0 until a plan is learnt; the same for all its plans)."""
+    has all of its vtables; ``fresh``, the plan for a writer that has no
+    vtable yet (every decision: new), once learnt; ``align``, the largest
+    alignment inside the subtree (0 until a plan is learnt; the same for
+    all its plans)."""
 
-    __slots__ = ("first", "ready", "align")
+    __slots__ = ("first", "ready", "fresh", "align")
 
     def __init__(self) -> None:
         self.first: Node = None
         self.ready: Tuple[int, Ready] = (0, _UNRESOLVED)  # writer serials start at 1
+        self.fresh: Node = None
         self.align = 0
 
 
@@ -126,7 +134,7 @@ class Plans:
         self.layout_of = layout_of
         self.policy = policy
         self.shapes: Dict[ShapeKey, Shape] = {}
-        self.seen: Dict[ShapeKey, None] = {}  # vector subtrees met once (see first_sight)
+        self.seen: Dict[ShapeKey, None] = {}  # vector subtrees, small tables met once (see first_sight)
         self.max_shapes = MAX_SHAPES
         self.serials = count(1)  # each writer takes the next, as its serial
         self.parts: Dict[str, TableParts] = {}
@@ -164,8 +172,9 @@ class Plans:
         return found
 
     def first_sight(self, key: ShapeKey) -> bool:
-        """Whether the vector subtree ``key`` (Writer.flat_tables) is met for
-        the first time; it is noted as met."""
+        """Whether the vector subtree or small table ``key``
+        (Writer.flat_tables, Writer.small_table) is met for the first time;
+        it is noted as met."""
         if key in self.seen:
             return False
         if len(self.seen) >= self.max_shapes:

@@ -231,7 +231,8 @@ class Writer:
         if n > FLAT_VECTOR:
             return self.tables(items, encode)
         values: List[Any] = []
-        shape = (flat(items[0], values),) if n == 1 else tuple(map(flat, items, repeat(values)))
+        # (a list comprehension: faster than map with repeat on short lists)
+        shape = (flat(items[0], values),) if n == 1 else tuple([flat(item, values) for item in items])
         # (a long shape's hash is worth computing once: subtree takes the plans found)
         plans = self._shapes.get((vector, shape, self.size & 7))
         if plans is None and self._plans.first_sight((vector, shape, self.size & 7)):
@@ -293,7 +294,10 @@ class Writer:
         else:
             vtables = self.vtables
             known = []
-            node = plans.first
+            # A writer with no vtable yet takes every decision's new branch:
+            # the first subtree of each buffer (a whole small method, say)
+            # skips the walk.
+            node = plans.first if vtables or plans.fresh is None else plans.fresh
             # `__class__ is` is faster than isinstance here; mypy 2 narrows on it,
             # mypy 1 does not, so the ignores say unused-ignore for the newer one.
             while node.__class__ is Decision:
@@ -306,6 +310,8 @@ class Writer:
             if node is None:
                 known = []
                 node = self._plans.learn(plans, key, vtables, len(values), known)
+            if not vtables:
+                plans.fresh = node
             pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
             if new_vtables:
                 for vtable, end in new_vtables:
