@@ -141,6 +141,8 @@ def build(codec: CodecLayout) -> Encoder:
         return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), k1, k2)
 
     def _FlatTensor(w: Writer, o: Any) -> int:
+        if w.serial == 1:  # the first buffer: see Writer.small_table
+            return _write_FlatTensor(w, o)
         values: List[Any] = []
         shape = _flat_FlatTensor(o, values)
         if shape is None or len(values) > SMALL_VALUES:

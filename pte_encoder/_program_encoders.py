@@ -368,6 +368,8 @@ def build(codec: CodecLayout) -> Encoder:
         return (k0,)
 
     def _FrameList(w: Writer, o: Any) -> int:
+        if w.serial == 1:  # the first buffer: see Writer.small_table
+            return _write_FrameList(w, o)
         values: List[Any] = []
         shape = _flat_FrameList(o, values)
         if shape is None or len(values) > SMALL_VALUES:
@@ -456,6 +458,8 @@ def build(codec: CodecLayout) -> Encoder:
         return (k0, k1, k2)
 
     def _BackendDelegate(w: Writer, o: Any) -> int:
+        if w.serial == 1:  # the first buffer: see Writer.small_table
+            return _write_BackendDelegate(w, o)
         values: List[Any] = []
         shape = _flat_BackendDelegate(o, values)
         if shape is None or len(values) > SMALL_VALUES:
@@ -514,6 +518,8 @@ def build(codec: CodecLayout) -> Encoder:
         return (k0, k1, k2, k3)
 
     def _Chain(w: Writer, o: Any) -> int:
+        if w.serial == 1:  # the first buffer: see Writer.small_table
+            return _write_Chain(w, o)
         values: List[Any] = []
         shape = _flat_Chain(o, values)
         if shape is None or len(values) > SMALL_VALUES:
@@ -641,6 +647,8 @@ def build(codec: CodecLayout) -> Encoder:
         return (k0, k1, k2, k3, k4, k5, k6, k7, k8, k9)
 
     def _ExecutionPlan(w: Writer, o: Any) -> int:
+        if w.serial == 1:  # the first buffer: see Writer.small_table
+            return _write_ExecutionPlan(w, o)
         values: List[Any] = []
         shape = _flat_ExecutionPlan(o, values)
         if shape is None or len(values) > SMALL_VALUES:

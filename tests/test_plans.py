@@ -194,6 +194,26 @@ def test_small_tables_are_one_subtree_from_their_second_sight(layout: str, plan:
     assert small <= tables and not tables & not_small, tables
 
 
+def test_the_first_buffer_of_a_codec_writes_small_tables_through_the_writer() -> None:
+    # Most processes write one buffer: its small methods are not read as
+    # subtrees at all (not even noted as met); from the second buffer on they
+    # are, and the third writes them with one plan each. The bytes never change.
+    from pte_encoder import _program_encoders, model
+    from pte_encoder.engine.codec import Codec
+    schema = PROGRAM.schema
+    codec = Codec(schema, _program_encoders.build, {t: getattr(model, t) for t in schema.tables},
+                  {e: getattr(model, e) for e in schema.enums})
+    plans = codec.layout("flatc").plans
+    program = pe.Program(version=0, execution_plan=[small_method()])
+    expected = pe.encode_flatbuffer(program)
+    met = []
+    for _ in range(3):
+        assert codec.encode(program) == expected
+        met.append({key[0] for key in plans.seen} | {key[0] for key in plans.shapes})
+    assert "ExecutionPlan" not in met[0]
+    assert "ExecutionPlan" in met[1] and "ExecutionPlan" in met[2]
+
+
 @pytest.mark.parametrize("layout", ["flatc", "flatbuffers"])
 def test_every_cache_of_the_codec_stays_within_its_bound(monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
     # Tiny bounds: the caches start again as they fill, and the bytes do not change.

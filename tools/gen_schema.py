@@ -742,6 +742,8 @@ def small_lines(schema: Schema, table: str) -> List[str]:
     return [f"def _flat_{table}(o: Any, values: List[Any]) -> Any:",
             *[f"    {line}" for line in lines], f"    return {shape}", "",
             f"def _{table}(w: Writer, o: Any) -> int:",
+            "    if w.serial == 1:  # the first buffer: see Writer.small_table",
+            f"        return _write_{table}(w, o)",
             "    values: List[Any] = []",
             f"    shape = _flat_{table}(o, values)",
             "    if shape is None or len(values) > SMALL_VALUES:",
