@@ -151,8 +151,8 @@ def test_short_vectors_of_flat_tables_are_one_subtree_from_their_second_sight(
 def small_method(values: int = 3, instructions: int = 2, frames: int = 2) -> pe.ExecutionPlan:
     trace = [pe.FrameList(items=[pe.Frame(filename="f.py", lineno=i, name="g" * i) for i in range(frames)])
              for _ in range(instructions)]
-    chain = pe.Chain(inputs=[0], outputs=[1], stacktrace=trace,
-                     instructions=[pe.Instruction(pe.KernelCall(op_index=0, args=[0, 1])) for _ in range(instructions)])
+    calls = [pe.Instruction(pe.KernelCall(op_index=0, args=[0, 1])) for _ in range(instructions)]
+    chain = pe.Chain(inputs=[0], outputs=[1], instructions=calls, stacktrace=trace)
     delegate = pe.BackendDelegate(id="backend", processed=pe.BackendDelegateDataReference(index=1),
                                   compile_specs=[pe.CompileSpec(key="k", value=b"v")])
     return pe.ExecutionPlan(name="m", values=[pe.EValue(pe.Int(i)) for i in range(values)], inputs=[0],

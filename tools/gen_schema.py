@@ -780,6 +780,7 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
     functions.append(f"return _{schema.root_table}")
     floats = any(f.kind == "SCALAR" and f.elem in ("d", "f") for fields in schema.tables.values()
                  for f in fields)
+    plan_names = "FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES" if schema.small_tables() else "SHORT_VECTOR"
     out = header(schema_path, f"The table encoders of schema/{schema_path.name}.")
     out += [
         "",
@@ -799,7 +800,7 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
         "from typing import Any, Callable, Dict, List, Tuple",
         "",
         f"from {engine}.codec import CodecLayout, Encoder",
-        f"from {engine}.plans import {'FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES' if schema.small_tables() else 'SHORT_VECTOR'}, items",
+        f"from {engine}.plans import {plan_names}, items",
         f"from {engine}.values import bool_bytes, present_integer, to_bool, to_float, ubytes",
         f"from {engine}.writer import Writer",
         "",
