@@ -171,9 +171,10 @@ BIG = _plans.FLAT_VECTOR + 1
     (small_method(values=BIG), {"Chain", "BackendDelegate"}, {"ExecutionPlan"}),
     (small_method(instructions=BIG), {"BackendDelegate"}, {"ExecutionPlan", "Chain"}),
     (small_method(frames=BIG), {"BackendDelegate"}, {"ExecutionPlan", "Chain", "FrameList"}),
-    # over SMALL_VALUES flat values
-    (pe.ExecutionPlan(name="m", values=[pe.EValue(pe.IntList(list(range(16)))) for _ in range(16)]),
-     set(), {"ExecutionPlan"}),
+    # over SMALL_VALUES flat values: neither the method nor its values vector is one subtree
+    (pe.ExecutionPlan(name="m", values=[pe.EValue(pe.IntList(list(range(16))))
+                                        for _ in range(_plans.SMALL_VALUES // 16 + 1)]),
+     set(), {"ExecutionPlan", "[EValue]"}),
     (pe.ExecutionPlan(name="m", values=tuple(small_method().values)), set(), {"ExecutionPlan"}),  # a tuple
 ])
 def test_small_tables_are_one_subtree_from_their_second_sight(layout: str, plan: Any, small: Any,

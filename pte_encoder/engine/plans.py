@@ -53,18 +53,20 @@ MAX_SHAPES = 16384
 # Longest scalar vector packed item by item (see items).
 SHORT_VECTOR = 16
 
-# Longest vector of flat tables written as one subtree (Writer.flat_tables):
+# Longest vector of flat tables written as one subtree (Writer.flat_tables),
+# and longest table vector of a small table's subtree (Writer.small_table):
 # longer ones would make a plan per combination of their items' shapes.
-# 16 (it was 8) takes in the values of small methods and the instructions
-# of small chains (corpus twomethods: 10 values; 11 instructions with stack
-# traces): 12-18% less warm time there, the same on larger programs. Plans
-# are still compiled only for vectors met twice.
-FLAT_VECTOR = 16
+# 128 (it was 8) takes in the values and instructions of small and
+# medium methods (corpus conv: 78 values, 22% less warm time; twomethods,
+# 10 values: 18% less); large programs are written item by item as before.
+# Plans are still compiled only for subtrees met twice, and never larger
+# than SMALL_VALUES.
+FLAT_VECTOR = 128
 
-# Most flat values a small table's subtree (Writer.small_table) may have:
-# a bound on the size of its plan (and on the time to compile it). Small
-# methods (a few values, instructions, operators) have well under this.
-SMALL_VALUES = 256
+# Most flat values a subtree made of a vector (Writer.flat_tables) or of a
+# small table (Writer.small_table) may have: a bound on the size of its
+# plan (and on the time to compile it, about a millisecond).
+SMALL_VALUES = 1024
 
 
 class Decision:

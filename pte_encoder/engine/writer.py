@@ -22,7 +22,7 @@ from operator import sub
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .layout import SIZES, Layout, LayoutPolicy
-from .plans import FLAT_VECTOR, Decision, Plans, Ready, Shape, ShapeKey
+from .plans import FLAT_VECTOR, SMALL_VALUES, Decision, Plans, Ready, Shape, ShapeKey
 from .values import bool_bytes, bytes_like, to_float
 
 _PADS = [bytes(n) for n in range(64)]
@@ -218,7 +218,11 @@ class Writer:
         items' shapes repeat far more than their combinations, and a first
         call in a process (many small methods, say) would otherwise compile
         a plan per vector. The first time, the items are written one by one
-        (their own plans are shared by every vector)."""
+        (their own plans are shared by every vector). In the first buffer of
+        the codec's layout (writer serial 1) they always are: most processes
+        write one buffer, and would read each vector twice for nothing. A
+        vector of more than SMALL_VALUES flat values is written item by
+        item too (a bound on the size of a plan)."""
         if items.__class__ is not list and not isinstance(items, (list, tuple)):
             raise TypeError("not a list")
         n = len(items)
@@ -228,11 +232,13 @@ class Writer:
             self.chunks.append(b"\0\0\0\0")
             self.size += 4
             return self.size
-        if n > FLAT_VECTOR:
+        if n > FLAT_VECTOR or self.serial == 1:
             return self.tables(items, encode)
         values: List[Any] = []
         # (a list comprehension: faster than map with repeat on short lists)
         shape = (flat(items[0], values),) if n == 1 else tuple([flat(item, values) for item in items])
+        if len(values) > SMALL_VALUES:
+            return self.tables(items, encode)
         # (a long shape's hash is worth computing once: subtree takes the plans found)
         plans = self._shapes.get((vector, shape, self.size & 7))
         if plans is None and self._plans.first_sight((vector, shape, self.size & 7)):
