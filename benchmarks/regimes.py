@@ -6,8 +6,10 @@ a fresh process, and with cold caches; plus the package's import time.
 
 Steps (OPERATIONS): the FlatBuffer step, and decoding it back ("decode":
 pe.decode_flatbuffer against the object API's unpack to dataclasses, as
-ExecuTorch's deserialize_pte_binary reads); .ptd writing is meant to join as
-a further entry, each a row per program.
+ExecuTorch's deserialize_pte_binary reads), each a row per program; and
+writing a whole .ptd file ("ptd": pe.encode_data_file against ExecuTorch's
+FlatTensorSerializer rebuilt, JSON + flatc), a row per payload (PAYLOADS,
+whose "values" column counts tensors).
 
 Writers: (a) pte_encoder.encode_flatbuffer, (b) ExecuTorch 1.5.1's default
 writer as benchmarks/executorch_paths.py rebuilds it (object API +
@@ -35,7 +37,8 @@ flatbuffers.Builder).
   compiled beforehand), the sum of the pte_encoder modules' self times;
   median over several runs.
 
-Every program's output is checked byte-identical to flatc once.
+Every program's output is checked byte-identical to flatc once, and every
+payload's .ptd to ExecuTorch's serializer's.
 """
 
 from __future__ import annotations
@@ -61,9 +64,10 @@ for _path in (str(HERE), str(ROOT)):
 
 import pte_encoder as pe  # noqa: E402
 import programs  # noqa: E402
-from executorch_paths import FlatcPath, ObjectApiPath  # noqa: E402
+from executorch_paths import FlatcPath, FlatTensorPath, ObjectApiPath, executorch_payload  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "corpus"
+CORPUS_PTD = ROOT / "tests" / "data" / "corpus-ptd"
 
 Alignments = Tuple[Optional[int], Optional[int]]
 
@@ -96,10 +100,18 @@ PROGRAMS: Dict[str, Callable[[], Tuple[Any, Alignments]]] = {
        for n in (1_000, 10_000, 100_000, 1_000_000)},
 }
 
+# name -> builder of a .ptd payload (the "ptd" step's rows).
+PAYLOADS: Dict[str, Callable[[], Any]] = {
+    # (its segment_alignment is the default, 128)
+    ".ptd corpus two_linear": lambda: pe.payload_from_json((CORPUS_PTD / "two_linear" / "payload.json").read_text())[0],
+    ".ptd, 100 small tensors": lambda: programs.small_tensor_payload(100),
+    ".ptd, 10,000 small tensors": lambda: programs.small_tensor_payload(10_000),
+}
+
 QUICK = ["corpus conv", "corpus twomethods", "corpus xnn_mlp", "tiny, 1 value", "tiny, 3 values",
          "delegate only, 3 values", "stack traces, 22 values", "stack traces, 500 values",
          "many operators (300)", "many methods (40 x 6 values)", "strings and int lists, 400 values",
-         "synthetic 1k values", "synthetic 10k values"]
+         "synthetic 1k values", "synthetic 10k values", *PAYLOADS]
 
 
 class Writers:
@@ -107,6 +119,7 @@ class Writers:
 
     def __init__(self, workdir: Path) -> None:
         self.object_api = ObjectApiPath(workdir)
+        self.flat_tensor = FlatTensorPath(workdir)
 
     def ours(self, program: Any, align: Alignments) -> bytes:
         return pe.encode_flatbuffer(program, constant_tensor_alignment=align[0], delegate_alignment=align[1])
@@ -119,9 +132,9 @@ class Writers:
 
 
 # One step timed for (a) against (b): each factory gets the writers and a
-# program with its alignments, does any setup (outside the timing), and
-# returns the call to time. .ptd writing joins here as a further entry; rows
-# other than the FlatBuffer step are labelled "<program> (<operation>)".
+# program with its alignments (or, for "ptd", a payload and no alignments),
+# does any setup (outside the timing), and returns the call to time. Rows of
+# the decode step are labelled "<program> (decode)".
 Factory = Callable[[Writers, Any, Alignments], Callable[[], Any]]
 
 
@@ -136,16 +149,29 @@ def _decoding(which: str) -> Factory:
     return factory
 
 
+def _ptd_ours(writers: Writers, payload: Any, align: Alignments) -> Callable[[], Any]:
+    return lambda: pe.encode_data_file(payload)
+
+
+def _ptd_theirs(writers: Writers, payload: Any, align: Alignments) -> Callable[[], Any]:
+    theirs = executorch_payload(payload)  # ExecuTorch's own dataclasses, made outside the timing
+    return lambda: writers.flat_tensor.serialize(theirs)
+
+
 OPERATIONS: Dict[str, Tuple[Factory, Factory]] = {
     "FlatBuffer": (lambda writers, program, align: lambda: writers.ours(program, align),
                    lambda writers, program, align: lambda: writers.theirs(program, align)),
     "decode": (_decoding("a"), _decoding("b")),
+    "ptd": (_ptd_ours, _ptd_theirs),
 }
+# The steps that take a payload, not a program.
+PAYLOAD_OPERATIONS = ("ptd",)
 
 
 def prepare(operation: str, which: str, name: str, writers: Writers) -> Callable[[], Any]:
-    """The call to time: ``which`` "a" (ours) or "b" (ExecuTorch's), on program ``name``."""
-    program, align = PROGRAMS[name]()
+    """The call to time: ``which`` "a" (ours) or "b" (ExecuTorch's), on
+    program (or payload) ``name``."""
+    program, align = (PAYLOADS[name](), (None, None)) if name in PAYLOADS else PROGRAMS[name]()
     return OPERATIONS[operation][0 if which == "a" else 1](writers, program, align)
 
 
@@ -255,17 +281,27 @@ def measure(names: List[str], reps: int, budget: float, pile_objects: int = 300_
     pile = Pile(pile_objects)
     rows = []
     for name in names:
-        program, align = PROGRAMS[name]()
-        assert writers.ours(program, align) == flatc.encode(program, *align), f"{name}: not byte-identical to flatc"
-        values = values_of(program)
-        del program
+        if name in PAYLOADS:
+            payload = PAYLOADS[name]()
+            assert pe.encode_data_file(payload) == writers.flat_tensor.serialize(executorch_payload(payload)), \
+                f"{name}: not byte-identical to ExecuTorch's serializer"
+            values = len(payload.named_data)
+            steps = [op for op in operations if op in PAYLOAD_OPERATIONS]
+            del payload
+        else:
+            program, align = PROGRAMS[name]()
+            assert writers.ours(program, align) == flatc.encode(program, *align), \
+                f"{name}: not byte-identical to flatc"
+            values = values_of(program)
+            steps = [op for op in operations if op not in PAYLOAD_OPERATIONS]
+            del program
         runs = min(reps, 3) if values >= 100_000 else reps  # (b) takes seconds per call there
-        for operation in operations:
+        for operation in steps:
             ours, theirs = (prepare(operation, which, name, writers) for which in "ab")
             fa, fb = (first_call(name, which, runs, workdir, operation) for which in "ab")
             wa, wb = warm(ours, budget), warm(theirs, budget)
             ca, cb = cold(ours, pile, runs), cold(theirs, pile, runs)
-            label = name if operation == "FlatBuffer" else f"{name} ({operation})"
+            label = f"{name} (decode)" if operation == "decode" else name
             rows.append([label, f"{values:,}", f"{wa * 1e3:.3f}", f"{wb * 1e3:.3f}", f"{wb / wa:.1f}x",
                          f"{fa * 1e3:.3f}", f"{fb * 1e3:.3f}", f"{fb / fa:.1f}x",
                          f"{ca * 1e3:.3f}", f"{cb * 1e3:.3f}", f"{cb / ca:.1f}x", f"{fa / wa:.1f}x"])
@@ -280,6 +316,8 @@ def markdown(rows: List[List[str]], imported: Tuple[float, Dict[str, float]], re
     top = sorted(per.items(), key=lambda kv: -kv[1])[:6]
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
              f"{platform.system()}. (a) pte_encoder.encode_flatbuffer, (b) ExecuTorch's default writer; "
+             f"(decode) rows: (a) decode_flatbuffer, (b) the object API's unpack to dataclasses; .ptd rows: "
+             f"(a) encode_data_file, (b) ExecuTorch's FlatTensorSerializer (JSON + flatc), values = tensors; "
              f"first call and cold: median of {reps}.", "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -306,7 +344,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a subset that runs in about two minutes")
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
     parser.add_argument("--reps", type=int, default=None, help="fresh processes / cold calls per figure")
-    parser.add_argument("--only", action="append", metavar="PROGRAM", help="just this program (repeatable)")
+    parser.add_argument("--only", action="append", metavar="PROGRAM", choices=[*PROGRAMS, *PAYLOADS],
+                        help="just this program or payload (repeatable)")
     parser.add_argument("--operation", action="append", choices=list(OPERATIONS),
                         help="just this step (repeatable; default: all of them)")
     args = parser.parse_args(argv)

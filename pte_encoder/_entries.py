@@ -19,10 +19,11 @@ The rules (ExecuTorch 1.5.1's where it has one, see the README):
   ``true`` and ``6.0`` for an integer.
 
 :func:`checked_entries` is the one place these rules are applied. It takes
-the common entry (plain ints, a layout with lists of plain ints) in a few
-steps and leaves the range of its ``sizes`` and ``dim_order`` to the codec,
-which refuses a value out of range; a caller whose codec fails checks the
-entries again with ``quick=False`` to name the place.
+the common entry (plain ints, a layout with lists of sizes and dim_order)
+in a few steps and leaves the items of those lists, bools apart, to the
+codec, whose packing refuses a value out of range or not an integer; a
+caller whose codec fails checks the entries again with ``quick=False`` to
+name the place.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ __all__ = ["check_buffers", "checked_entries", "check_entry"]
 _ENTRY = ("buffer_index", "alignment", "tensor_layout")
 _LAYOUT = ("scalar_type", "sizes", "dim_order")
 _SCALAR_TYPES = {member.value: member for member in ft.ScalarType}
-_INT = {int}
 # The storage type of ScalarType (byte).
 _SCALAR_LOW, _SCALAR_HIGH = -128, 128
 
@@ -134,7 +134,7 @@ def checked_entries(named: Any, count: int, *, where: str, buffers: str, layouts
     if not isinstance(named, Mapping):
         raise fail(where, named, "a mapping of str keys to DataEntry objects")
     # Locals: this loop runs once per key, and there may be many thousands.
-    ints, limit = _INT, MAX_SEGMENT_ALIGNMENT
+    limit = MAX_SEGMENT_ALIGNMENT
     for key, entry in named.items():
         if quick:
             # The common entry, checked in a few steps; anything else (or
@@ -149,11 +149,14 @@ def checked_entries(named: Any, count: int, *, where: str, buffers: str, layouts
                     layout = entry.tensor_layout
                     if layout is not None:
                         scalar_type, sizes, dim_order = layout.scalar_type, layout.sizes, layout.dim_order
+                        # Of the items of sizes and dim_order, only bools need refusing
+                        # here: the codec packs the items, which refuses every other
+                        # non-integer (and any out of range) with struct's own checks.
                         common = scalar_type.__class__ is not bool and isinstance(scalar_type, int) \
                             and _SCALAR_LOW <= scalar_type < _SCALAR_HIGH \
-                            and sizes.__class__ is list and (not sizes or set(map(type, sizes)) == ints) \
-                            and (dim_order.__class__ is bytes or dim_order.__class__ is list and (
-                                not dim_order or set(map(type, dim_order)) == ints))
+                            and sizes.__class__ is list and bool not in map(type, sizes) \
+                            and (dim_order.__class__ is bytes or dim_order.__class__ is list
+                                 and bool not in map(type, dim_order))
             except Exception:  # not an entry or a layout, or a hostile one: checked below
                 common = False
             if common:

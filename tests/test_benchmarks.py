@@ -22,14 +22,15 @@ def test_quick_benchmark_runs_and_writes_markdown(tmp_path: Path) -> None:
 
 def test_regimes_run_on_a_tiny_program(tmp_path: Path) -> None:
     """benchmarks/regimes.py: all three regimes and the import time, on one
-    tiny program with the fewest repetitions."""
+    tiny program (encoded and decoded) and one .ptd payload, with the fewest
+    repetitions."""
     out = tmp_path / "regimes.md"
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "regimes.py"), "--reps", "1",
-                             "--only", "tiny, 1 value", "--markdown", str(out)],
-                            capture_output=True, text=True, timeout=120)
+                             "--only", "tiny, 1 value", "--only", ".ptd corpus two_linear", "--markdown", str(out)],
+                            capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     table = out.read_text()
-    for label in ("| tiny, 1 value |", "| tiny, 1 value (decode) |"):
+    for label in ("| tiny, 1 value |", "| tiny, 1 value (decode) |", "| .ptd corpus two_linear |"):
         row = next(line for line in table.splitlines() if line.startswith(label))
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert len(cells) == 12 and all(cells), row
@@ -39,7 +40,8 @@ def test_regimes_run_on_a_tiny_program(tmp_path: Path) -> None:
 
 def test_benchmark_programs_are_byte_identical_to_flatc(tmp_path: Path) -> None:
     """Every program regimes.py times (but the 100k and 1M synthetic ones,
-    which run.py checks) encodes as flatc writes it."""
+    which run.py checks) encodes as flatc writes it, and every payload as
+    ExecuTorch's serializer writes it."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import regimes
@@ -53,6 +55,11 @@ def test_benchmark_programs_are_byte_identical_to_flatc(tmp_path: Path) -> None:
         program, (tensor, delegate) = regimes.PROGRAMS[name]()
         ours = regimes.pe.encode_flatbuffer(program, constant_tensor_alignment=tensor, delegate_alignment=delegate)
         assert ours == flatc.encode(program, tensor, delegate), name
+    # and every payload as ExecuTorch's .ptd serializer (rebuilt) writes it
+    writers = regimes.Writers(tmp_path)
+    for name in regimes.PAYLOADS:
+        ours, theirs = (regimes.prepare("ptd", which, name, writers)() for which in "ab")
+        assert ours == theirs, name
 
 
 def test_executorch_way_back_reads_what_the_reader_reads(tmp_path: Path) -> None:

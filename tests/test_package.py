@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import List
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 
 import pte_encoder as pe
 from helpers import CORPUS, CORPUS_CASES, ROOT
@@ -104,8 +104,10 @@ def _tables_in(obj: object, table: str, seen: set) -> set:
 def test_generated_programs_reach_every_table() -> None:
     seen: set = set()
 
-    @settings(max_examples=300, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    # A fixed seed rather than derandomize=True, whose seed hangs on details
+    # of the process (it once left out every Tensor in 300 examples).
+    @seed(0)
+    @settings(max_examples=300, database=None, deadline=None, suppress_health_check=list(HealthCheck))
     @given(programs())
     def collect(program: pe.Program) -> None:
         _tables_in(program, "Program", seen)

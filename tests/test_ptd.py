@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tracemalloc
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -522,6 +523,18 @@ GOOD = TensorLayout(ScalarType.FLOAT, [2, 3], [0, 1])
      r"named_data['w'].tensor_layout.sizes[1]: expected an integer, got True"),
     (DataPayload([b"a"], {"w": DataEntry(0, 1, TensorLayout(ScalarType.FLOAT, [2, 2.0], [0, 1]))}), 128,
      r"named_data['w'].tensor_layout.sizes[1]: expected an integer, got 2.0"),
+    # The quick check leaves the items of sizes and dim_order, bools apart, to
+    # the codec's packing: each of these is refused there, then named here.
+    (DataPayload([b"a"], {"w": DataEntry(0, 1, TensorLayout(ScalarType.FLOAT, [Decimal(2)], [0]))}), 128,  # type: ignore[list-item]
+     r"named_data['w'].tensor_layout.sizes[0]: expected an integer, got Decimal('2')"),
+    (DataPayload([b"a"], {"w": DataEntry(0, 1, TensorLayout(ScalarType.FLOAT, ["2"], [0]))}), 128,  # type: ignore[list-item]
+     r"named_data['w'].tensor_layout.sizes[0]: expected an integer, got '2'"),
+    (DataPayload([b"a"], {"w": DataEntry(0, 1, TensorLayout(ScalarType.FLOAT, [2, 1], [0, 1.0]))}), 128,  # type: ignore[list-item]
+     r"named_data['w'].tensor_layout.dim_order[1]: expected an integer, got 1.0"),
+    (DataPayload([b"a"], {"w": DataEntry(0, 1, TensorLayout(ScalarType.FLOAT, [2, 1], [0, True]))}), 128,
+     r"named_data['w'].tensor_layout.dim_order[1]: expected an integer, got True"),
+    (DataPayload([b"a"], {"w": DataEntry(0, 1, TensorLayout(ScalarType.FLOAT, [2], [-1]))}), 128,
+     r"named_data['w'].tensor_layout.dim_order[0]: expected an integer in [0, 255], got -1"),
     (DataPayload([b"a"], {"w": DataEntry(0, 1, TensorLayout(ScalarType.FLOAT, 5, [0]))}), 128,  # type: ignore[arg-type]
      r"named_data['w'].tensor_layout.sizes: expected a list of integers, got 5"),
     (DataPayload([b"a"], {"w": DataEntry(0, 1, TensorLayout(ScalarType.FLOAT, [2], [256]))}), 128,
