@@ -44,7 +44,9 @@ def blob(place: str, value: Any) -> Any:
 
 class _Counter:
     """A file object that forwards ``write`` to ``file``, counting the bytes
-    and refusing any beyond ``limit`` before they are written."""
+    and refusing any beyond ``limit`` before they are written. It also takes
+    ``flush()`` (a blob's ``write_to_file`` is written against a file object,
+    and may flush it when done) and says it is ``writable()``."""
 
     def __init__(self, file: Any, limit: int, place: str) -> None:
         self.file = file
@@ -66,6 +68,14 @@ class _Counter:
             raise
         self.count += size
         return size
+
+    def flush(self) -> None:
+        flush = getattr(self.file, "flush", None)
+        if callable(flush):
+            flush()
+
+    def writable(self) -> bool:
+        return True
 
 
 class FileBlob:

@@ -34,9 +34,9 @@ from typing import Any, Iterator, List, Optional, Tuple
 from . import flat_tensor_model as ft
 from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment
 from .engine.check import check_object, check_scalar, integer, missing, unreadable
-from .errors import fail, key_text
+from .errors import EncodeError, fail, key_text
 
-__all__ = ["check_buffers", "checked_entries", "check_entry"]
+__all__ = ["check_buffers", "count_buffers", "buffer_at", "checked_entries", "check_entry"]
 
 _ENTRY = ("buffer_index", "alignment", "tensor_layout")
 _LAYOUT = ("scalar_type", "sizes", "dim_order")
@@ -52,6 +52,25 @@ def check_buffers(where: str, buffers: Any) -> Sequence[Any]:
         raise fail(where, buffers, "a list of buffers")
     checked: Sequence[Any] = buffers
     return checked
+
+
+def count_buffers(where: str, buffers: Sequence[Any]) -> int:
+    """``len(buffers)``; a sequence of the caller's whose ``__len__`` raises
+    is an :class:`EncodeError` at ``where``."""
+    try:
+        return len(buffers)
+    except Exception as exc:
+        raise unreadable(where, exc) from None
+
+
+def buffer_at(where: str, buffers: Sequence[Any], index: int) -> Any:
+    """``buffers[index]``; a sequence of the caller's that fails to give it
+    (weights loaded lazily from a file that is gone, say) is an
+    :class:`EncodeError` at ``where[index]``."""
+    try:
+        return buffers[index]
+    except Exception as exc:
+        raise unreadable(f"{where}[{index}]", exc) from None
 
 
 def _attribute(obj: Any, name: str, where: str, table: str, names: Tuple[str, ...]) -> Any:
@@ -76,7 +95,12 @@ def _integers(where: str, value: Any, fmt: str) -> List[int]:
     """A sequence of integers (bytes too) as a list of ints in ``fmt``'s range."""
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise fail(where, value, "a list of integers")
-    return [_integer(f"{where}[{i}]", item, fmt) for i, item in enumerate(value)]
+    try:
+        return [_integer(f"{where}[{i}]", item, fmt) for i, item in enumerate(value)]
+    except EncodeError:
+        raise
+    except Exception as exc:  # the caller's sequence failed to give its items
+        raise unreadable(where, exc) from None
 
 
 def _layout(where: str, layout: Any) -> Optional[ft.TensorLayout]:
@@ -135,31 +159,37 @@ def checked_entries(named: Any, count: int, *, where: str, buffers: str, layouts
         raise fail(where, named, "a mapping of str keys to DataEntry objects")
     # Locals: this loop runs once per key, and there may be many thousands.
     limit = MAX_SEGMENT_ALIGNMENT
-    for key, entry in named.items():
-        if quick:
-            # The common entry, checked in a few steps; anything else (or
-            # anything wrong) is checked value by value below, which names it.
-            try:
-                index, alignment = entry.buffer_index, entry.alignment
-                common = key.__class__ is str and key.isascii() and index.__class__ is int \
-                    and 0 <= index < count and alignment.__class__ is int \
-                    and 0 < alignment <= limit and not alignment & (alignment - 1)
-                layout = None
-                if common and layouts:
-                    layout = entry.tensor_layout
-                    if layout is not None:
-                        scalar_type, sizes, dim_order = layout.scalar_type, layout.sizes, layout.dim_order
-                        # Of the items of sizes and dim_order, only bools need refusing
-                        # here: the codec packs the items, which refuses every other
-                        # non-integer (and any out of range) with struct's own checks.
-                        common = scalar_type.__class__ is not bool and isinstance(scalar_type, int) \
-                            and _SCALAR_LOW <= scalar_type < _SCALAR_HIGH \
-                            and sizes.__class__ is list and bool not in map(type, sizes) \
-                            and (dim_order.__class__ is bytes or dim_order.__class__ is list
-                                 and bool not in map(type, dim_order))
-            except Exception:  # not an entry or a layout, or a hostile one: checked below
-                common = False
-            if common:
-                yield key, index, alignment, layout
-                continue
-        yield check_entry(where, key, entry, count, buffers, layouts)
+    try:
+        for key, entry in named.items():
+            if quick:
+                # The common entry, checked in a few steps; anything else (or
+                # anything wrong) is checked value by value below, which names it.
+                try:
+                    index, alignment = entry.buffer_index, entry.alignment
+                    common = key.__class__ is str and key.isascii() and index.__class__ is int \
+                        and 0 <= index < count and alignment.__class__ is int \
+                        and 0 < alignment <= limit and not alignment & (alignment - 1)
+                    layout = None
+                    if common and layouts:
+                        layout = entry.tensor_layout
+                        if layout is not None:
+                            scalar_type, sizes = layout.scalar_type, layout.sizes
+                            dim_order = layout.dim_order
+                            # Of the items of sizes and dim_order, only bools need refusing
+                            # here: the codec packs the items, which refuses every other
+                            # non-integer (and any out of range) with struct's own checks.
+                            common = scalar_type.__class__ is not bool and isinstance(scalar_type, int) \
+                                and _SCALAR_LOW <= scalar_type < _SCALAR_HIGH \
+                                and sizes.__class__ is list and bool not in map(type, sizes) \
+                                and (dim_order.__class__ is bytes or dim_order.__class__ is list
+                                     and bool not in map(type, dim_order))
+                except Exception:  # not an entry or a layout, or a hostile one: checked below
+                    common = False
+                if common:
+                    yield key, index, alignment, layout
+                    continue
+            yield check_entry(where, key, entry, count, buffers, layouts)
+    except EncodeError:
+        raise
+    except Exception as exc:  # the caller's mapping failed to give its items
+        raise unreadable(where, exc) from None

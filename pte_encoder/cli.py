@@ -4,14 +4,13 @@ payload's JSON form, or write the ``demo``."""
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional, TextIO
+from typing import List, Optional
 
 from .demo import demo_program
-from .cli_read import ReadError, add_commands as add_read_commands
+from .cli_read import ReadError, add_commands as add_read_commands, report_stream
 from .errors import PteEncoderError, one_line
 from .flatbuffer import encode_flatbuffer
 from .json_form import options_from_json, payload_from_json, program_from_json
@@ -42,30 +41,19 @@ def _encode(args: argparse.Namespace) -> None:
         size = write_file(args.output, [data])
     else:
         size = write_program(program, args.output, layout=args.layout, **options)
-    print(f"wrote {args.output} ({size} bytes)", file=_report_stream(args.output))
+    print(f"wrote {args.output} ({size} bytes)", file=report_stream(args.output))
 
 
 def _encode_data(args: argparse.Namespace) -> None:
     payload, options = payload_from_json(_read(args.payload, "payload"))
     size = write_data_file(payload, args.output, **options)
-    print(f"wrote {args.output} ({size} bytes)", file=_report_stream(args.output))
-
-
-def _report_stream(output: str) -> TextIO:
-    """Where to say what was written: stdout, unless the file went there
-    (``-o /dev/stdout``), which the report would then corrupt."""
-    try:
-        if os.path.samestat(os.stat(output), os.fstat(sys.stdout.fileno())):
-            return sys.stderr
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        pass  # no stdout file descriptor (captured, closed): not the same file
-    return sys.stdout
+    print(f"wrote {args.output} ({size} bytes)", file=report_stream(args.output))
 
 
 def _demo(args: argparse.Namespace) -> None:
     program = demo_program()
     size = write_program(program, args.output)
-    report = _report_stream(args.output)
+    report = report_stream(args.output)
     print(f"wrote {args.output} ({size} bytes)", file=report)
     for plan in program.execution_plan or []:
         operators = ", ".join(f"{op.name}.{op.overload}" for op in plan.operators or [])
@@ -116,12 +104,30 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.run(args)
-    except (CommandError, ReadError, PteEncoderError, OSError) as exc:
-        message = str(exc) if not isinstance(exc, OSError) else \
-            f"cannot write {args.output}: {exc.strerror or exc}"
-        print(f"pte-encoder: error: {one_line(message)}", file=sys.stderr)
-        return 2
+        sys.stdout.flush()  # an error writing what was printed is reported here, not at exit
+    except BrokenPipeError as exc:
+        if exc.filename is not None:  # a pipe named as the output: an error like any other
+            return _failed(f"cannot write {exc.filename}: {exc.strerror or exc}")
+        # The reader of the standard output went away (`| head`): stop
+        # quietly, with the stream sent nowhere so that the flush at exit
+        # does not complain (as Python's documentation on SIGPIPE advises).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except OSError as exc:
+        # write_file names the file it failed on; an error without a name
+        # came from the output file's stream, or from the standard output.
+        target = exc.filename if exc.filename is not None else \
+            getattr(args, "output", None) or "the standard output"
+        return _failed(f"cannot write {os.fsdecode(target)}: {exc.strerror or exc}")
+    except (CommandError, ReadError, PteEncoderError) as exc:
+        return _failed(str(exc))
     return 0
+
+
+def _failed(message: str) -> int:
+    print(f"pte-encoder: error: {one_line(message)}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import io
 import json
-from typing import Any, Dict
+import os
+import sys
+from typing import Any, Dict, Optional, TextIO
 
 from ._codecs import FLAT_TENSOR
 from .json_form import program_to_json
@@ -19,6 +22,20 @@ from .summary import format_data_summary, format_summary, summarize, summarize_d
 
 class ReadError(Exception):
     """A file that cannot be read, reported in one line."""
+
+
+def report_stream(*outputs: Optional[str]) -> TextIO:
+    """Where to say what was written: stdout, unless one of the files went
+    there (``-o /dev/stdout``), which the report would then corrupt."""
+    for output in outputs:
+        if output is None:
+            continue
+        try:
+            if os.path.samestat(os.stat(output), os.fstat(sys.stdout.fileno())):
+                return sys.stderr
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass  # no stdout file descriptor (captured, closed): not the same file
+    return sys.stdout
 
 
 def _mapped(path: str) -> Any:
@@ -69,7 +86,24 @@ def _decode_data_file(args: argparse.Namespace, data: Any) -> None:
                         "the payload's JSON form; --options-out is for a .pte")
     text = json.dumps(_payload_json_form(analyze_data_file(data)), indent=1, ensure_ascii=False)
     size = write_file(args.output, [text.encode("utf-8")])
-    print(f"wrote {args.output} ({size} bytes)")
+    print(f"wrote {args.output} ({size} bytes)", file=report_stream(args.output))
+
+
+def _write_both(output: str, data: bytes, options_out: str, options: bytes) -> None:
+    """Write the program's JSON, then the options'; if the second cannot be
+    written, the first is taken back (when it is a file this call made), so
+    that a failed decode leaves no output behind."""
+    existed = os.path.lexists(output)
+    write_file(output, [data])
+    try:
+        write_file(options_out, [options])
+    except BaseException:
+        if not existed:
+            try:
+                os.unlink(output)
+            except OSError:
+                pass
+        raise
 
 
 def _decode(args: argparse.Namespace) -> None:
@@ -78,25 +112,30 @@ def _decode(args: argparse.Namespace) -> None:
         _decode_data_file(args, data)
         return
     pte = decode_program(data)
-    text = program_to_json(pte.program)
-    write_file(args.output, [text.encode("utf-8")])
-    print(f"wrote {args.output} ({len(text)} bytes)")
-    blobs = pte.mutable_data is not None or pte.named_data is not None
+    text = program_to_json(pte.program).encode("utf-8")
+    notes = []
     if args.options_out:
         options, exact = infer_options(pte)
-        form = json.dumps(options_to_json_form(options), indent=1)
-        write_file(args.options_out, [form.encode("utf-8")])
-        print(f"wrote {args.options_out}")
+        form = json.dumps(options_to_json_form(options), indent=1).encode("utf-8")
+        _write_both(args.output, text, args.options_out, form)
+        notes.append(f"wrote {args.output} ({len(text)} bytes)")
+        notes.append(f"wrote {args.options_out}")
         if exact and options.get("layout", "flatc") != "flatc":
-            print(f"note: the FlatBuffer is in the {options['layout']} layout: pass "
-                  f"--layout {options['layout']} to `encode` for the same bytes")
+            notes.append(f"note: the FlatBuffer is in the {options['layout']} layout: pass "
+                         f"--layout {options['layout']} to `encode` for the same bytes")
         if not exact:
-            print("note: no options make `encode` give back these exact bytes (the file is in "
-                  "neither layout, or was changed after writing); it gives back the same "
-                  "program")
-    elif blobs:
-        print("note: the file has mutable or named data, which go in the options: "
-              "pass --options-out to keep them")
+            notes.append("note: no options make `encode` give back these exact bytes (the file is "
+                         "in neither layout, or was changed after writing); it gives back the "
+                         "same program")
+    else:
+        write_file(args.output, [text])
+        notes.append(f"wrote {args.output} ({len(text)} bytes)")
+        if pte.mutable_data is not None or pte.named_data is not None:
+            notes.append("note: the file has mutable or named data, which go in the options: "
+                         "pass --options-out to keep them")
+    report = report_stream(args.output, args.options_out)
+    for note in notes:
+        print(note, file=report)
 
 
 def add_commands(commands: Any) -> None:

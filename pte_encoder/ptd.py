@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Tuple
 from . import flat_tensor_model as ft
 from ._blobs import FileBlob, blob, check_files, join
 from ._codecs import FLAT_TENSOR
-from ._entries import check_buffers, checked_entries
+from ._entries import check_buffers, checked_entries, count_buffers
 from ._files import Target, check_target, write_file
 from ._segments import SegmentData, check_segment_alignment, zeros
+from .engine.check import unreadable
 from .errors import EncodeError, describe
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
@@ -49,29 +50,42 @@ class _SegmentPlan:
         self.has_files = False
 
 
-def _entries(payload: Any, quick: bool = True) -> Iterator[Tuple[str, int, int, Any]]:
+def _attribute(payload: Any, name: str) -> Any:
+    """``payload.buffers`` or ``payload.named_data``, or an EncodeError."""
+    try:
+        return getattr(payload, name)
+    except AttributeError:
+        raise EncodeError(f"payload: expected a DataPayload (buffers, named_data), got "
+                          f"{describe(payload)}: it has no {name!r}", path="",
+                          value=payload, expected="a DataPayload", has_value=True) from None
+    except Exception as exc:  # a property that raises: its error, with the place
+        raise unreadable(name, exc) from None
+
+
+def _entries(payload: Any, buffers: Any, quick: bool = True) -> Iterator[Tuple[str, int, int, Any]]:
     """The payload's named data, checked (see _entries.py)."""
-    return checked_entries(payload.named_data, len(payload.buffers), where="named_data",
-                           buffers="buffers", layouts=True, quick=quick)
+    return checked_entries(_attribute(payload, "named_data"), count_buffers("buffers", buffers),
+                           where="named_data", buffers="buffers", layouts=True, quick=quick)
 
 
-def _extract(payload: Any, plan: _SegmentPlan) -> List[ft.NamedData]:
-    """The named data as the FlatBuffer's entries; their segments go to ``plan``."""
-    for attribute in ("buffers", "named_data"):
-        if not hasattr(payload, attribute):
-            raise EncodeError(f"payload: expected a DataPayload (buffers, named_data), got "
-                              f"{describe(payload)}: it has no {attribute!r}", path="",
-                              value=payload, expected="a DataPayload", has_value=True)
-    buffers = check_buffers("buffers", payload.buffers)
+def _extract(payload: Any, plan: _SegmentPlan) -> Tuple[List[ft.NamedData], Any]:
+    """The named data as the FlatBuffer's entries, and the payload's buffers;
+    the segments go to ``plan``."""
+    _attribute(payload, "buffers")  # a payload without either is named as such first
+    _attribute(payload, "named_data")
+    buffers = check_buffers("buffers", _attribute(payload, "buffers"))
     segment_of: Dict[int, int] = {}
     entries: List[ft.NamedData] = []
     # Locals: this loop runs once per key, and there may be many thousands.
     NamedData, DataSegment, table, add = ft.NamedData, ft.DataSegment, plan.table, plan.data.add
-    for key, index, alignment, tensor_layout in _entries(payload):
+    for key, index, alignment, tensor_layout in _entries(payload, buffers):
         segment = segment_of.get(index)
         if segment is None:
             # A new segment: the first key naming a buffer gives its alignment.
-            blob_ = buffers[index]
+            try:  # buffer_at, inline: this runs once per buffer
+                blob_ = buffers[index]
+            except Exception as exc:
+                raise unreadable(f"buffers[{index}]", exc) from None
             if blob_.__class__ is bytes:
                 size = len(blob_)
             else:
@@ -84,17 +98,17 @@ def _extract(payload: Any, plan: _SegmentPlan) -> List[ft.NamedData]:
             segment = segment_of[index] = len(table)
             table.append(DataSegment(add([blob_], size, alignment), size))
         entries.append(NamedData(key, segment, tensor_layout))
-    return entries
+    return entries, buffers
 
 
-def _encode(payload: Any, root: ft.FlatTensor) -> Tuple[List[Any], int]:
+def _encode(payload: Any, buffers: Any, root: ft.FlatTensor) -> Tuple[List[Any], int]:
     try:
         return FLAT_TENSOR.encode_chunks(root)
     except EncodeError:
         # The quick check left the range of sizes and dim_order to the codec:
         # name the place in the payload's terms if the entries say where;
         # else the codec's message stands.
-        for _entry in _entries(payload, quick=False):
+        for _entry in _entries(payload, buffers, quick=False):
             pass
         raise
 
@@ -102,9 +116,9 @@ def _encode(payload: Any, root: ft.FlatTensor) -> Tuple[List[Any], int]:
 def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], int, bool]:
     segment_alignment = check_segment_alignment(segment_alignment)
     plan = _SegmentPlan(segment_alignment)
-    entries = _extract(payload, plan)
+    entries, buffers = _extract(payload, plan)
     root = ft.FlatTensor(version=FLAT_TENSOR_VERSION, segments=plan.table, named_data=entries)
-    chunks, fb_size = _encode(payload, root)
+    chunks, fb_size = _encode(payload, buffers, root)
     base = fb_size + PADDED_HEADER_LENGTH
     base += -base % segment_alignment
     data = plan.data

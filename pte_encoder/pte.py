@@ -17,7 +17,7 @@ from . import model
 from ._blobs import blob, check_files
 from ._blobs import join as join_chunks
 from ._codecs import PROGRAM
-from ._entries import check_buffers, checked_entries
+from ._entries import buffer_at, check_buffers, checked_entries, count_buffers
 from ._files import Target, check_target, write_file
 from ._segments import SegmentData, check_alignment, check_segment_alignment, zeros
 from .engine.check import check_object, check_scalar, check_vector, integer, missing, unreadable
@@ -237,11 +237,12 @@ def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment])
     segment_of: Dict[int, int] = {}
     entries = []
     for key, index, alignment, _layout in checked_entries(
-            pte_data, len(buffers), where="named_data.pte_data", buffers="named_data.buffers",
-            layouts=False):
+            pte_data, count_buffers("named_data.buffers", buffers), where="named_data.pte_data",
+            buffers="named_data.buffers", layouts=False):
         if index not in segment_of:  # the first key of a buffer gives its alignment
             segment = _Segment(alignment)
-            segment.add(blob(f"named_data.buffers[{index}]", buffers[index]))
+            found = buffer_at("named_data.buffers", buffers, index)
+            segment.add(blob(f"named_data.buffers[{index}]", found))
             segment_of[index] = len(segments)
             segments.append(segment)
         entries.append(model.NamedData(key=key, segment_index=segment_of[index]))

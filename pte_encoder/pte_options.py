@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, cast
 
 from .errors import EncodeError
 from .payload import DataEntry, NamedDataOutput
 from .pte import HEADER_LENGTH, write_program
 from .pte_read import PteFile
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from .types import InferredOptions
 
 __all__ = ["infer_options"]
 
@@ -135,7 +138,7 @@ def _blob_options(pte: PteFile, named_extra: Dict[int, int]) -> Dict[str, Any]:
     return options
 
 
-def infer_options(pte: PteFile, data: Any = None) -> Tuple[Dict[str, Any], bool]:
+def infer_options(pte: PteFile, data: Any = None) -> Tuple[InferredOptions, bool]:
     """``encode_program`` options (blobs included) that write ``pte`` back as
     the bytes it was decoded from (``data``, by default ``pte.data``), and
     whether they were checked to do so.
@@ -164,8 +167,8 @@ def infer_options(pte: PteFile, data: Any = None) -> Tuple[Dict[str, Any], bool]
             if first is None:
                 first = options
             if _reproduces(pte, options, view):
-                return options, True
-    return first or base, False
+                return cast("InferredOptions", options), True
+    return cast("InferredOptions", first or base), False
 
 
 def _header_size(tensor: Optional[int], delegate: Optional[int]) -> int:
@@ -231,7 +234,7 @@ def _reproduces(pte: PteFile, options: Dict[str, Any], view: memoryview) -> bool
     return sink.same and sink.at == len(view)
 
 
-def options_to_json_form(options: Dict[str, Any]) -> Dict[str, Any]:
+def options_to_json_form(options: Mapping[str, Any]) -> Dict[str, Any]:
     """The options in the form ``options_from_json`` reads (blobs as base64)."""
     import base64
     out: Dict[str, Any] = {key: options.get(key) for key in (

@@ -120,8 +120,8 @@ def summarize(pte: PteFile) -> Dict[str, Any]:
     named = []
     if pte.named_data is not None:
         for key, entry in pte.named_data.pte_data.items():
-            blob = pte.named_data.buffers[operator.index(entry.buffer_index)]
-            named.append({"key": key, "bytes": _nbytes(blob)})
+            index = operator.index(entry.buffer_index)
+            named.append({"key": key, "bytes": _nbytes(pte.named_data.buffers[index]), "buffer": index})
     stored_plans = stored.execution_plan or []
     sizes = {"header": (header.length + 8) if header else 8,
              "program": program_size - ((header.length + 8) if header else 8)
@@ -195,8 +195,7 @@ def format_summary(name: str, summary: Dict[str, Any]) -> str:
         lines.append(f"mutable data: {_plural(mutable['count'], 'tensor')}, "
                      f"{_n(mutable['bytes'])} bytes")
     if summary["named_data"]:
-        lines.append(f"named data: {_plural(len(summary['named_data']), 'key')}, "
-                     f"{_n(sum(e['bytes'] for e in summary['named_data']))} bytes")
+        lines.append(_named_total(summary["named_data"], "buffer"))
         for entry in summary["named_data"]:
             lines.append(f"  {entry['key']}: {_n(entry['bytes'])} bytes")
     if summary["segments"]:
@@ -260,6 +259,17 @@ def _shape(entry: Dict[str, Any]) -> str:
     return text
 
 
+def _named_total(named: List[Dict[str, Any]], holder: str) -> str:
+    """The named data's line: its keys, and the bytes of the blobs they name,
+    each counted once however many keys share it (``holder``: the entries'
+    field telling which blob)."""
+    sizes = {entry[holder]: entry["bytes"] for entry in named}
+    text = f"named data: {_plural(len(named), 'key')}, {_n(sum(sizes.values()))} bytes"
+    if len(sizes) < len(named):
+        text += f" in {_plural(len(sizes), holder)}"
+    return text
+
+
 def format_data_summary(name: str, summary: Dict[str, Any]) -> str:
     """The .ptd summary as text for a terminal."""
     header = summary["header"]
@@ -268,8 +278,7 @@ def format_data_summary(name: str, summary: Dict[str, Any]) -> str:
              f"bytes, segments from byte {_n(header['segment_base_offset'])} "
              f"(alignment {_n(summary['segment_alignment'])})"]
     named = summary["named_data"]
-    lines.append(f"named data: {_plural(len(named), 'key')}, "
-                 f"{_n(sum(e['bytes'] for e in named))} bytes")
+    lines.append(_named_total(named, "segment"))
     for entry in named:
         lines.append(f"  {one_line(entry['key'])}: {_shape(entry)}, {_n(entry['bytes'])} bytes, "
                      f"segment {entry['segment']}")

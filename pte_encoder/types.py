@@ -131,6 +131,14 @@ class EncodeOptions(TypedDict, total=False):
     delegate_alignment: Optional[int]
 
 
+class InferredOptions(EncodeOptions, total=False):
+    """What :func:`pte_encoder.infer_options` finds: :class:`EncodeOptions`
+    and, when it is not flatc's, the ``layout``; all of them keyword
+    arguments of :func:`pte_encoder.encode_program`."""
+
+    layout: LayoutName
+
+
 __all__ = [*_program_all, "ByteVector", "LayoutName", "MutableBlob", "FileBackedLike", "Blob",
            "DataEntryLike", "NamedDataStoreLike", "TensorLayoutLike", "PayloadEntryLike",
-           "DataPayloadLike", "EncodeOptions", "DataFileOptions"]
+           "DataPayloadLike", "EncodeOptions", "InferredOptions", "DataFileOptions"]

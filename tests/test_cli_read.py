@@ -311,3 +311,75 @@ def test_inferred_delegate_alignment_in_the_flatbuffers_layout(delegate: Any,
     options, exact = infer_options(pte, data)
     assert exact and options["layout"] == "flatbuffers"
     assert pe.encode_program(pte.program, **options) == data
+
+
+# The standard output as the command's output, and errors writing it.
+
+def _cli(args: list, stdout: Any) -> Any:
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "pte_encoder", *map(str, args)], stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120)
+
+
+@pytest.mark.parametrize("source", [CORPUS / "xnn_mlp" / "expected.pte",
+                                    CORPUS_PTD / "two_linear" / "expected.ptd"], ids=["pte", "ptd"])
+def test_decode_to_the_standard_output_keeps_it_clean(source: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """`decode -o /dev/stdout`: the JSON alone on stdout (redirected to a file,
+    or through a pipe); the status lines go to stderr."""
+    expected = tmp_path / "expected.json"
+    assert run(["decode", source, "-o", expected], capsys)[0] == 0
+    with open(tmp_path / "out.json", "w") as out:
+        result = _cli(["decode", source, "-o", "/dev/stdout"], out)
+    assert result.returncode == 0 and "wrote /dev/stdout" in result.stderr
+    assert (tmp_path / "out.json").read_bytes() == expected.read_bytes()
+    import subprocess
+    piped = _cli(["decode", source, "-o", "/dev/stdout"], subprocess.PIPE)
+    assert piped.returncode == 0 and piped.stdout.encode() == expected.read_bytes()
+
+
+def test_inspect_into_a_closed_pipe_stops_quietly() -> None:
+    import os
+    read, write = os.pipe()
+    os.close(read)  # the reader went away before anything was written (as `| head` may)
+    try:
+        result = _cli(["inspect", CORPUS / "conv" / "expected.pte"], write)
+    finally:
+        os.close(write)
+    assert result.returncode == 1 and result.stderr == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_inspect_into_a_full_device_is_one_line() -> None:
+    with open("/dev/full", "w") as full:
+        result = _cli(["inspect", CORPUS / "conv" / "expected.pte", "--json"], full)
+    assert result.returncode == 2
+    assert result.stderr == "pte-encoder: error: cannot write the standard output: No space left on device\n"
+
+
+def test_decode_whose_options_cannot_be_written_leaves_nothing(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    program, options = tmp_path / "p.json", tmp_path / "missing" / "o.json"
+    code, out, err = run(["decode", CORPUS / "xnn_mlp" / "expected.pte", "-o", program,
+                          "--options-out", options], capsys)
+    assert code == 2 and out == ""
+    assert err == f"pte-encoder: error: cannot write {options}: No such file or directory\n"
+    assert not program.exists()
+    # a program JSON that was there before is the user's: left as the write made it
+    program.write_text("old")
+    assert run(["decode", CORPUS / "xnn_mlp" / "expected.pte", "-o", program,
+                "--options-out", options], capsys)[0] == 2
+    assert program.exists()
+
+
+def test_inspect_counts_a_shared_blob_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    program = pe.Program(version=0, execution_plan=[], constant_buffer=[], backend_delegate_data=[], segments=[])
+    pte, ptd = tmp_path / "shared.pte", tmp_path / "shared.ptd"
+    pe.write_program(program, pte, named_data=pe.NamedDataOutput(
+        [bytes(1000), bytes(10)], {"a": pe.DataEntry(0), "b": pe.DataEntry(0), "c": pe.DataEntry(1)}))
+    pe.write_data_file(pe.DataPayload([bytes(3)], {k: pe.DataEntry(0) for k in "abcde"}), ptd)
+    out = run(["inspect", pte], capsys)[1]
+    assert "named data: 3 keys, 1,010 bytes in 2 buffers\n" in out and "  a: 1,000 bytes" in out
+    out = run(["inspect", ptd], capsys)[1]
+    assert "named data: 5 keys, 3 bytes in 1 segment\n" in out

@@ -365,3 +365,68 @@ def test_both_files_take_any_sequence_of_buffers() -> None:
     assert pe.encode_data_file(pe.DataPayload(Items(b"ab", b"cd"), entries)) == \
         pe.encode_data_file(pe.DataPayload([b"ab", b"cd"], entries))
     assert _pte(entries, Items(b"ab", b"cd")) == _pte(entries, [b"ab", b"cd"])
+
+
+class Failing(SequenceABC):  # type: ignore[type-arg]
+    """The caller's own containers, failing: weights loaded lazily from files
+    that are gone (``item``), or a sequence whose ``len()`` fails."""
+
+    def __init__(self, length: int = 1, item: bool = True) -> None:
+        self.length, self.item = length, item
+
+    def __len__(self) -> int:
+        if self.length < 0:
+            raise RuntimeError("no length")
+        return self.length
+
+    def __getitem__(self, index: Any) -> Any:
+        if self.item:
+            raise FileNotFoundError(2, "No such file or directory", "/gone/w.bin")
+        return 1
+
+
+class FailingMapping(dict):  # type: ignore[type-arg]
+    """A mapping whose items fail partway."""
+
+    def items(self) -> Any:
+        yield "w", pe.DataEntry(0, 16)
+        raise RuntimeError("the store is closed")
+
+
+@pytest.mark.parametrize("buffers, named, place", [
+    (Failing(), {"w": pe.DataEntry(0, 16)}, "[0]"),
+    (Failing(-1), {"w": pe.DataEntry(0, 16)}, ""),
+    ([b"abcd"], FailingMapping(), None),
+])
+def test_what_the_callers_containers_raise_is_named_at_their_place(buffers: Any, named: Any,
+                                                                     place: Optional[str]) -> None:
+    """Every failure of the caller's containers is an EncodeError at its place,
+    in both files, never the container's own exception."""
+    ptd = _error(lambda: pe.encode_data_file(pe.DataPayload(buffers, named)))
+    pte = _error(lambda: _pte(named, buffers))
+    if place is None:  # the mapping
+        assert (ptd.path, pte.path) == ("named_data", "named_data.pte_data")
+        assert str(ptd) == "named_data: cannot be read: RuntimeError: the store is closed"
+    else:
+        assert (ptd.path, pte.path) == ("buffers" + place, "named_data.buffers" + place)
+        assert "cannot be read" in str(ptd) and "cannot be read" in str(pte)
+
+
+@pytest.mark.parametrize("name", ["buffers", "named_data"])
+def test_a_payload_property_that_raises_is_named(name: str) -> None:
+    class Lazy:
+        buffers: Any = [b"abcd"]
+        named_data: Any = {"w": pe.DataEntry(0, 16)}
+
+    def boom(self: Any) -> Any:
+        raise RuntimeError("not loaded")
+    setattr(Lazy, name, property(boom))
+    error = _error(lambda: pe.encode_data_file(Lazy()))  # type: ignore[arg-type]
+    assert str(error) == f"{name}: cannot be read: RuntimeError: not loaded" and error.path == name
+
+
+def test_a_layout_sequence_that_fails_is_named() -> None:
+    error = _error(lambda: pe.encode_data_file(pe.DataPayload([b"abcd"], {"w": pe.DataEntry(
+        0, 16, pe.TensorLayout(pe.ScalarType.FLOAT, Failing(2), [0]))})))
+    assert error.path == "named_data['w'].tensor_layout.sizes"
+    assert str(error).startswith("named_data['w'].tensor_layout.sizes: cannot be read: FileNotFoundError")

@@ -677,3 +677,28 @@ def test_huge_alignments_cost_no_memory_when_written() -> None:
     peak = _peak(lambda: sizes.append(pe.write_data_file(payload, sink, segment_alignment=2**27)))
     assert sizes == [2**27 + 2**28 + 1]  # base, then "b" at offset 2**28
     assert peak < 1 << 20, peak
+
+
+class Flushing(Streamed):
+    """A file-backed blob that flushes the file object it was given, as a
+    write_to_file written against io.BufferedIOBase may."""
+
+    def write_to_file(self, outfile: Any) -> None:
+        super().write_to_file(outfile)
+        outfile.flush()
+
+
+def test_a_blob_may_flush_the_file_it_writes_to(tmp_path: Path) -> None:
+    data = bytes(range(50))
+    payload = pe.DataPayload([Flushing(data, len(data))], {"w": pe.DataEntry(0, 16)})
+    expected = pe.encode_data_file(pe.DataPayload([data], {"w": pe.DataEntry(0, 16)}))
+    assert pe.encode_data_file(payload) == expected
+    assert pe.write_data_file(payload, tmp_path / "out.ptd") == len(expected)
+    assert (tmp_path / "out.ptd").read_bytes() == expected
+    stream = io.BytesIO()
+    pe.write_data_file(payload, stream)
+    assert stream.getvalue() == expected
+    named = pe.NamedDataOutput([Flushing(data, len(data))], {"w": pe.DataEntry(0, 16)})
+    program = pe.Program(version=0, execution_plan=[], constant_buffer=[], backend_delegate_data=[], segments=[])
+    assert pe.encode_program(program, named_data=named) == \
+        pe.encode_program(program, named_data=pe.NamedDataOutput([data], {"w": pe.DataEntry(0, 16)}))

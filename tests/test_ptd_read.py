@@ -118,6 +118,36 @@ def test_read_data_file_maps_the_file(tmp_path: Path) -> None:
         pe.read_data_file(empty)
 
 
+def _through_a_fifo(tmp_path: Path, data: bytes, read: Any) -> Any:
+    import os
+    import threading
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as out:
+            out.write(data)
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        return read(fifo)
+    finally:
+        writer.join()
+
+
+def test_files_that_cannot_be_mapped_are_read(tmp_path: Path) -> None:
+    """A pipe (`<(cat x.ptd)`, /dev/stdin) is read whole; nothing in it is
+    still "the file is empty"."""
+    data = corpus("two_linear")[0]
+    assert _through_a_fifo(tmp_path, data, pe.read_data_file) == pe.decode_data_file(data)
+    pte = (ROOT / "tests" / "data" / "corpus" / "conv" / "expected.pte").read_bytes()
+    (tmp_path / "fifo").unlink()
+    assert _through_a_fifo(tmp_path, pte, pe.read_program).program == pe.decode_program(pte).program
+    (tmp_path / "fifo").unlink()
+    with pytest.raises(pe.DecodeError, match="the file is empty"):
+        _through_a_fifo(tmp_path, b"", pe.read_data_file)
+
+
 def test_analyze_gives_the_layout() -> None:
     f = pe.analyze_data_file(corpus("two_linear")[0])
     assert f.segment_alignment == 128 and f.size == 1424

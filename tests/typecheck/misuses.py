@@ -118,3 +118,8 @@ an_int: IntLike = et.Double(1.0)  # E: Incompatible types in assignment
 pe.EValue(val="x")  # E: incompatible type "str"
 pe.Program(execution_plan=[pe.Tensor()])  # E: List item 0 has incompatible type "Tensor"
 et.Tensor(et.ScalarType.FLOAT, 0, "2", [0], False, 0, 0, None, et.TensorShapeDynamism.STATIC)  # E: incompatible type "str"
+
+inferred, reproduced = pe.infer_options(pe.read_program("x.pte"))
+inferred["layout"] = "flatbufers"  # E: Value of "layout" has incompatible type
+inferred["segment_alignmnet"] = 64  # E: has no key "segment_alignmnet"
+pe.encode_flatbuffer(program, **inferred)  # E: Extra argument

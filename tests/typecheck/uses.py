@@ -169,3 +169,7 @@ def data_files(path: str) -> None:
     as_payload: DataPayloadLike = executorch_payload
     as_blob: Blob = et.FileBackedData(path)
     print(as_payload, as_blob)
+
+# infer_options gives encode_program's keyword arguments, layout included.
+found, exact = pe.infer_options(pe.read_program("x.pte"))
+rewritten: bytes = pe.encode_program(pe.read_program("x.pte").program, **found)
