@@ -7,7 +7,9 @@ build(codec) defines one encoder per table, bound to one layout of a codec
 of a flat subtree (see engine/plans.py) have a _flat_<Table> function that
 reads the subtree's values and shape, and an encoder that writes it with
 one struct. The other tables' encoders write their children (strings,
-vectors, tables) in slot order, then the table itself, through the Writer.
+vectors, tables) in slot order, then the table itself, through the Writer;
+a small table's (Schema.small_tables) is _write_<Table>, and its encoder
+writes it as one subtree instead when its _flat_ reader finds it small.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from math import copysign
 from typing import Any, Callable, Dict, List, Tuple
 
 from .engine.codec import CodecLayout, Encoder
-from .engine.plans import SHORT_VECTOR, items
+from .engine.plans import FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES, items
 from .engine.values import bool_bytes, present_integer, to_bool, to_float, ubytes
 from .engine.writer import Writer
 
@@ -108,7 +110,7 @@ def build(codec: CodecLayout) -> Encoder:
 
     layouts_FlatTensor = codec.layouts('FlatTensor')
 
-    def _FlatTensor(w: Writer, o: Any) -> int:
+    def _write_FlatTensor(w: Writer, o: Any) -> int:
         s0 = o.version
         v = o.segments
         c1 = None if v is None else w.flat_tables('[DataSegment]', v, _flat_DataSegment, _DataSegment)
@@ -118,5 +120,33 @@ def build(codec: CodecLayout) -> Encoder:
         key = start & 7 | (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5
         layout = layouts_FlatTensor.get(key) or new_layout('FlatTensor', key)
         return w.finish_table(start, layout, [s0, c1, c2])
+
+    def _flat_FlatTensor(o: Any, values: List[Any]) -> Any:
+        s0 = o.version
+        values.append(s0)
+        v = o.segments
+        if v is None:
+            k1 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k1 = tuple([_flat_DataSegment(x, values) for x in v]) if v else ()
+        else:
+            return None
+        v = o.named_data
+        if v is None:
+            k2 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k2 = tuple([_flat_NamedData(x, values) for x in v]) if v else ()
+        else:
+            return None
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), k1, k2)
+
+    def _FlatTensor(w: Writer, o: Any) -> int:
+        if w.serial == 1:  # the first buffer: see Writer.small_table
+            return _write_FlatTensor(w, o)
+        values: List[Any] = []
+        shape = _flat_FlatTensor(o, values)
+        if shape is None or len(values) > SMALL_VALUES:
+            return _write_FlatTensor(w, o)
+        return w.small_table('FlatTensor', shape, values, _write_FlatTensor, o)
 
     return _FlatTensor

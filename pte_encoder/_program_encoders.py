@@ -7,7 +7,9 @@ build(codec) defines one encoder per table, bound to one layout of a codec
 of a flat subtree (see engine/plans.py) have a _flat_<Table> function that
 reads the subtree's values and shape, and an encoder that writes it with
 one struct. The other tables' encoders write their children (strings,
-vectors, tables) in slot order, then the table itself, through the Writer.
+vectors, tables) in slot order, then the table itself, through the Writer;
+a small table's (Schema.small_tables) is _write_<Table>, and its encoder
+writes it as one subtree instead when its _flat_ reader finds it small.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from math import copysign
 from typing import Any, Callable, Dict, List, Tuple
 
 from .engine.codec import CodecLayout, Encoder
-from .engine.plans import SHORT_VECTOR, items
+from .engine.plans import FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES, items
 from .engine.values import bool_bytes, present_integer, to_bool, to_float, ubytes
 from .engine.writer import Writer
 
@@ -347,13 +349,32 @@ def build(codec: CodecLayout) -> Encoder:
 
     layouts_FrameList = codec.layouts('FrameList')
 
-    def _FrameList(w: Writer, o: Any) -> int:
+    def _write_FrameList(w: Writer, o: Any) -> int:
         v = o.items
         c0 = None if v is None else w.flat_tables('[Frame]', v, _flat_Frame, _Frame)
         start = w.size
         key = start & 7 | (c0 is not None) << 3
         layout = layouts_FrameList.get(key) or new_layout('FrameList', key)
         return w.finish_table(start, layout, [c0])
+
+    def _flat_FrameList(o: Any, values: List[Any]) -> Any:
+        v = o.items
+        if v is None:
+            k0 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k0 = tuple([_flat_Frame(x, values) for x in v]) if v else ()
+        else:
+            return None
+        return (k0,)
+
+    def _FrameList(w: Writer, o: Any) -> int:
+        if w.serial == 1:  # the first buffer: see Writer.small_table
+            return _write_FrameList(w, o)
+        values: List[Any] = []
+        shape = _flat_FrameList(o, values)
+        if shape is None or len(values) > SMALL_VALUES:
+            return _write_FrameList(w, o)
+        return w.small_table('FrameList', shape, values, _write_FrameList, o)
 
     def _BackendDelegateDataReference(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -399,7 +420,7 @@ def build(codec: CodecLayout) -> Encoder:
 
     layouts_BackendDelegate = codec.layouts('BackendDelegate')
 
-    def _BackendDelegate(w: Writer, o: Any) -> int:
+    def _write_BackendDelegate(w: Writer, o: Any) -> int:
         v = o.id
         c0 = None if v is None else w.string(v)
         v = o.processed
@@ -411,9 +432,43 @@ def build(codec: CodecLayout) -> Encoder:
         layout = layouts_BackendDelegate.get(key) or new_layout('BackendDelegate', key)
         return w.finish_table(start, layout, [c0, c1, c2])
 
+    def _flat_BackendDelegate(o: Any, values: List[Any]) -> Any:
+        v = o.id
+        if v is None:
+            k0 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k0 = len(v)
+        t1 = o.processed
+        if t1 is None:
+            k1 = None
+        else:
+            t1_s0 = t1.location
+            t1_s1 = t1.index
+            values += (t1_s0, t1_s1)
+            k1 = ((t1_s0 != 0 if t1_s0.__class__ is int or isinstance(t1_s0, int) else present_integer(t1_s0, 0)), (t1_s1 != 0 if t1_s1.__class__ is int or isinstance(t1_s1, int) else present_integer(t1_s1, 0)))
+        v = o.compile_specs
+        if v is None:
+            k2 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k2 = tuple([_flat_CompileSpec(x, values) for x in v]) if v else ()
+        else:
+            return None
+        return (k0, k1, k2)
+
+    def _BackendDelegate(w: Writer, o: Any) -> int:
+        if w.serial == 1:  # the first buffer: see Writer.small_table
+            return _write_BackendDelegate(w, o)
+        values: List[Any] = []
+        shape = _flat_BackendDelegate(o, values)
+        if shape is None or len(values) > SMALL_VALUES:
+            return _write_BackendDelegate(w, o)
+        return w.small_table('BackendDelegate', shape, values, _write_BackendDelegate, o)
+
     layouts_Chain = codec.layouts('Chain')
 
-    def _Chain(w: Writer, o: Any) -> int:
+    def _write_Chain(w: Writer, o: Any) -> int:
         v = o.inputs
         c0 = None if v is None else w.scalars(v, 'i')
         v = o.outputs
@@ -427,9 +482,53 @@ def build(codec: CodecLayout) -> Encoder:
         layout = layouts_Chain.get(key) or new_layout('Chain', key)
         return w.finish_table(start, layout, [c0, c1, c2, c3])
 
+    def _flat_Chain(o: Any, values: List[Any]) -> Any:
+        v = o.inputs
+        if v is None:
+            k0 = None
+        elif v.__class__ is list and len(v) <= SHORT_VECTOR:
+            values += v
+            k0 = len(v)
+        else:
+            k0 = items(v, 'i', values)
+        v = o.outputs
+        if v is None:
+            k1 = None
+        elif v.__class__ is list and len(v) <= SHORT_VECTOR:
+            values += v
+            k1 = len(v)
+        else:
+            k1 = items(v, 'i', values)
+        v = o.instructions
+        if v is None:
+            k2 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k2 = tuple([_flat_Instruction(x, values) for x in v]) if v else ()
+        else:
+            return None
+        v = o.stacktrace
+        if v is None:
+            k3 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k3 = tuple([_flat_FrameList(x, values) for x in v]) if v else ()
+            if None in k3:
+                return None
+        else:
+            return None
+        return (k0, k1, k2, k3)
+
+    def _Chain(w: Writer, o: Any) -> int:
+        if w.serial == 1:  # the first buffer: see Writer.small_table
+            return _write_Chain(w, o)
+        values: List[Any] = []
+        shape = _flat_Chain(o, values)
+        if shape is None or len(values) > SMALL_VALUES:
+            return _write_Chain(w, o)
+        return w.small_table('Chain', shape, values, _write_Chain, o)
+
     layouts_ExecutionPlan = codec.layouts('ExecutionPlan')
 
-    def _ExecutionPlan(w: Writer, o: Any) -> int:
+    def _write_ExecutionPlan(w: Writer, o: Any) -> int:
         v = o.name
         c0 = None if v is None else w.string(v)
         v = o.container_meta_type
@@ -454,6 +553,107 @@ def build(codec: CodecLayout) -> Encoder:
         key = start & 7 | (c0 is not None) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5 | (c3 is not None) << 6 | (c4 is not None) << 7 | (c5 is not None) << 8 | (c6 is not None) << 9 | (c7 is not None) << 10 | (c8 is not None) << 11 | (c9 is not None) << 12
         layout = layouts_ExecutionPlan.get(key) or new_layout('ExecutionPlan', key)
         return w.finish_table(start, layout, [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9])
+
+    def _flat_ExecutionPlan(o: Any, values: List[Any]) -> Any:
+        v = o.name
+        if v is None:
+            k0 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k0 = len(v)
+        t1 = o.container_meta_type
+        if t1 is None:
+            k1 = None
+        else:
+            v = t1.encoded_inp_str
+            if v is None:
+                t1_k0 = None
+            else:
+                v = v.encode()
+                values.append(v)
+                t1_k0 = len(v)
+            v = t1.encoded_out_str
+            if v is None:
+                t1_k1 = None
+            else:
+                v = v.encode()
+                values.append(v)
+                t1_k1 = len(v)
+            k1 = (t1_k0, t1_k1)
+        v = o.values
+        if v is None:
+            k2 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k2 = tuple([_flat_EValue(x, values) for x in v]) if v else ()
+        else:
+            return None
+        v = o.inputs
+        if v is None:
+            k3 = None
+        elif v.__class__ is list and len(v) <= SHORT_VECTOR:
+            values += v
+            k3 = len(v)
+        else:
+            k3 = items(v, 'i', values)
+        v = o.outputs
+        if v is None:
+            k4 = None
+        elif v.__class__ is list and len(v) <= SHORT_VECTOR:
+            values += v
+            k4 = len(v)
+        else:
+            k4 = items(v, 'i', values)
+        v = o.chains
+        if v is None:
+            k5 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k5 = tuple([_flat_Chain(x, values) for x in v]) if v else ()
+            if None in k5:
+                return None
+        else:
+            return None
+        v = o.operators
+        if v is None:
+            k6 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k6 = tuple([_flat_Operator(x, values) for x in v]) if v else ()
+        else:
+            return None
+        v = o.delegates
+        if v is None:
+            k7 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k7 = tuple([_flat_BackendDelegate(x, values) for x in v]) if v else ()
+            if None in k7:
+                return None
+        else:
+            return None
+        v = o.non_const_buffer_sizes
+        if v is None:
+            k8 = None
+        elif v.__class__ is list and len(v) <= SHORT_VECTOR:
+            values += v
+            k8 = len(v)
+        else:
+            k8 = items(v, 'q', values)
+        v = o.non_const_buffer_device
+        if v is None:
+            k9 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k9 = tuple([_flat_NonConstBufferDevice(x, values) for x in v]) if v else ()
+        else:
+            return None
+        return (k0, k1, k2, k3, k4, k5, k6, k7, k8, k9)
+
+    def _ExecutionPlan(w: Writer, o: Any) -> int:
+        if w.serial == 1:  # the first buffer: see Writer.small_table
+            return _write_ExecutionPlan(w, o)
+        values: List[Any] = []
+        shape = _flat_ExecutionPlan(o, values)
+        if shape is None or len(values) > SMALL_VALUES:
+            return _write_ExecutionPlan(w, o)
+        return w.small_table('ExecutionPlan', shape, values, _write_ExecutionPlan, o)
 
     def _flat_NonConstBufferDevice(o: Any, values: List[Any]) -> Any:
         s0 = o.buffer_idx

@@ -30,9 +30,10 @@ def test_corpus_has_all_eight_cases() -> None:
 
 @given(programs(), FLATC_ALIGNMENTS, FLATC_ALIGNMENTS)
 def test_generated_programs_match_flatc(program: pe.Program, tensor: int, delegate: int) -> None:
-    # Three times: a short vector of flat tables is written item by item the
-    # first time its shape is met, by a plan compiled the second time, and
-    # by that plan from then on (Writer.flat_tables).
+    # Three times: a short vector of flat tables, or a small table (a small
+    # method, chain or delegate), is written item by item the first time its
+    # shape is met, by a plan compiled the second time, and by that plan
+    # from then on (Writer.flat_tables, Writer.small_table).
     ours = [pe.encode_flatbuffer(program, constant_tensor_alignment=tensor, delegate_alignment=delegate)
             for _ in range(3)]
     assert ours == [flatc_binary(pe.program_to_json(program), tensor, delegate)] * 3

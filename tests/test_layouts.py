@@ -54,8 +54,9 @@ def packed(program: Any, tensor: Optional[int] = None, delegate: Optional[int] =
 
 
 def ours(program: Any, tensor: Optional[int] = None, delegate: Optional[int] = None) -> bytes:
-    # Three times, all alike: a short vector of flat tables is written item
-    # by item, then by a plan compiled for it (Writer.flat_tables).
+    # Three times, all alike: a short vector of flat tables, or a small
+    # table, is written item by item, then by a plan compiled for it
+    # (Writer.flat_tables, Writer.small_table).
     out = [pe.encode_flatbuffer(program, constant_tensor_alignment=tensor,
                                 delegate_alignment=delegate, layout="flatbuffers") for _ in range(3)]
     assert out[0] == out[1] == out[2]

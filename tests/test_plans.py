@@ -58,6 +58,20 @@ def test_interleaved_writers_keep_their_own_vtables() -> None:
         assert [pe.encode_flatbuffer(p) for p in (first, second)] == expected
 
 
+def test_a_shape_first_in_one_buffer_and_later_in_another() -> None:
+    # A writer with no vtable yet skips the decisions (Shape.fresh): the same
+    # shapes, first in one buffer and after other tables in the next, in turn.
+    values = [empty_tensor(sizes=[2], dim_order=[0], allocation_info=pe.AllocationDetails()),
+              pe.EValue(pe.Int(5))]
+    first = program_of(values)
+    later = program_of([pe.EValue(pe.Double(1.5)), pe.EValue(pe.Bool(True))] + values)
+    later.execution_plan[0].name = "f" * 5
+    expected = [flatc_binary(pe.program_to_json(p)) for p in (first, later)]
+    for _ in range(3):
+        assert [pe.encode_flatbuffer(p) for p in (first, later)] == expected
+        assert pe.encode_flatbuffer(first) == expected[0]
+
+
 def test_threads_encoding_different_programs_agree_with_one_thread() -> None:
     programs = []
     for case in CORPUS_CASES:
@@ -108,12 +122,16 @@ def test_short_vectors_of_flat_tables_are_one_subtree_from_their_second_sight(
         layout: str, length: int) -> None:
     # Mixed values (vtables shared between items, and with an earlier one)
     # and segments, operators, named data: the first encoding writes them
-    # item by item, the second compiles one plan per vector of 2 to
+    # item by item, the second compiles one plan per vector of 1 to
     # FLAT_VECTOR items, later ones use it; all alike, and flatc's in its layout.
+    # (The method has a chain too long to be a small table: its vectors are
+    # written by the writer, not inside the method's subtree.)
     kinds = [pe.Int(3), empty_tensor(sizes=[1, 2], dim_order=[0, 1]).val, pe.Null(), pe.Int(0),
              pe.String(string_val="abc"), empty_tensor(allocation_info=pe.AllocationDetails()).val]
     values = [pe.EValue(kinds[i % len(kinds)]) for i in range(length)]
-    plan = pe.ExecutionPlan(name="m", values=values, inputs=[], outputs=[],
+    long_chain = pe.Chain(inputs=[], outputs=[],
+                          instructions=[pe.Instruction(pe.FreeCall(i)) for i in range(_plans.FLAT_VECTOR + 1)])
+    plan = pe.ExecutionPlan(name="m", values=values, inputs=[], outputs=[], chains=[long_chain],
                             operators=[pe.Operator(name="aten::add" * i, overload="out") for i in range(length)])
     program = pe.Program(version=0, execution_plan=[plan],
                          segments=[pe.DataSegment(offset=i, size=7 * i) for i in range(length)],
@@ -127,7 +145,74 @@ def test_short_vectors_of_flat_tables_are_one_subtree_from_their_second_sight(
         same_as_flatc(program)
     vectors = {key[0] for key in plans.shapes if key[0].startswith("[")}
     assert vectors == ({"[EValue]", "[Operator]", "[DataSegment]", "[NamedData]"}
-                       if 1 < length <= _plans.FLAT_VECTOR else set())
+                       if 0 < length <= _plans.FLAT_VECTOR else set())
+
+
+def small_method(values: int = 3, instructions: int = 2, frames: int = 2) -> pe.ExecutionPlan:
+    trace = [pe.FrameList(items=[pe.Frame(filename="f.py", lineno=i, name="g" * i) for i in range(frames)])
+             for _ in range(instructions)]
+    calls = [pe.Instruction(pe.KernelCall(op_index=0, args=[0, 1])) for _ in range(instructions)]
+    chain = pe.Chain(inputs=[0], outputs=[1], instructions=calls, stacktrace=trace)
+    delegate = pe.BackendDelegate(id="backend", processed=pe.BackendDelegateDataReference(index=1),
+                                  compile_specs=[pe.CompileSpec(key="k", value=b"v")])
+    return pe.ExecutionPlan(name="m", values=[pe.EValue(pe.Int(i)) for i in range(values)], inputs=[0],
+                            outputs=[1], chains=[chain], operators=[pe.Operator(name="aten::add", overload="")],
+                            delegates=[delegate], non_const_buffer_sizes=[0, 16])
+
+
+BIG = _plans.FLAT_VECTOR + 1
+
+
+@pytest.mark.parametrize("layout", ["flatc", "flatbuffers"])
+@pytest.mark.parametrize("plan, small, not_small", [
+    (small_method(), {"ExecutionPlan"}, set()),
+    (small_method(values=0, instructions=0, frames=0), {"ExecutionPlan"}, set()),
+    # too many values: its chains and delegates are small tables on their own
+    (small_method(values=BIG), {"Chain", "BackendDelegate"}, {"ExecutionPlan"}),
+    (small_method(instructions=BIG), {"BackendDelegate"}, {"ExecutionPlan", "Chain"}),
+    (small_method(frames=BIG), {"BackendDelegate"}, {"ExecutionPlan", "Chain", "FrameList"}),
+    # over SMALL_VALUES flat values: neither the method nor its values vector is one subtree
+    (pe.ExecutionPlan(name="m", values=[pe.EValue(pe.IntList(list(range(16))))
+                                        for _ in range(_plans.SMALL_VALUES // 16 + 1)]),
+     set(), {"ExecutionPlan", "[EValue]"}),
+    (pe.ExecutionPlan(name="m", values=tuple(small_method().values)), set(), {"ExecutionPlan"}),  # a tuple
+])
+def test_small_tables_are_one_subtree_from_their_second_sight(layout: str, plan: Any, small: Any,
+                                                               not_small: Any) -> None:
+    # A method whose table vectors are all short lists (Schema.small_tables),
+    # with at most SMALL_VALUES flat values, is written item by item the
+    # first time, then as one subtree; otherwise its chains and delegates may
+    # be, each on its own. The bytes are the same, and flatc's in its layout.
+    program = pe.Program(version=0, execution_plan=[plan, plan])
+    plans = PROGRAM.layout(layout).plans
+    plans.shapes.clear()
+    plans.seen.clear()
+    out = [pe.encode_flatbuffer(program, layout=layout) for _ in range(3)]
+    assert out[0] == out[1] == out[2]
+    if layout == "flatc":
+        same_as_flatc(program)
+    tables = {key[0] for key in plans.shapes}
+    assert small <= tables and not tables & not_small, tables
+
+
+def test_the_first_buffer_of_a_codec_writes_small_tables_through_the_writer() -> None:
+    # Most processes write one buffer: its small methods are not read as
+    # subtrees at all (not even noted as met); from the second buffer on they
+    # are, and the third writes them with one plan each. The bytes never change.
+    from pte_encoder import _program_encoders, model
+    from pte_encoder.engine.codec import Codec
+    schema = PROGRAM.schema
+    codec = Codec(schema, _program_encoders.build, {t: getattr(model, t) for t in schema.tables},
+                  {e: getattr(model, e) for e in schema.enums})
+    plans = codec.layout("flatc").plans
+    program = pe.Program(version=0, execution_plan=[small_method()])
+    expected = pe.encode_flatbuffer(program)
+    met = []
+    for _ in range(3):
+        assert codec.encode(program) == expected
+        met.append({key[0] for key in plans.seen} | {key[0] for key in plans.shapes})
+    assert "ExecutionPlan" not in met[0]
+    assert "ExecutionPlan" in met[1] and "ExecutionPlan" in met[2]
 
 
 @pytest.mark.parametrize("layout", ["flatc", "flatbuffers"])
@@ -165,13 +250,18 @@ def test_a_subtree_aligned_to_4_shares_its_plans_across_start_modulo_8(
     # compiled once for both starts; one holding 8-byte items once per start.
     # The bytes stay the writer's (flatc's here; the flatbuffers layout's
     # against its own writer in test_layouts).
+    # (Counted: the plans of the EValue alone. The one-value vector is met
+    # first item by item, then as the subtree "[EValue]", which has plans of
+    # its own: Writer.flat_tables.)
     laid = PROGRAM.layout(layout)
     laid.plans.shapes.clear()
+    laid.plans.seen.clear()
     learnt: List[Any] = []
     learn = _plans.Plans.learn
 
     def counting(self: Any, plans: Any, key: Any, *args: Any) -> Any:
-        learnt.append(key)
+        if key[0] == "EValue":
+            learnt.append(key)
         return learn(self, plans, key, *args)
 
     programs = []

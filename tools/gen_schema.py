@@ -626,10 +626,13 @@ def encoder_lines(schema: Schema, table: str) -> List[str]:
         bits.append(f"({var} is not None)")
     key = " | ".join(["start & 7"] + [f"{b} << {i + 3}" for i, b in enumerate(bits)])
     slots = [values[i] for i in range(len(values))]
+    # A small table's encoder writes it as one subtree when it is small
+    # enough (small_lines); this one writes it through the writer.
+    encoder = f"_write_{table}" if table in schema.small_tables() else f"_{table}"
     return [
         f"layouts_{table} = codec.layouts({table!r})",
         "",
-        f"def _{table}(w: Writer, o: Any) -> int:",
+        f"def {encoder}(w: Writer, o: Any) -> int:",
         *body,
         "    start = w.size",
         f"    key = {key}",
@@ -671,6 +674,17 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
                          f"    {var} = flat(v, values)"]
             continue
         parts.append(var)
+        if kind == "TABLE_VECTOR":
+            # Only in a small table (Schema.small_tables): a short list's
+            # items' shapes, else the subtree is not small (None: the caller
+            # writes the table through the writer instead).
+            children += [f"v = {obj}.{name}", "if v is None:", f"    {var} = None",
+                         "elif v.__class__ is list and len(v) <= FLAT_VECTOR:",
+                         f"    {var} = tuple([_flat_{elem}(x, values) for x in v]) if v else ()"]
+            if elem not in schema.flat_tables():
+                children += [f"    if None in {var}:", "        return None"]
+            children += ["else:", "    return None"]
+            continue
         if kind == "TABLE":
             child = f"{prefix}t{slot}"
             lines, shape = flat_block(schema, str(elem), child, child + "_")
@@ -719,6 +733,24 @@ def flat_lines(schema: Schema, table: str, root: bool, member: bool) -> List[str
     return out
 
 
+def small_lines(schema: Schema, table: str) -> List[str]:
+    """For a small table: its _flat_ reader (None when a table vector below
+    is too long to write as one subtree), and its encoder, which writes it
+    as one subtree when the reader allows, small enough (Writer.small_table),
+    and otherwise through the writer (_write_<Table>)."""
+    lines, shape = flat_block(schema, table, "o", "")
+    return [f"def _flat_{table}(o: Any, values: List[Any]) -> Any:",
+            *[f"    {line}" for line in lines], f"    return {shape}", "",
+            f"def _{table}(w: Writer, o: Any) -> int:",
+            "    if w.serial == 1:  # the first buffer: see Writer.small_table",
+            f"        return _write_{table}(w, o)",
+            "    values: List[Any] = []",
+            f"    shape = _flat_{table}(o, values)",
+            "    if shape is None or len(values) > SMALL_VALUES:",
+            f"        return _write_{table}(w, o)",
+            f"    return w.small_table({table!r}, shape, values, _write_{table}, o)", ""]
+
+
 def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
     functions: List[str] = []
     flat = schema.flat_tables()
@@ -733,6 +765,8 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
             functions += flat_lines(schema, table, table in roots, table in union_members)
         else:
             functions += encoder_lines(schema, table)
+            if table in schema.small_tables():
+                functions += small_lines(schema, table)
     owners = {(f.elem, table in flat) for table in schema.tables for f in schema.fields(table, "UNION")}
     for name, members in schema.unions.items():
         if (name, True) in owners:
@@ -746,6 +780,7 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
     functions.append(f"return _{schema.root_table}")
     floats = any(f.kind == "SCALAR" and f.elem in ("d", "f") for fields in schema.tables.values()
                  for f in fields)
+    plan_names = "FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES" if schema.small_tables() else "SHORT_VECTOR"
     out = header(schema_path, f"The table encoders of schema/{schema_path.name}.")
     out += [
         "",
@@ -754,7 +789,9 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
         "of a flat subtree (see engine/plans.py) have a _flat_<Table> function that",
         "reads the subtree's values and shape, and an encoder that writes it with",
         "one struct. The other tables' encoders write their children (strings,",
-        "vectors, tables) in slot order, then the table itself, through the Writer.",
+        "vectors, tables) in slot order, then the table itself, through the Writer;",
+        "a small table's (Schema.small_tables) is _write_<Table>, and its encoder",
+        "writes it as one subtree instead when its _flat_ reader finds it small.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -763,7 +800,7 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
         "from typing import Any, Callable, Dict, List, Tuple",
         "",
         f"from {engine}.codec import CodecLayout, Encoder",
-        f"from {engine}.plans import SHORT_VECTOR, items",
+        f"from {engine}.plans import {plan_names}, items",
         f"from {engine}.values import bool_bytes, present_integer, to_bool, to_float, ubytes",
         f"from {engine}.writer import Writer",
         "",

@@ -157,6 +157,27 @@ class Codec:
 
         Raises :class:`EncodeError` naming the first bad value.
         """
+        writer = self._written(root, aligns, layout)
+        try:
+            return writer.pieces(), writer.size
+        except MemoryError:
+            pass
+        raise self._out_of_memory(writer.size)
+
+    def encode(self, root: Any, aligns: Optional[Sequence[int]] = None,
+               layout: str = DEFAULT_LAYOUT) -> bytes:
+        """The FlatBuffer of ``root`` as bytes (see :meth:`encode_chunks`)."""
+        writer = self._written(root, aligns, layout)
+        try:
+            return writer.join()
+        except MemoryError:
+            pass
+        raise self._out_of_memory(writer.size)
+
+    def _written(self, root: Any, aligns: Optional[Sequence[int]], layout: str) -> Writer:
+        """A finished writer holding the FlatBuffer of ``root`` (see
+        :meth:`encode_chunks`), checked to be under the format's size limit;
+        :class:`EncodeError` naming the first bad value."""
         # self.layout(layout), its common case inline
         laid = self._by_layout.get(layout) if layout.__class__ is str else None
         if laid is None:
@@ -164,8 +185,7 @@ class Codec:
         writer = Writer(laid.plans, self._vectors, self.default_aligns if aligns is None else aligns,
                         laid.policy)
         try:
-            position = laid.root(writer, root)
-            chunks = writer.finish(position, self.schema.file_identifier)
+            writer.finish(laid.root(writer, root), self.schema.file_identifier)
         except MemoryError:
             problem: Optional[str] = "out of memory"
         except EncodeError:
@@ -184,24 +204,18 @@ class Codec:
             raise EncodeError(f"{self.schema.name}: cannot be encoded: {problem}")
         size = writer.size
         if size > MAX_FLATBUFFER_SIZE:
-            del writer, chunks
+            del writer
             self.check(root)  # names a single blob over the limit, if there is one
             expected = f"at most {MAX_FLATBUFFER_SIZE} bytes"
             raise EncodeError(f"{self.schema.name}: the FlatBuffer would be {size} bytes, "
                               f"over the format's limit of {MAX_FLATBUFFER_SIZE}",
                               path="", value=size, expected=expected, has_value=True)
-        return chunks, size
+        return writer
 
-    def encode(self, root: Any, aligns: Optional[Sequence[int]] = None,
-               layout: str = DEFAULT_LAYOUT) -> bytes:
-        """The FlatBuffer of ``root`` as bytes (see :meth:`encode_chunks`)."""
-        chunks, size = self.encode_chunks(root, aligns, layout)
-        try:
-            return b"".join(chunks)
-        except MemoryError:
-            pass
-        raise EncodeError(f"{self.schema.name}: the FlatBuffer would be {size} bytes: out of memory",
-                          value=size, has_value=True)
+    def _out_of_memory(self, size: int) -> EncodeError:
+        """The error for a FlatBuffer of ``size`` bytes, written, that cannot be joined."""
+        return EncodeError(f"{self.schema.name}: the FlatBuffer would be {size} bytes: out of memory",
+                           value=size, has_value=True)
 
     def check(self, root: Any) -> None:
         """Raise :class:`EncodeError` at the first value of ``root`` that cannot be encoded."""

@@ -143,6 +143,24 @@ class Schema:
                     changed = True
         return tuple(t for t in self.tables if t in flat)
 
+    def small_tables(self) -> Tuple[str, ...]:
+        """Tables that are not flat, but whose subtree the plans still write
+        with one struct when it is small (its table vectors short: see
+        Writer.small_table): no force_align, and only flat or such tables
+        below. A small method (ExecutionPlan), its chains, its delegates."""
+        flat = set(self.flat_tables())
+        small: Dict[str, None] = {}
+        changed = True
+        while changed:
+            changed = False
+            for table, fields in self.tables.items():
+                if table in flat or table in small or any(f.force_align for f in fields):
+                    continue
+                if all(t in flat or t in small for t in self.subtables(table)):
+                    small[table] = None
+                    changed = True
+        return tuple(t for t in self.tables if t in small)
+
 
 def _validate(schema: Schema, table: str, f: Field) -> None:
     """Refuse a record the encoders could not follow."""

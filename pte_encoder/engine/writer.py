@@ -22,7 +22,7 @@ from operator import sub
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .layout import SIZES, Layout, LayoutPolicy
-from .plans import FLAT_VECTOR, Decision, Plans, Ready, Shape, ShapeKey
+from .plans import FLAT_VECTOR, SMALL_VALUES, Decision, Plans, Ready, Shape, ShapeKey
 from .values import bool_bytes, bytes_like, to_float
 
 _PADS = [bytes(n) for n in range(64)]
@@ -175,8 +175,12 @@ class Writer:
         if items.__class__ is not list and not isinstance(items, (list, tuple)):
             raise TypeError("not a list")
         n = len(items)
-        if n == 0:
-            return self._empty_vector4()
+        if n == 0:  # _empty_vector4, inline: small programs have many empty vectors
+            if self.size & 3:
+                self.pad(-self.size & 3)
+            self.chunks.append(b"\0\0\0\0")
+            self.size += 4
+            return self.size
         if n == 1:  # common enough (one root item, say) to skip the general case
             position = encode(self, items[0])
             if self.size & 3:
@@ -204,7 +208,7 @@ class Writer:
     def flat_tables(self, vector: str, items: Sequence[Any], flat: Callable[[Any, List[Any]], Any],
                     encode: Callable[[Writer, Any], int]) -> int:
         """A vector of flat tables (see plans.py) whose items ``flat`` reads.
-        From 2 to FLAT_VECTOR items, the whole vector is one subtree, named
+        From 1 to FLAT_VECTOR items, the whole vector is one subtree, named
         ``vector`` ("[Table]"), whose shape is its items' shapes: the
         vectors of small programs (a few values, segments, named data) are
         then written by one plan, resolved once per buffer, not one per
@@ -214,18 +218,51 @@ class Writer:
         items' shapes repeat far more than their combinations, and a first
         call in a process (many small methods, say) would otherwise compile
         a plan per vector. The first time, the items are written one by one
-        (their own plans are shared by every vector)."""
+        (their own plans are shared by every vector). In the first buffer of
+        the codec's layout (writer serial 1) they always are: most processes
+        write one buffer, and would read each vector twice for nothing. A
+        vector of more than SMALL_VALUES flat values is written item by
+        item too (a bound on the size of a plan)."""
         if items.__class__ is not list and not isinstance(items, (list, tuple)):
             raise TypeError("not a list")
-        if not 1 < len(items) <= FLAT_VECTOR:
+        n = len(items)
+        if n == 0:  # _empty_vector4, inline (as in tables)
+            if self.size & 3:
+                self.pad(-self.size & 3)
+            self.chunks.append(b"\0\0\0\0")
+            self.size += 4
+            return self.size
+        if n > FLAT_VECTOR or self.serial == 1:
             return self.tables(items, encode)
         values: List[Any] = []
-        shape = tuple(map(flat, items, repeat(values)))
+        # (a list comprehension: faster than map with repeat on short lists)
+        shape = (flat(items[0], values),) if n == 1 else tuple([flat(item, values) for item in items])
+        if len(values) > SMALL_VALUES:
+            return self.tables(items, encode)
         # (a long shape's hash is worth computing once: subtree takes the plans found)
         plans = self._shapes.get((vector, shape, self.size & 7))
         if plans is None and self._plans.first_sight((vector, shape, self.size & 7)):
             return self.tables(items, encode)
         return self.subtree(vector, shape, values, plans)
+
+    def small_table(self, table: str, shape: Any, values: List[Any],
+                    encode: Callable[[Writer, Any], int], item: Any) -> int:
+        """A small table (Schema.small_tables: a method, a chain...) whose
+        subtree, read into ``values`` and ``shape`` by its _flat_ reader, is
+        small: written as one subtree, as :meth:`flat_tables` writes a short
+        vector, once it has been met twice; the first time, ``encode``
+        writes ``item`` through the writer (its children's plans are shared
+        far more than the whole's).
+
+        The generated encoders do not even read a small table this way in
+        the first buffer of a codec's layout (writer serial 1): most
+        processes write one buffer, which would read each method twice and
+        compile nothing (a first call of 40 small methods took 20% longer)."""
+        key = (table, shape, self.size & 7)
+        plans = self._shapes.get(key)
+        if plans is None and self._plans.first_sight(key):
+            return encode(self, item)
+        return self.subtree(table, shape, values, plans)
 
     def finish_table(self, start: int, layout: Layout, values: List[Any]) -> int:
         """Write a table whose fields ``values`` (by slot) start at ``start``."""
@@ -268,7 +305,10 @@ class Writer:
         else:
             vtables = self.vtables
             known = []
-            node = plans.first
+            # A writer with no vtable yet takes every decision's new branch:
+            # the first subtree of each buffer (a whole small method, say)
+            # skips the walk.
+            node = plans.first if vtables or plans.fresh is None else plans.fresh
             # `__class__ is` is faster than isinstance here; mypy 2 narrows on it,
             # mypy 1 does not, so the ignores say unused-ignore for the newer one.
             while node.__class__ is Decision:
@@ -281,6 +321,8 @@ class Writer:
             if node is None:
                 known = []
                 node = self._plans.learn(plans, key, vtables, len(values), known)
+            if not vtables:
+                plans.fresh = node
             pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
             if new_vtables:
                 for vtable, end in new_vtables:
@@ -296,21 +338,40 @@ class Writer:
         self.size = size + plan_size
         return size + root
 
-    def finish(self, root: int, identifier: bytes) -> List[Any]:
-        """Pad to the largest alignment used, then the identifier and root offset.
-
-        Returns the buffer's pieces in order: the root offset and the identifier
-        first, each a piece of its own (containers may insert a header after them).
-        """
+    def finish(self, root: int, identifier: bytes) -> None:
+        """Pad to the largest alignment used, then write the identifier and the
+        root offset: the buffer is complete, ``size`` is its size. Take it out
+        with :meth:`pieces` or :meth:`join`."""
         pad = -(self.size + 8) & (self.minalign - 1)
         chunks = self.chunks
         if pad:
-            chunks.append(bytes(pad))
+            chunks.append(_PADS[pad] if pad < 64 else bytes(pad))
+        self.size += pad + 8
+        chunks += (identifier, _U32(self.size - root))
+
+    def pieces(self) -> List[Any]:
+        """The finished buffer's pieces in order: the root offset and the
+        identifier first, each a piece of its own (containers insert a header
+        after them), then the rest in blocks. The writer is spent."""
+        chunks = self.chunks
+        root_offset = chunks.pop()
+        identifier = chunks.pop()
         chunks.reverse()  # flush, inline (never empty: the root table was written last)
         blocks = self.blocks
         blocks.append(b"".join(chunks))
-        self.chunks = []
-        self.size += pad + 8
-        blocks += [identifier, _U32(self.size - root)]
+        blocks += (identifier, root_offset)
         blocks.reverse()
+        self.chunks = self.blocks = []
         return blocks
+
+    def join(self) -> bytes:
+        """The finished buffer as one bytes object: every piece is copied once
+        (joining the last chunks into a block first, as :meth:`pieces` does,
+        would copy them twice). The writer is spent."""
+        chunks = self.chunks
+        chunks.reverse()
+        if self.blocks:  # written before the chunks, so after them in memory, last first
+            self.blocks.reverse()
+            chunks += self.blocks
+        self.chunks = self.blocks = []
+        return b"".join(chunks)
