@@ -107,6 +107,33 @@ def test_the_shape_cache_may_be_emptied_at_any_time(monkeypatch: pytest.MonkeyPa
         assert len(plans.shapes) <= 3
 
 
+def _method_program(values: int) -> pe.Program:
+    """A program of one method of ``values`` Int values (a small table)."""
+    plan = pe.ExecutionPlan(name="forward", container_meta_type=pe.ContainerMetadata("", ""),
+                            values=[pe.EValue(pe.Int(i + 1)) for i in range(values)],
+                            inputs=[0], outputs=[values - 1], chains=[], operators=[], delegates=[],
+                            non_const_buffer_sizes=[0])
+    return pe.Program(version=0, execution_plan=[plan], constant_buffer=[], backend_delegate_data=[],
+                      segments=[])
+
+
+@pytest.mark.parametrize("layout", ["flatc", "flatbuffers"])
+def test_the_plans_kept_are_bounded_by_their_values(monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
+    """Shapes count, but so does what their plans pack: a process writing many
+    different medium programs (a plan of up to SMALL_VALUES each) starts the
+    cache again once the plans kept pack max_planned_values values."""
+    plans = PROGRAM.layout(layout).plans
+    monkeypatch.setattr(plans, "max_planned_values", 200)
+    plans.shapes.clear()
+    plans.planned_values = 0
+    for n in range(40, 60):
+        program = _method_program(n)
+        first = pe.encode_flatbuffer(program, layout=layout)
+        assert pe.encode_flatbuffer(program, layout=layout) == first  # the second compiles its plans
+        assert plans.planned_values < 200 + 400  # one method plan packs under 400 values here
+    assert plans.planned_values > 0
+
+
 @pytest.mark.parametrize("length", [0, 1, _plans.SHORT_VECTOR, _plans.SHORT_VECTOR + 1, 1000])
 def test_vectors_short_and_long(length: int) -> None:
     values = [pe.EValue(pe.IntList(items=list(range(length)))),

@@ -50,6 +50,13 @@ Plan = Tuple[Any, Any, Tuple[Any, ...], Tuple[Tuple[bytes, int], ...], int, int,
 # memory for buffers with very many distinct string or vector lengths).
 MAX_SHAPES = 16384
 
+# Values packed by all the plans kept, beyond which the cache starts again:
+# a plan costs about 140 bytes per value (its Struct, picker and constants),
+# and a small table's or a vector's plan may have up to SMALL_VALUES, so
+# the count of shapes alone would allow gigabytes in a process that writes
+# many different medium programs twice each. This is about 35 MB.
+MAX_PLANNED_VALUES = 1 << 18
+
 # Longest scalar vector packed item by item (see items).
 SHORT_VECTOR = 16
 
@@ -138,6 +145,8 @@ class Plans:
         self.shapes: Dict[ShapeKey, Shape] = {}
         self.seen: Dict[ShapeKey, None] = {}  # vector subtrees, small tables met once (see first_sight)
         self.max_shapes = MAX_SHAPES
+        self.max_planned_values = MAX_PLANNED_VALUES
+        self.planned_values = 0  # values packed by the plans in shapes
         self.serials = count(1)  # each writer takes the next, as its serial
         self.parts: Dict[str, TableParts] = {}
         self.pieces: Dict[Tuple[str, int], TablePiece] = {}
@@ -192,8 +201,9 @@ class Plans:
         hold positions relative to its start): it shares the plans of its
         twin starting 4 bytes away modulo 8, if that one is known. Most small
         subtrees are met at both, and compiling is most of a first call."""
-        if len(self.shapes) >= self.max_shapes:
+        if len(self.shapes) >= self.max_shapes or self.planned_values >= self.max_planned_values:
             self.shapes.clear()
+            self.planned_values = 0
         table, shape, start = key
         twin = self.shapes.get((table, shape, start ^ 4))
         plans = self.shapes[key] = twin if twin is not None and 0 < twin.align <= 4 else Shape()
@@ -212,6 +222,7 @@ class Plans:
         else:
             sim.table(table, shape)
         plan = sim.compile()
+        self.planned_values += flat_count + len(sim.constants)
         plans.align = sim.align
         parent: Any = plans
         slot = "first"
