@@ -15,7 +15,10 @@ Writers: (a) pte_encoder.encode_flatbuffer, (b) ExecuTorch 1.5.1's default
 writer as benchmarks/executorch_paths.py rebuilds it (object API +
 flatbuffers.Builder).
 
-- warm: the median of back-to-back calls after one warm-up, garbage
+- warm: after two warm-up calls (our plans are compiled when a shape is
+  met the second time), the median of up to 25 samples, each the mean of
+  back-to-back calls filling about a millisecond (as timeit times short
+  calls: a 10 us call timed alone varies by 30% from call to call), garbage
   collector off while timing (as run.py does).
 - first call: one child process per measurement. The child imports both
   writers, builds the program, runs ``gc.collect()``, sleeps 10 ms, then
@@ -176,19 +179,24 @@ def prepare(operation: str, which: str, name: str, writers: Writers) -> Callable
 
 
 def warm(fn: Callable[[], Any], budget: float) -> float:
-    """Median of back-to-back calls filling about ``budget`` seconds (3..25
-    calls), after one warm-up call, collector off while timing."""
+    """Median of 3..25 samples filling about ``budget`` seconds, each the
+    mean of back-to-back calls filling about a millisecond, after two
+    warm-up calls; collector off while timing."""
+    fn()
     start = time.perf_counter()
     fn()
-    runs = max(3, min(25, int(budget / max(time.perf_counter() - start, 1e-6))))
+    once = max(time.perf_counter() - start, 1e-7)
+    per_sample = max(1, int(1e-3 / once))
+    samples = max(3, min(25, int(budget / (once * per_sample))))
     times = []
     gc.collect()
     gc.disable()
     try:
-        for _ in range(runs):
+        for _ in range(samples):
             start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
+            for _ in range(per_sample):
+                fn()
+            times.append((time.perf_counter() - start) / per_sample)
     finally:
         gc.enable()
     return statistics.median(times)
