@@ -8,13 +8,13 @@ from .flatbuffer import encode_flatbuffer
 from .model import *  # noqa: F401,F403  (the model classes and enums)
 from .model import __all__ as _model_all
 from .payload import DataEntry, DataPayload, FileData, NamedDataOutput, TensorLayout
-from .ptd import encode_data_file, write_data_file
 from .pte import encode_program, write_program
 
-# Reading and the JSON form are imported on first use (PEP 562): a process
-# that only writes does not pay for them at import. mypy sees them as the
-# plain imports below.
+# Reading, the JSON form and .ptd files (with the flat tensor schema) are
+# imported on first use (PEP 562): a process that only writes programs does
+# not pay for them at import. mypy sees them as the plain imports below.
 _LAZY: Dict[str, str] = {
+    **dict.fromkeys(("encode_data_file", "write_data_file"), "ptd"),
     **dict.fromkeys(("options_from_json", "payload_from_json", "program_from_json", "program_to_json"),
                     "json_form"),
     **dict.fromkeys(("PtdFile", "analyze_data_file", "decode_data_file", "read_data_file"), "ptd_read"),
@@ -23,6 +23,7 @@ _LAZY: Dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from .ptd import encode_data_file, write_data_file
     from .json_form import options_from_json, payload_from_json, program_from_json, program_to_json
     from .ptd_read import PtdFile, analyze_data_file, decode_data_file, read_data_file
     from .pte_options import infer_options

@@ -29,18 +29,19 @@ name the place.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
 
-from . import flat_tensor_model as ft
 from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment
 from .engine.check import check_object, check_scalar, integer, missing, unreadable
 from .errors import EncodeError, fail, key_text
+
+if TYPE_CHECKING:  # imported where used (see _layout)
+    from . import flat_tensor_model as ft
 
 __all__ = ["check_buffers", "count_buffers", "buffer_at", "checked_entries", "check_entry"]
 
 _ENTRY = ("buffer_index", "alignment", "tensor_layout")
 _LAYOUT = ("scalar_type", "sizes", "dim_order")
-_SCALAR_TYPES = {member.value: member for member in ft.ScalarType}
 # The storage type of ScalarType (byte).
 _SCALAR_LOW, _SCALAR_HIGH = -128, 128
 
@@ -110,7 +111,12 @@ def _layout(where: str, layout: Any) -> Optional[ft.TensorLayout]:
     scalar_type, sizes, dim_order = (_attribute(layout, name, where, "TensorLayout", _LAYOUT)
                                      for name in _LAYOUT)
     number = _integer(f"{where}.scalar_type", scalar_type, "b")
-    return ft.TensorLayout(scalar_type=_SCALAR_TYPES.get(number, number),  # type: ignore[arg-type]
+    # Imported here: .pte files never get this far (they have no layouts),
+    # and a process that writes only programs does not load the flat
+    # tensor schema at all.
+    from . import flat_tensor_model as ft
+    members = {member.value: member for member in ft.ScalarType}
+    return ft.TensorLayout(scalar_type=members.get(number, number),  # type: ignore[arg-type]
                            sizes=_integers(f"{where}.sizes", sizes, "i"),
                            dim_order=bytes(_integers(f"{where}.dim_order", dim_order, "B")))
 
