@@ -115,8 +115,11 @@ def _layout(where: str, layout: Any) -> Optional[ft.TensorLayout]:
     # and a process that writes only programs does not load the flat
     # tensor schema at all.
     from . import flat_tensor_model as ft
-    members = {member.value: member for member in ft.ScalarType}
-    return ft.TensorLayout(scalar_type=members.get(number, number),  # type: ignore[arg-type]
+    try:
+        member: Any = ft.ScalarType(number)
+    except ValueError:  # a number the enum does not name: written as it is, as flatc does
+        member = number
+    return ft.TensorLayout(scalar_type=member,
                            sizes=_integers(f"{where}.sizes", sizes, "i"),
                            dim_order=bytes(_integers(f"{where}.dim_order", dim_order, "B")))
 

@@ -15,7 +15,7 @@ file-backed blobs as themselves, until they are joined or written.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Sequence, Tuple
 
 from . import flat_tensor_model as ft
 from ._blobs import FileBlob, blob, check_files, join
@@ -29,7 +29,7 @@ from .errors import EncodeError, describe
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .types import DataPayloadLike
 
-__all__ = ["encode_data_file", "write_data_file", "check_payload"]
+__all__ = ["encode_data_file", "write_data_file"]
 
 FLAT_TENSOR_VERSION = 0
 HEADER_MAGIC = b"FH01"
@@ -62,23 +62,25 @@ def _attribute(payload: Any, name: str) -> Any:
         raise unreadable(name, exc) from None
 
 
-def _entries(payload: Any, buffers: Any, quick: bool = True) -> Iterator[Tuple[str, int, int, Any]]:
-    """The payload's named data, checked (see _entries.py)."""
-    return checked_entries(_attribute(payload, "named_data"), count_buffers("buffers", buffers),
-                           where="named_data", buffers="buffers", layouts=True, quick=quick)
+def _parts(payload: Any) -> Tuple[Sequence[Any], Any]:
+    """The payload's buffers (checked to be a sequence) and named data."""
+    buffers, named = _attribute(payload, "buffers"), _attribute(payload, "named_data")
+    return check_buffers("buffers", buffers), named
 
 
-def _extract(payload: Any, plan: _SegmentPlan) -> Tuple[List[ft.NamedData], Any]:
-    """The named data as the FlatBuffer's entries, and the payload's buffers;
-    the segments go to ``plan``."""
-    _attribute(payload, "buffers")  # a payload without either is named as such first
-    _attribute(payload, "named_data")
-    buffers = check_buffers("buffers", _attribute(payload, "buffers"))
+def _entries(named: Any, buffers: Sequence[Any], quick: bool = True) -> Iterator[Tuple[str, int, int, Any]]:
+    """The named data, checked (see _entries.py)."""
+    return checked_entries(named, count_buffers("buffers", buffers), where="named_data",
+                           buffers="buffers", layouts=True, quick=quick)
+
+
+def _extract(named: Any, buffers: Sequence[Any], plan: _SegmentPlan) -> List[ft.NamedData]:
+    """The named data as the FlatBuffer's entries; the segments go to ``plan``."""
     segment_of: Dict[int, int] = {}
     entries: List[ft.NamedData] = []
     # Locals: this loop runs once per key, and there may be many thousands.
     NamedData, DataSegment, table, add = ft.NamedData, ft.DataSegment, plan.table, plan.data.add
-    for key, index, alignment, tensor_layout in _entries(payload, buffers):
+    for key, index, alignment, tensor_layout in _entries(named, buffers):
         segment = segment_of.get(index)
         if segment is None:
             # A new segment: the first key naming a buffer gives its alignment.
@@ -98,35 +100,25 @@ def _extract(payload: Any, plan: _SegmentPlan) -> Tuple[List[ft.NamedData], Any]
             segment = segment_of[index] = len(table)
             table.append(DataSegment(add([blob_], size, alignment), size))
         entries.append(NamedData(key, segment, tensor_layout))
-    return entries, buffers
-
-
-def _encode(payload: Any, buffers: Any, root: ft.FlatTensor) -> Tuple[List[Any], int]:
-    try:
-        return FLAT_TENSOR.encode_chunks(root)
-    except EncodeError:
-        # The quick check left the range of sizes and dim_order to the codec:
-        # name the place in the payload's terms if the entries say where;
-        # else the codec's message stands.
-        for _entry in _entries(payload, buffers, quick=False):
-            pass
-        raise
+    return entries
 
 
 def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], int, bool]:
     segment_alignment = check_segment_alignment(segment_alignment)
+    buffers, named = _parts(payload)
     plan = _SegmentPlan(segment_alignment)
     try:
-        entries, buffers = _extract(payload, plan)
+        root = ft.FlatTensor(version=FLAT_TENSOR_VERSION, segments=plan.table,
+                             named_data=_extract(named, buffers, plan))
+        chunks, fb_size = FLAT_TENSOR.encode_chunks(root)
     except EncodeError:
-        # The quick check leaves some values to the codec, so an entry before
-        # the one found bad may be bad too: the full check names the first.
-        for _entry in _entries(payload, check_buffers("buffers", _attribute(payload, "buffers")),
-                               quick=False):
+        # The quick check leaves some values to the codec (the range of sizes
+        # and dim_order), so the error found may not be the first, nor in the
+        # payload's terms: the full check names the first bad entry, if any;
+        # else the error stands.
+        for _entry in _entries(named, buffers, quick=False):
             pass
         raise
-    root = ft.FlatTensor(version=FLAT_TENSOR_VERSION, segments=plan.table, named_data=entries)
-    chunks, fb_size = _encode(payload, buffers, root)
     base = fb_size + PADDED_HEADER_LENGTH
     base += -base % segment_alignment
     data = plan.data
@@ -173,9 +165,3 @@ def write_data_file(payload: DataPayloadLike, file: Target, *, segment_alignment
     if has_files:
         check_files(chunks)
     return write_file(file, chunks, temporary_prefix=".ptd-")
-
-
-def check_payload(payload: Any, *, segment_alignment: int = 128) -> None:
-    """Raise :class:`EncodeError` where :func:`encode_data_file` would, without
-    encoding (file-backed blobs are not read)."""
-    _extract(payload, _SegmentPlan(check_segment_alignment(segment_alignment)))
