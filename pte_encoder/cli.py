@@ -105,20 +105,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         args.run(args)
         sys.stdout.flush()  # an error writing what was printed is reported here, not at exit
-    except BrokenPipeError as exc:
-        if exc.filename is not None:  # a pipe named as the output: an error like any other
-            return _failed(f"cannot write {exc.filename}: {exc.strerror or exc}")
-        # The reader of the standard output went away (`| head`): stop quietly.
-        _drop_standard_output()
-        return 1
     except OSError as exc:
-        # write_file names the file it failed on; an error without a name
-        # came from the output file's stream, or from the standard output.
-        target = exc.filename if exc.filename is not None else getattr(args, "output", None)
-        if target is None:
+        reason = exc.strerror or exc
+        if exc.filename is not None:  # write_file names the file it failed on
+            return _failed(f"cannot write {os.fsdecode(exc.filename)}: {reason}")
+        # Else the output file's stream failed, or the standard output.
+        if isinstance(exc, BrokenPipeError):  # its reader went away (`| head`): stop quietly
             _drop_standard_output()
-            return _failed(f"cannot write the standard output: {exc.strerror or exc}")
-        return _failed(f"cannot write {os.fsdecode(target)}: {exc.strerror or exc}")
+            return 1
+        output = getattr(args, "output", None)
+        if output is None:
+            _drop_standard_output()
+            return _failed(f"cannot write the standard output: {reason}")
+        return _failed(f"cannot write {output}: {reason}")
     except (CommandError, ReadError, PteEncoderError) as exc:
         return _failed(str(exc))
     return 0
