@@ -37,9 +37,10 @@ from .layout import SIZES, LayoutPolicy, TableLayout, picker
 from .schema import Schema
 from .values import to_float
 
-# (pack, pick, constants, new vtables (bytes, end), size, alignment, root table's end);
-# ends are relative to where the subtree starts.
-Plan = Tuple[Any, Any, Tuple[Any, ...], Tuple[Tuple[bytes, int], ...], int, int, int]
+# (pack, pick, constants, new vtables (bytes, end), size, alignment, root table's end,
+# or for a run of tables the tuple of their ends); ends are relative to where the
+# subtree starts.
+Plan = Tuple[Any, Any, Tuple[Any, ...], Tuple[Tuple[bytes, int], ...], int, int, Any]
 # A packed value's index in the list Writer.subtree packs from: the flat
 # values (0 .. flat count - 1), then the plan's constants, then the offsets
 # of the vtables it reuses. While a plan is walked, a reused vtable's offset
@@ -69,6 +70,19 @@ SHORT_VECTOR = 16
 # Plans are still compiled only for subtrees met twice, and never larger
 # than SMALL_VALUES.
 FLAT_VECTOR = 128
+
+# Runs of tables of one shape in a longer vector (Writer.flat_tables): after
+# RUN_LEAD tables of one shape in a row, the next ones of that shape are put
+# aside, up to RUN_CAP of them (and about SMALL_VALUES flat values), and
+# written as one subtree if they are at least MIN_RUN. Such a plan is
+# compiled only with RUN_PAYBACK runs of its length still to come in the
+# vector: it saves about 0.25 us a table each time it is used, and costs 4
+# (small tables: DataSegment) to 8 (an Instruction, its KernelCall and args)
+# to compile.
+RUN_LEAD = 3
+MIN_RUN = 8
+RUN_CAP = 32
+RUN_PAYBACK = 16
 
 # Most flat values a subtree made of a vector (Writer.flat_tables) or of a
 # small table (Writer.small_table) may have: a bound on the size of its
@@ -101,16 +115,16 @@ class Shape:
 
     def __init__(self) -> None:
         self.first: Node = None
-        self.ready: Tuple[int, Ready] = (0, _UNRESOLVED)  # writer serials start at 1
+        self.ready: Tuple[int, Ready] = (0, UNRESOLVED)  # writer serials start at 1
         self.fresh: Node = None
         self.align = 0
 
 
 Node = Union[Decision, Plan, None]
 # A plan as one writer uses it: (pack, pick, constants, positions of the
-# vtables it reuses less their tables' ends, size, root table's end).
-Ready = Tuple[Any, Any, Tuple[Any, ...], Sequence[int], int, int]
-_UNRESOLVED: Ready = (None, None, (), (), 0, 0)
+# vtables it reuses less their tables' ends, size, root table's end or ends).
+Ready = Tuple[Any, Any, Tuple[Any, ...], Sequence[int], int, Any]
+UNRESOLVED: Ready = (None, None, (), (), 0, 0)
 ShapeKey = Tuple[str, Any, int]
 # A table's scalars as (slot, presence mask) in the order the _flat_
 # functions read them, each scalar slot's rank among them, and its other
@@ -219,6 +233,8 @@ class Plans:
         sim = _Sim(self, start, flat_count, vtables)
         if table[0] == "[":  # a vector of flat tables (Writer.flat_tables)
             sim.tables(table[1:-1], shape)
+        elif table[0] == "*":  # a run of tables of one shape (Writer.flat_tables)
+            sim.run(table[1:], shape[1], shape[0])
         else:
             sim.table(table, shape)
         plan = sim.compile()
@@ -261,6 +277,7 @@ class _Sim:
         self.indices: List[List[int]] = []  # in writing order
         self.align = 1
         self.root = 0
+        self.ends: Any = None  # the ends of a run's tables (see run)
 
     def _constant(self, value: Any) -> int:
         self.constants.append(value)
@@ -384,6 +401,13 @@ class _Sim:
         self.pos = self.root = base + 4
         return self.pos
 
+    def run(self, table: str, shape: Any, count: int) -> None:
+        """``count`` tables of one shape, one after the other, as a long
+        vector's items are written (Writer.flat_tables): the plan's root is
+        the tuple of their ends."""
+        ends = [self.table(table, shape) - self.start for _ in range(count)]
+        self.ends = tuple(ends)
+
     def _vtable_offset(self, vtable: bytes, end: int) -> int:
         if vtable in self.written:
             return self._constant(self.written[vtable] - end)
@@ -407,7 +431,7 @@ class _Sim:
         new_vtables = tuple((vtable, end - self.start) for vtable, end in self.written.items())
         return (struct.Struct("".join(reversed(self.formats))).pack, picker(indices),
                 tuple(self.constants), new_vtables, self.pos - self.start, self.align,
-                self.root - self.start)
+                self.root - self.start if self.ends is None else self.ends)
 
 
 # Readers of vectors for the generated _flat_ functions. A short list of

@@ -17,12 +17,13 @@ policy (layout.py) the plans and empty vectors follow.
 from __future__ import annotations
 
 import struct
-from itertools import repeat
+from itertools import chain, repeat
 from operator import sub
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .layout import SIZES, Layout, LayoutPolicy
-from .plans import FLAT_VECTOR, SMALL_VALUES, Decision, Plans, Ready, Shape, ShapeKey
+from .plans import (FLAT_VECTOR, MIN_RUN, RUN_CAP, RUN_LEAD, RUN_PAYBACK, SMALL_VALUES, UNRESOLVED, Decision,
+                    Plans, Ready, Shape, ShapeKey)
 from .values import bool_bytes, bytes_like, to_float
 
 _PADS = [bytes(n) for n in range(64)]
@@ -232,7 +233,9 @@ class Writer:
             self.chunks.append(b"\0\0\0\0")
             self.size += 4
             return self.size
-        if n > FLAT_VECTOR or self.serial == 1:
+        if n > FLAT_VECTOR:
+            return self._long_flat_tables(vector[1:-1], items, flat)
+        if self.serial == 1:
             return self.tables(items, encode)
         values: List[Any] = []
         # (a list comprehension: faster than map with repeat on short lists)
@@ -244,6 +247,142 @@ class Writer:
         if plans is None and self._plans.first_sight((vector, shape, self.size & 7)):
             return self.tables(items, encode)
         return self.subtree(vector, shape, values, plans)
+
+    def _long_flat_tables(self, table: str, items: Sequence[Any],
+                          flat: Callable[[Any, List[Any]], Any]) -> int:
+        """A vector of more than FLAT_VECTOR flat tables ``table``, each item
+        read by ``flat`` and written as its own subtree (as its encoder would,
+        without the call), except in runs.
+
+        A run: once RUN_LEAD items in a row have had one shape (the same
+        plans, found for each item anyway: no comparing of shapes), the
+        next items of that shape are put aside, up to RUN_CAP of them (and
+        about SMALL_VALUES flat values), and written together by :meth:`_run`.
+        Vectors of tables that look alike (all items of one shape, say) are
+        then written a run at a time, each with one struct."""
+        n = len(items)
+        positions: List[int] = []
+        add = positions.append
+        seen: Dict[ShapeKey, None] = {}  # runs met once in this vector (see _run)
+        run_table = "*" + table
+        shapes = self._shapes
+        serial = self.serial
+        chunks = self.chunks
+        block = _CHUNKS_PER_BLOCK
+        previous: Any = None  # the plans of the item before
+        same = 0  # items in a row before this one with those plans
+        run: List[List[Any]] = []  # the values of the items put aside
+        run_shape: Any = None
+        cap = 0
+        for item in items:
+            values: List[Any] = []
+            shape = flat(item, values)
+            if run:
+                if len(run) < cap and shape == run_shape:
+                    run.append(values)
+                    continue
+                self._run(table, run_table, run_shape, run, positions, seen, n - len(positions) - len(run))
+                chunks = self.chunks
+                if shape == run_shape:  # the run was full: the next one starts
+                    run = [values]
+                    continue
+                run = []
+                same = 0
+            size = self.size
+            plans = shapes.get((table, shape, size & 7))
+            if plans is previous:
+                same += 1
+                if same >= RUN_LEAD:
+                    run = [values]
+                    run_shape = shape
+                    cap = min(RUN_CAP, SMALL_VALUES // (len(values) or 1))
+                    continue
+            else:
+                previous = plans
+                same = 0
+            if plans is not None:
+                written, ready = plans.ready
+                if written == serial:  # Writer.subtree, its common case inline
+                    pack, pick, constants, known, plan_size, root = ready
+                    values += constants
+                    for at in known:
+                        values.append(at - size)
+                    chunks.append(pack(*pick(values)))
+                    self.size = size + plan_size
+                    add(size + root)
+                    if len(chunks) > block:
+                        self.flush()
+                        chunks = self.chunks
+                    continue
+            add(self.subtree(table, shape, values, plans))
+            if plans is None:  # (the plans subtree made: the next item may have them)
+                previous = shapes.get((table, shape, size & 7))
+            chunks = self.chunks
+            if len(chunks) > block:
+                self.flush()
+                chunks = self.chunks
+        if run:
+            self._run(table, run_table, run_shape, run, positions, seen, n - len(positions) - len(run))
+        return self._offsets(positions)
+
+    def _run(self, table: str, run_table: str, shape: Any, run: List[List[Any]],
+             positions: List[int], seen: Dict[ShapeKey, None], left: int) -> None:
+        """Write tables of one ``shape``, one after another, whose flat
+        values are the lists in ``run``, and add their positions to
+        ``positions``; ``left``: how many items of the vector come after.
+
+        A run of MIN_RUN tables or more is one subtree, ``run_table``
+        ("*Table"), whose shape is (count, shape). Its plan is compiled only
+        when met a second time in one vector (``seen``) with at least
+        RUN_PAYBACK runs' worth of items left: the runs of a long vector of
+        tables that look alike repeat (a run ends at RUN_CAP items), a plan
+        used a few times costs more than it saves, and the same vector
+        encoded again then compiles nothing new (its runs meet the same
+        vtables, at the same places). The other runs are written item by
+        item."""
+        size = self.size
+        count = len(run)
+        if count >= MIN_RUN:
+            key = (run_table, (count, shape), size & 7)
+            plans = self._shapes.get(key)
+            if plans is not None and plans.ready[0] == self.serial:
+                ready = plans.ready[1]
+            else:
+                learn = key in seen and left >= RUN_PAYBACK * count
+                seen[key] = None
+                if plans is not None:
+                    ready = self._resolve(plans, key, count * len(run[0]), learn)
+                elif learn:
+                    ready = self._resolve(self._plans.new_shape(key), key, count * len(run[0]))
+                else:
+                    ready = UNRESOLVED
+            if ready is not UNRESOLVED:
+                pack, pick, constants, known, plan_size, ends = ready
+                values = list(chain.from_iterable(run))
+                values += constants
+                if known:
+                    values += map(sub, known, repeat(size))
+                self.chunks.append(pack(*pick(values)))
+                self.size = size + plan_size
+                positions += map(size.__add__, ends)
+                if len(self.chunks) > _CHUNKS_PER_BLOCK:
+                    self.flush()
+                return
+        for values in run:
+            positions.append(self.subtree(table, shape, values))
+            if len(self.chunks) > _CHUNKS_PER_BLOCK:
+                self.flush()
+
+    def _offsets(self, positions: List[int]) -> int:
+        """The vector of offsets to the tables at ``positions``, first to last."""
+        n = len(positions)
+        if self.size & 3:
+            self.pad(-self.size & 3)
+        base = self.size + 4 * n
+        packer = (self._vectors.get(("I", n)) or self._vector_packer("I", n))[0]
+        self.chunks.append(packer(n, *map(sub, range(base, base - 4 * n, -4), positions)))
+        self.size = base + 4
+        return self.size
 
     def small_table(self, table: str, shape: Any, values: List[Any],
                     encode: Callable[[Writer, Any], int], item: Any) -> int:
@@ -290,53 +429,68 @@ class Writer:
 
         The plan depends on which of the shape's vtables this writer has
         already written: each shape keeps, as ``ready``, its plan for the
-        last writer that has all of its vtables. Otherwise the shape's
-        decisions are walked here (inline: on a small buffer most shapes
-        are met once or twice, so this walk runs about once per subtree),
-        compiling the plan if it is new, and the vtables it writes noted.
-        A plan that writes none stays right for this writer from then on."""
+        last writer that has all of its vtables; otherwise :meth:`_resolve`
+        finds it."""
         size = self.size
-        key = (table, shape, size & 7)
         if plans is None:
+            key = (table, shape, size & 7)
             plans = self._shapes.get(key) or self._plans.new_shape(key)
         serial, ready = plans.ready
-        if serial == self.serial:
-            pack, pick, constants, known, plan_size, root = ready
-        else:
-            vtables = self.vtables
-            known = []
-            # A writer with no vtable yet takes every decision's new branch:
-            # the first subtree of each buffer (a whole small method, say)
-            # skips the walk.
-            node = plans.first if vtables or plans.fresh is None else plans.fresh
-            # `__class__ is` is faster than isinstance here; mypy 2 narrows on it,
-            # mypy 1 does not, so the ignores say unused-ignore for the newer one.
-            while node.__class__ is Decision:
-                at = vtables.get(node.vtable)  # type: ignore[union-attr, unused-ignore]
-                if at is None:
-                    node = node.new  # type: ignore[union-attr, unused-ignore]
-                else:
-                    known.append(at - node.at)  # type: ignore[union-attr, unused-ignore]
-                    node = node.known  # type: ignore[union-attr, unused-ignore]
-            if node is None:
-                known = []
-                node = self._plans.learn(plans, key, vtables, len(values), known)
-            if not vtables:
-                plans.fresh = node
-            pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
-            if new_vtables:
-                for vtable, end in new_vtables:
-                    vtables[vtable] = size + end
-            else:
-                plans.ready = (self.serial, (pack, pick, constants, known, plan_size, root))
-            if align > self.minalign:  # align_to, inline
-                self.minalign = align
+        if serial != self.serial:
+            ready = self._resolve(plans, (table, shape, size & 7), len(values))
+        root: int  # (a run's plan has ends instead: see _run)
+        pack, pick, constants, known, plan_size, root = ready
         values += constants
         for at in known:
             values.append(at - size)
         self.chunks.append(pack(*pick(values)))
         self.size = size + plan_size
         return size + root
+
+    def _resolve(self, plans: Shape, key: ShapeKey, flat_count: int, learn: bool = True) -> Ready:
+        """The plan of the subtree ``key`` (of ``flat_count`` flat values)
+        starting at ``size``, as this writer uses it: the shape's decisions
+        walked (on a small buffer most shapes are met once or twice, so this
+        walk runs about once per subtree), the plan compiled if it is new,
+        and the vtables it writes noted. A plan that writes none stays right
+        for this writer from then on (``plans.ready``).
+
+        Unless ``learn``, a plan not compiled yet is not: the result is
+        then UNRESOLVED, nothing noted, and the caller writes the subtree
+        another way (see _run)."""
+        size = self.size
+        vtables = self.vtables
+        known: List[int] = []
+        # A writer with no vtable yet takes every decision's new branch:
+        # the first subtree of each buffer (a whole small method, say)
+        # skips the walk.
+        node = plans.first if vtables or plans.fresh is None else plans.fresh
+        # `__class__ is` is faster than isinstance here; mypy 2 narrows on it,
+        # mypy 1 does not, so the ignores say unused-ignore for the newer one.
+        while node.__class__ is Decision:
+            at = vtables.get(node.vtable)  # type: ignore[union-attr, unused-ignore]
+            if at is None:
+                node = node.new  # type: ignore[union-attr, unused-ignore]
+            else:
+                known.append(at - node.at)  # type: ignore[union-attr, unused-ignore]
+                node = node.known  # type: ignore[union-attr, unused-ignore]
+        if node is None:
+            if not learn:
+                return UNRESOLVED
+            known = []
+            node = self._plans.learn(plans, key, vtables, flat_count, known)
+        if not vtables:
+            plans.fresh = node
+        pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
+        ready = (pack, pick, constants, known, plan_size, root)
+        if new_vtables:
+            for vtable, end in new_vtables:
+                vtables[vtable] = size + end
+        else:
+            plans.ready = (self.serial, ready)
+        if align > self.minalign:  # align_to, inline
+            self.minalign = align
+        return ready
 
     def finish(self, root: int, identifier: bytes) -> None:
         """Pad to the largest alignment used, then write the identifier and the
