@@ -9,8 +9,9 @@ writes for the subtree depend only on that shape, on where it starts modulo
 8, and on which of its vtables were already written (flatc writes each
 distinct vtable once and points later tables at it).
 
-A short vector of such tables is one subtree too (Writer.flat_tables), and
-so is a small table (Schema.small_tables: a method, a chain) whose table
+A short vector of such tables is one subtree too (Writer.flat_tables), so
+is a run of tables of one shape in a longer vector (Writer._run), and so is
+a small table (Schema.small_tables: a method, a chain) whose table
 vectors are all short: its _flat_ reader returns None when one is not, and
 the table is then written through the writer (Writer.small_table).
 

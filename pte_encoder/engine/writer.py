@@ -213,7 +213,9 @@ class Writer:
         ``vector`` ("[Table]"), whose shape is its items' shapes: the
         vectors of small programs (a few values, segments, named data) are
         then written by one plan, resolved once per buffer, not one per
-        item. Others are written as :meth:`tables` writes them.
+        item. Longer ones are written item by item, or a run of items at a
+        time (:meth:`_long_flat_tables`); other short ones as :meth:`tables`
+        writes them.
 
         Such a plan is compiled only when its key is met a second time: the
         items' shapes repeat far more than their combinations, and a first
