@@ -205,7 +205,8 @@ def test_a_run_writing_its_own_vtables_is_written_as_item_by_item(layout: str, t
             if as_run:
                 key = ("*" + table, (count, shape), writer.size & 7)
                 with runs_from(min_run=1):
-                    writer._run(table, "*" + table, shape, run, positions, {key: None}, 10**9)
+                    writer._run(table, "*" + table, shape, [value for values in run for value in values],
+                                count, positions, {key: None}, 10**9)
                 assert key in laid.plans.shapes
             else:
                 positions = [writer.subtree(table, shape, values) for values in run]

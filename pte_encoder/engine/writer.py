@@ -17,7 +17,7 @@ policy (layout.py) the plans and empty vectors follow.
 from __future__ import annotations
 
 import struct
-from itertools import chain, repeat
+from itertools import repeat
 from operator import sub
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -271,31 +271,40 @@ class Writer:
         serial = self.serial
         chunks = self.chunks
         block = _CHUNKS_PER_BLOCK
-        previous: Any = None  # the plans of the item before
+        previous: Any = UNRESOLVED  # the plans of the item before (none yet)
         same = 0  # items in a row before this one with those plans
-        run: List[List[Any]] = []  # the values of the items put aside
+        count = 0  # items put aside, as a run
+        run: List[Any] = []  # their values, one after the other
         run_shape: Any = None
         cap = 0
         for item in items:
-            values: List[Any] = []
-            shape = flat(item, values)
-            if run:
-                if len(run) < cap and shape == run_shape:
-                    run.append(values)
+            if count:  # the item goes straight into the run, if it has the run's shape
+                mark = len(run)
+                shape = flat(item, run)
+                if count < cap and shape == run_shape:
+                    count += 1
                     continue
-                self._run(table, run_table, run_shape, run, positions, seen, n - len(positions) - len(run))
+                values = run[mark:]
+                del run[mark:]
+                self._run(table, run_table, run_shape, run, count, positions, seen,
+                          n - len(positions) - count)
                 chunks = self.chunks
                 if shape == run_shape:  # the run was full: the next one starts
-                    run = [values]
+                    run = values
+                    count = 1
                     continue
-                run = []
+                count = 0
                 same = 0
+            else:
+                values = []
+                shape = flat(item, values)
             size = self.size
             plans = shapes.get((table, shape, size & 7))
             if plans is previous:
                 same += 1
                 if same >= RUN_LEAD:
-                    run = [values]
+                    run = values
+                    count = 1
                     run_shape = shape
                     cap = min(RUN_CAP, SMALL_VALUES // (len(values) or 1))
                     continue
@@ -316,22 +325,23 @@ class Writer:
                         self.flush()
                         chunks = self.chunks
                     continue
+            else:  # a shape not met yet
+                plans = previous = self._plans.new_shape((table, shape, size & 7))
             add(self.subtree(table, shape, values, plans))
-            if plans is None:  # (the plans subtree made: the next item may have them)
-                previous = shapes.get((table, shape, size & 7))
             chunks = self.chunks
             if len(chunks) > block:
                 self.flush()
                 chunks = self.chunks
-        if run:
-            self._run(table, run_table, run_shape, run, positions, seen, n - len(positions) - len(run))
+        if count:
+            self._run(table, run_table, run_shape, run, count, positions, seen, 0)
         return self._offsets(positions)
 
-    def _run(self, table: str, run_table: str, shape: Any, run: List[List[Any]],
+    def _run(self, table: str, run_table: str, shape: Any, values: List[Any], count: int,
              positions: List[int], seen: Dict[ShapeKey, None], left: int) -> None:
-        """Write tables of one ``shape``, one after another, whose flat
-        values are the lists in ``run``, and add their positions to
-        ``positions``; ``left``: how many items of the vector come after.
+        """Write ``count`` tables of one ``shape``, one after another, whose
+        flat values are ``values`` (each item's in turn), and add their
+        positions to ``positions``; ``left``: how many items of the vector
+        come after.
 
         A run of MIN_RUN tables or more is one subtree, ``run_table``
         ("*Table"), whose shape is (count, shape). Its plan is compiled only
@@ -343,7 +353,6 @@ class Writer:
         vtables, at the same places). The other runs are written item by
         item."""
         size = self.size
-        count = len(run)
         if count >= MIN_RUN:
             key = (run_table, (count, shape), size & 7)
             plans = self._shapes.get(key)
@@ -353,14 +362,13 @@ class Writer:
                 learn = key in seen and left >= RUN_PAYBACK * count
                 seen[key] = None
                 if plans is not None:
-                    ready = self._resolve(plans, key, count * len(run[0]), learn)
+                    ready = self._resolve(plans, key, len(values), learn)
                 elif learn:
-                    ready = self._resolve(self._plans.new_shape(key), key, count * len(run[0]))
+                    ready = self._resolve(self._plans.new_shape(key), key, len(values))
                 else:
                     ready = UNRESOLVED
             if ready is not UNRESOLVED:
                 pack, pick, constants, known, plan_size, ends = ready
-                values = list(chain.from_iterable(run))
                 values += constants
                 if known:
                     values += map(sub, known, repeat(size))
@@ -370,8 +378,9 @@ class Writer:
                 if len(self.chunks) > _CHUNKS_PER_BLOCK:
                     self.flush()
                 return
-        for values in run:
-            positions.append(self.subtree(table, shape, values))
+        step = len(values) // count
+        for first in range(0, len(values), step) if step else repeat(0, count):
+            positions.append(self.subtree(table, shape, values[first:first + step]))
             if len(self.chunks) > _CHUNKS_PER_BLOCK:
                 self.flush()
 
