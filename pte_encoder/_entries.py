@@ -29,6 +29,7 @@ name the place.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
 
 from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment
@@ -168,6 +169,10 @@ def checked_entries(named: Any, count: int, *, where: str, buffers: str, layouts
         raise fail(where, named, "a mapping of str keys to DataEntry objects")
     # Locals: this loop runs once per key, and there may be many thousands.
     limit = MAX_SEGMENT_ALIGNMENT
+    # The lists of sizes and dim_order of the common entries: their items are
+    # looked at for bools all together (one pass in C), before any entry
+    # that is not common and at the end.
+    lists: List[Any] = []
     try:
         for key, entry in named.items():
             if quick:
@@ -189,16 +194,37 @@ def checked_entries(named: Any, count: int, *, where: str, buffers: str, layouts
                             # non-integer (and any out of range) with struct's own checks.
                             common = scalar_type.__class__ is not bool and isinstance(scalar_type, int) \
                                 and _SCALAR_LOW <= scalar_type < _SCALAR_HIGH \
-                                and sizes.__class__ is list and bool not in map(type, sizes) \
-                                and (dim_order.__class__ is bytes or dim_order.__class__ is list
-                                     and bool not in map(type, dim_order))
+                                and sizes.__class__ is list \
+                                and (dim_order.__class__ is bytes or dim_order.__class__ is list)
+                            if common:
+                                lists += (sizes, dim_order)
                 except Exception:  # not an entry or a layout, or a hostile one: checked below
                     common = False
                 if common:
                     yield key, index, alignment, layout
                     continue
+                if lists:
+                    if _has_bools(lists):
+                        break
+                    lists.clear()
             yield check_entry(where, key, entry, count, buffers, layouts)
+        else:
+            if not lists or not _has_bools(lists):
+                return
     except EncodeError:
         raise
     except Exception as exc:  # the caller's mapping failed to give its items
         raise unreadable(where, exc) from None
+    # An entry taken as common has a bool in its sizes or dim_order: the full
+    # check names the first bad entry.
+    for _entry in checked_entries(named, count, where=where, buffers=buffers, layouts=layouts,
+                                  quick=False):
+        pass
+    # (Found none: the caller's objects changed between the two passes.)
+    raise EncodeError(f"{where}: a layout's sizes or dim_order holds a bool (expected integers), "
+                      f"or changed while it was read", path=where)
+
+
+def _has_bools(lists: List[Any]) -> bool:
+    """Whether any of the lists (and bytes objects, which hold none) has a bool."""
+    return bool in map(type, chain.from_iterable(lists))

@@ -77,12 +77,17 @@ def _entries(named: Any, buffers: Sequence[Any], quick: bool = True) -> Iterator
 def _extract(named: Any, buffers: Sequence[Any], plan: _SegmentPlan) -> List[ft.NamedData]:
     """The named data as the FlatBuffer's entries; the segments go to ``plan``."""
     segment_of: Dict[int, int] = {}
-    entries: List[ft.NamedData] = []
-    # Locals: this loop runs once per key, and there may be many thousands.
-    NamedData, DataSegment, table, add = ft.NamedData, ft.DataSegment, plan.table, plan.data.add
+    # The entries and the blobs they name, by columns: the segments are
+    # placed, and the tables made, in one loop each once all are known.
+    keys: List[str] = []
+    segments: List[int] = []
+    layouts: List[Any] = []
+    blobs: List[Any] = []
+    sizes: List[int] = []
+    alignments: List[int] = []
     for key, index, alignment, tensor_layout in _entries(named, buffers):
-        segment = segment_of.get(index)
-        if segment is None:
+        segment = segment_of.setdefault(index, len(blobs))
+        if segment == len(blobs):
             # A new segment: the first key naming a buffer gives its alignment.
             try:  # buffer_at, inline: this runs once per buffer
                 blob_ = buffers[index]
@@ -97,10 +102,14 @@ def _extract(named: Any, buffers: Sequence[Any], plan: _SegmentPlan) -> List[ft.
                     plan.has_files = True
                 else:
                     size = memoryview(blob_).nbytes
-            segment = segment_of[index] = len(table)
-            table.append(DataSegment(add([blob_], size, alignment), size))
-        entries.append(NamedData(key, segment, tensor_layout))
-    return entries
+            blobs.append(blob_)
+            sizes.append(size)
+            alignments.append(alignment)
+        keys.append(key)
+        segments.append(segment)
+        layouts.append(tensor_layout)
+    plan.table += map(ft.DataSegment, plan.data.add_blobs(blobs, sizes, alignments), sizes)
+    return list(map(ft.NamedData, keys, segments, layouts))
 
 
 def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], int, bool]:

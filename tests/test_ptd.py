@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 import pte_encoder as pe
 from pte_encoder._codecs import FLAT_TENSOR
+from pte_encoder._entries import checked_entries
 from pte_encoder.flat_tensor_model import ScalarType
 from helpers import ROOT, _TMP, decode_flatbuffer
 
@@ -713,3 +714,23 @@ def test_the_first_bad_entry_is_named_whichever_check_finds_it() -> None:
     with pytest.raises(pe.EncodeError) as info:
         pe.encode_data_file(payload)
     assert info.value.path == "named_data['A'].tensor_layout.sizes[0]"
+
+
+@pytest.mark.parametrize("sizes, dim_order, place", [
+    ([2, True], [0, 1], "sizes[1]"), ([2], [False], "dim_order[0]")])
+def test_a_bool_found_late_still_names_the_first_bad_entry(sizes: List[Any], dim_order: List[Any],
+                                                            place: str) -> None:
+    """The quick check looks for bools in the sizes and dim_order of the
+    entries it took, all together, before the first entry it did not take
+    (here a bad buffer_index) and at the end: either way the first bad entry
+    is named."""
+    bad = pe.DataEntry(0, 1, pe.TensorLayout(pe.ScalarType.FLOAT, sizes, dim_order))
+    good = pe.DataEntry(0, 1, pe.TensorLayout(pe.ScalarType.FLOAT, [2], [0]))
+    for named in ({"A": good, "B": bad, "C": pe.DataEntry(5, 1, None)}, {"A": good, "B": bad, "C": good}):
+        with pytest.raises(pe.EncodeError) as info:
+            pe.encode_data_file(pe.DataPayload([b"a"], named))
+        assert info.value.path == f"named_data['B'].tensor_layout.{place}"
+        # The check itself, without the .ptd's second look after a failure:
+        with pytest.raises(pe.EncodeError) as info:
+            list(checked_entries(named, 1, where="named_data", buffers="buffers", layouts=True))
+        assert info.value.path == f"named_data['B'].tensor_layout.{place}"
