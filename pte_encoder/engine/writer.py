@@ -379,10 +379,28 @@ class Writer:
                     self.flush()
                 return
         step = len(values) // count
+        found: Dict[int, Shape] = {}  # the items' plans by start % 8: they have one shape
+        chunks = self.chunks
         for first in range(0, len(values), step) if step else repeat(0, count):
-            positions.append(self.subtree(table, shape, values[first:first + step]))
-            if len(self.chunks) > _CHUNKS_PER_BLOCK:
-                self.flush()
+            size = self.size
+            plans = found.get(size & 7)
+            if plans is None:
+                key = (table, shape, size & 7)
+                plans = found[size & 7] = self._shapes.get(key) or self._plans.new_shape(key)
+            item = values[first:first + step]
+            written, ready = plans.ready
+            if written == self.serial:  # Writer.subtree, its common case inline
+                pack, pick, constants, known, plan_size, root = ready
+                item += constants
+                for at in known:
+                    item.append(at - size)
+                chunks.append(pack(*pick(item)))
+                self.size = size + plan_size
+                positions.append(size + root)
+            else:
+                positions.append(self.subtree(table, shape, item, plans))
+        if len(chunks) > _CHUNKS_PER_BLOCK:
+            self.flush()
 
     def _offsets(self, positions: List[int]) -> int:
         """The vector of offsets to the tables at ``positions``, first to last."""
