@@ -198,13 +198,7 @@ class Writer:
                 self.flush()
         if len(self.chunks) > _CHUNKS_PER_BLOCK:
             self.flush()
-        if self.size & 3:
-            self.pad(-self.size & 3)
-        base = self.size + 4 * n
-        packer = (self._vectors.get(("I", n)) or self._vector_packer("I", n))[0]
-        self.chunks.append(packer(n, *map(sub, range(base, base - 4 * n, -4), positions)))
-        self.size = base + 4
-        return self.size
+        return self._offsets(positions)
 
     def flat_tables(self, vector: str, items: Sequence[Any], flat: Callable[[Any, List[Any]], Any],
                     encode: Callable[[Writer, Any], int]) -> int:
