@@ -23,7 +23,9 @@ the common entry (plain ints, a layout with lists of sizes and dim_order)
 in a few steps and leaves the items of those lists, bools apart, to the
 codec, whose packing refuses a value out of range or not an integer; a
 caller whose codec fails checks the entries again with ``quick=False`` to
-name the place.
+name the place. Bools (which the packing would take as 0 and 1) it looks
+for in the lists of all the entries it took at once, in one pass, before
+the first entry it does not take and at the end.
 """
 
 from __future__ import annotations
