@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from itertools import chain
-from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ._segments import MAX_SEGMENT_ALIGNMENT, check_alignment
 from .engine.check import check_object, check_scalar, integer, missing, unreadable
@@ -41,7 +41,7 @@ from .errors import EncodeError, fail, key_text
 if TYPE_CHECKING:  # imported where used (see _layout)
     from . import flat_tensor_model as ft
 
-__all__ = ["check_buffers", "count_buffers", "buffer_at", "checked_entries", "check_entry"]
+__all__ = ["check_buffers", "count_buffers", "buffer_at", "Entries", "checked_entries", "check_entry"]
 
 _ENTRY = ("buffer_index", "alignment", "tensor_layout")
 _LAYOUT = ("scalar_type", "sizes", "dim_order")
@@ -159,18 +159,32 @@ def check_entry(where: str, key: Any, entry: Any, count: int, buffers: str,
     return key, int(number), 1 if alignment is None else alignment, layout
 
 
+# The checked entries of a mapping, by columns: keys, buffer indices,
+# alignments and layouts (see checked_entries).
+Entries = Tuple[List[str], List[int], List[int], List[Any]]
+
+
 def checked_entries(named: Any, count: int, *, where: str, buffers: str, layouts: bool,
-                    quick: bool = True) -> Iterator[Tuple[str, int, int, Any]]:
-    """Each entry of the mapping ``named`` (at ``where``) as its key, buffer
-    index (into ``count`` buffers, called ``buffers`` in messages), alignment
-    and, if ``layouts``, layout (the caller's own object when it is common,
-    else the FlatBuffer's table; None without one); :class:`EncodeError`
-    naming the first bad value. ``quick=False`` checks every entry value by
-    value, ranges included."""
+                    quick: bool = True) -> Entries:
+    """The entries of the mapping ``named`` (at ``where``), in its order, as
+    columns: their keys, buffer indices (into ``count`` buffers, called
+    ``buffers`` in messages), alignments and, if ``layouts``, layouts (the
+    caller's own object when it is common, else the FlatBuffer's table;
+    None without one); :class:`EncodeError` naming the first bad value.
+    ``quick=False`` checks every entry value by value, ranges included.
+
+    Columns, not an entry at a time: a .ptd may have many thousands of
+    entries, and its caller goes through them column by column."""
     if not isinstance(named, Mapping):
         raise fail(where, named, "a mapping of str keys to DataEntry objects")
+    keys: List[str] = []
+    indices: List[int] = []
+    alignments: List[int] = []
+    found_layouts: List[Any] = []
     # Locals: this loop runs once per key, and there may be many thousands.
     limit = MAX_SEGMENT_ALIGNMENT
+    add_key, add_index, add_alignment, add_layout = (keys.append, indices.append, alignments.append,
+                                                     found_layouts.append)
     # The lists of sizes and dim_order of the common entries: their items are
     # looked at for bools all together (one pass in C), before any entry
     # that is not common and at the end.
@@ -203,25 +217,30 @@ def checked_entries(named: Any, count: int, *, where: str, buffers: str, layouts
                 except Exception:  # not an entry or a layout, or a hostile one: checked below
                     common = False
                 if common:
-                    yield key, index, alignment, layout
+                    add_key(key)
+                    add_index(index)
+                    add_alignment(alignment)
+                    add_layout(layout)
                     continue
                 if lists:
                     if _has_bools(lists):
                         break
                     lists.clear()
-            yield check_entry(where, key, entry, count, buffers, layouts)
+            key, index, alignment, layout = check_entry(where, key, entry, count, buffers, layouts)
+            add_key(key)
+            add_index(index)
+            add_alignment(alignment)
+            add_layout(layout)
         else:
             if not lists or not _has_bools(lists):
-                return
+                return keys, indices, alignments, found_layouts
     except EncodeError:
         raise
     except Exception as exc:  # the caller's mapping failed to give its items
         raise unreadable(where, exc) from None
     # An entry taken as common has a bool in its sizes or dim_order: the full
     # check names the first bad entry.
-    for _entry in checked_entries(named, count, where=where, buffers=buffers, layouts=layouts,
-                                  quick=False):
-        pass
+    checked_entries(named, count, where=where, buffers=buffers, layouts=layouts, quick=False)
     # (Found none: the caller's objects changed between the two passes.)
     raise EncodeError(f"{where}: a layout's sizes or dim_order holds a bool (expected integers), "
                       f"or changed while it was read", path=where)

@@ -15,12 +15,12 @@ file-backed blobs as themselves, until they are joined or written.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Tuple
 
 from . import flat_tensor_model as ft
 from ._blobs import FileBlob, blob, check_files, join
 from ._codecs import FLAT_TENSOR
-from ._entries import check_buffers, checked_entries, count_buffers
+from ._entries import Entries, check_buffers, checked_entries, count_buffers
 from ._files import Target, check_target, write_file
 from ._segments import SegmentData, check_segment_alignment, zeros
 from .engine.check import unreadable
@@ -68,7 +68,7 @@ def _parts(payload: Any) -> Tuple[Sequence[Any], Any]:
     return check_buffers("buffers", buffers), named
 
 
-def _entries(named: Any, buffers: Sequence[Any], quick: bool = True) -> Iterator[Tuple[str, int, int, Any]]:
+def _entries(named: Any, buffers: Sequence[Any], quick: bool = True) -> Entries:
     """The named data, checked (see _entries.py)."""
     return checked_entries(named, count_buffers("buffers", buffers), where="named_data",
                            buffers="buffers", layouts=True, quick=quick)
@@ -76,16 +76,15 @@ def _entries(named: Any, buffers: Sequence[Any], quick: bool = True) -> Iterator
 
 def _extract(named: Any, buffers: Sequence[Any], plan: _SegmentPlan) -> List[ft.NamedData]:
     """The named data as the FlatBuffer's entries; the segments go to ``plan``."""
+    keys, indices, alignments, layouts = _entries(named, buffers)
     segment_of: Dict[int, int] = {}
-    # The entries and the blobs they name, by columns: the segments are
-    # placed, and the tables made, in one loop each once all are known.
-    keys: List[str] = []
+    # The segments by columns, as the entries come: each is placed, and the
+    # tables are made, in one loop once all are known.
     segments: List[int] = []
-    layouts: List[Any] = []
     blobs: List[Any] = []
     sizes: List[int] = []
-    alignments: List[int] = []
-    for key, index, alignment, tensor_layout in _entries(named, buffers):
+    segment_alignments: List[int] = []
+    for index, alignment in zip(indices, alignments):
         segment = segment_of.setdefault(index, len(blobs))
         if segment == len(blobs):
             # A new segment: the first key naming a buffer gives its alignment.
@@ -104,11 +103,9 @@ def _extract(named: Any, buffers: Sequence[Any], plan: _SegmentPlan) -> List[ft.
                     size = memoryview(blob_).nbytes
             blobs.append(blob_)
             sizes.append(size)
-            alignments.append(alignment)
-        keys.append(key)
+            segment_alignments.append(alignment)
         segments.append(segment)
-        layouts.append(tensor_layout)
-    plan.table += map(ft.DataSegment, plan.data.add_blobs(blobs, sizes, alignments), sizes)
+    plan.table += map(ft.DataSegment, plan.data.add_blobs(blobs, sizes, segment_alignments), sizes)
     return list(map(ft.NamedData, keys, segments, layouts))
 
 
@@ -125,8 +122,7 @@ def _data_file_chunks(payload: Any, segment_alignment: int) -> Tuple[List[Any], 
         # and dim_order), so the error found may not be the first, nor in the
         # payload's terms: the full check names the first bad entry, if any;
         # else the error stands.
-        for _entry in _entries(named, buffers, quick=False):
-            pass
+        _entries(named, buffers, quick=False)
         raise
     base = fb_size + PADDED_HEADER_LENGTH
     base += -base % segment_alignment

@@ -236,9 +236,10 @@ def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment])
     pte_data = _field(named_data, "pte_data", "named_data", "NamedDataOutput")
     segment_of: Dict[int, int] = {}
     entries = []
-    for key, index, alignment, _layout in checked_entries(
-            pte_data, count_buffers("named_data.buffers", buffers), where="named_data.pte_data",
-            buffers="named_data.buffers", layouts=False):
+    keys, indices, alignments, _layouts = checked_entries(
+        pte_data, count_buffers("named_data.buffers", buffers), where="named_data.pte_data",
+        buffers="named_data.buffers", layouts=False)
+    for key, index, alignment in zip(keys, indices, alignments):
         if index not in segment_of:  # the first key of a buffer gives its alignment
             segment = _Segment(alignment)
             found = buffer_at("named_data.buffers", buffers, index)

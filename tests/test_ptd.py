@@ -732,5 +732,5 @@ def test_a_bool_found_late_still_names_the_first_bad_entry(sizes: List[Any], dim
         assert info.value.path == f"named_data['B'].tensor_layout.{place}"
         # The check itself, without the .ptd's second look after a failure:
         with pytest.raises(pe.EncodeError) as info:
-            list(checked_entries(named, 1, where="named_data", buffers="buffers", layouts=True))
+            checked_entries(named, 1, where="named_data", buffers="buffers", layouts=True)
         assert info.value.path == f"named_data['B'].tensor_layout.{place}"
