@@ -203,6 +203,17 @@ def test_both_files_refuse_a_bad_entry_alike(key: Any, entry: Any, place: str, e
         str(pte).replace("named_data.pte_data", "X").replace("named_data.buffers", "buffers")
 
 
+def test_both_files_check_every_entry_before_any_buffer() -> None:
+    """With a bad buffer named by one entry and a bad index in a later one,
+    both files name the index: the entries are all checked first, then
+    their buffers are read."""
+    named = {"a": pe.DataEntry(0, 1), "b": pe.DataEntry(5, 1)}
+    buffers = [None, b"efgh"]
+    ptd = _error(lambda: pe.encode_data_file(pe.DataPayload(buffers, named)))
+    pte = _error(lambda: _pte(named, buffers))
+    assert (ptd.path, pte.path) == ("named_data['b'].buffer_index", "named_data.pte_data['b'].buffer_index")
+
+
 # The quick check of the common entry never changes an outcome.
 
 _ODD: List[Any] = [0, 1, 2, -1, 4, 16, 3, 2**31, 2**32, 2**33, True, False, None, 1.0, Decimal(1),
