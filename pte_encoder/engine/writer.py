@@ -321,8 +321,7 @@ class Writer:
                     continue
             else:  # a shape not met yet
                 plans = previous = self._plans.new_shape((table, shape, size & 7))
-            add(self.subtree(table, shape, values, plans))
-            chunks = self.chunks
+            add(self.subtree(table, shape, values, plans))  # (subtree never replaces chunks)
             if len(chunks) > block:
                 self.flush()
                 chunks = self.chunks
