@@ -6,16 +6,16 @@ PROGRAM is a name from regimes.PROGRAMS (default: three small ones). For
 each, in fresh child processes (median of ``--reps``):
 
 - first / second / third call times and the warm median of pte_encoder;
-- plan compilations on the first call: how many (``Plans.learn`` calls),
+- template compilations on the first call: how many (``Templates.learn`` calls),
   distinct shapes, the time inside ``learn`` and, within it, in
   ``_Sim.table`` (the walk) and ``_Sim.compile`` (struct and picker);
-  table layouts computed (entries added to the codec's ``table_layout`` memo) and
-  ``new_layout`` time for the tables written without plans (engine/plans.py, codec.py);
+  table layouts computed (entries added to the codec's ``table_packing`` memo) and
+  ``new_packer`` time for the tables written without templates (engine/templates.py, codec.py);
 - the first call after the *other* benchmark programs were encoded in the
-  same process (their shapes' plans compiled, the code warm): how many new
-  plans are still compiled, and the time (the most a build-time set of
-  common plans could give);
-- cold caches with plans compiled, against the distinct code each writer
+  same process (their shapes' templates compiled, the code warm): how many new
+  templates are still compiled, and the time (the most a build-time set of
+  common templates could give);
+- cold caches with templates compiled, against the distinct code each writer
   runs (Python calls, distinct functions, C calls);
 - a cProfile of one first call (top functions by cumulative time; the
   profiler's own overhead inflates the figures, read them for shape only).
@@ -46,17 +46,17 @@ import gc, json, sys, time
 sys.path[:0] = [sys.argv[1]]
 import regimes
 from pathlib import Path
-from pte_encoder._codecs import PROGRAM
-from pte_encoder.engine import layout as layout_module, plans as plans_module, writer as writer_module
+from pte_encoder.schemas.program.codec import PROGRAM
+from pte_encoder.engine import layout as layout_module, templates as plans_module, writer as writer_module
 clock = time.perf_counter
-acc = {"learn": 0.0, "learns": 0, "walk": 0.0, "compile": 0.0, "new_layout": 0.0, "new_layouts": 0}
-Plans, Sim, Writer = plans_module.Plans, plans_module._Sim, writer_module.Writer
+acc = {"learn": 0.0, "learns": 0, "walk": 0.0, "compile": 0.0, "new_packer": 0.0, "new_layouts": 0}
+Templates, Sim, Writer = plans_module.Templates, plans_module._Sim, writer_module.Writer
 Policy = layout_module.LayoutPolicy
-learn, walk, comp, new_layout = Plans.learn, Sim.table, Sim.compile, Policy.new_layout
+learn, walk, comp, new_packer = Templates.learn, Sim.table, Sim.compile, Policy.new_packer
 depth = [0]
 learn_by_key = {}
-def timed_learn(self, plans, key, *args):
-    start = clock(); result = learn(self, plans, key, *args); took = clock() - start
+def timed_learn(self, templates, key, *args):
+    start = clock(); result = learn(self, templates, key, *args); took = clock() - start
     acc["learn"] += took; acc["learns"] += 1
     learn_by_key[key] = learn_by_key.get(key, 0.0) + took
     return result
@@ -73,25 +73,25 @@ def timed_compile(self):
     start = clock(); result = comp(self); acc["compile"] += clock() - start
     return result
 def timed_new_layout(*args):
-    start = clock(); result = new_layout(*args); acc["new_layout"] += clock() - start
+    start = clock(); result = new_packer(*args); acc["new_packer"] += clock() - start
     acc["new_layouts"] += 1
     return result
-Plans.learn, Sim.table, Sim.compile = timed_learn, timed_walk, timed_compile
-Policy.new_layout = timed_new_layout  # what CodecLayout.new_layout calls
+Templates.learn, Sim.table, Sim.compile = timed_learn, timed_walk, timed_compile
+Policy.new_packer = timed_new_layout  # what LayoutEncoders.new_packer calls
 laid = PROGRAM.layout("flatc")  # the default layout, which the benchmark's (a) writes
-shapes = laid.plans.shapes
-table_layouts = laid._table_layouts
+shapes = laid.templates.shapes
+table_layouts = laid._table_packings
 writers = regimes.Writers(Path(sys.argv[2]))
 target = sys.argv[3]
 mode = sys.argv[4]
-if mode == "others":  # the other programs first: their plans compiled, the code warm
+if mode == "others":  # the other programs first: their templates compiled, the code warm
     for name in regimes.QUICK:
         if name != target and "10k" not in name:
             writers.ours(*regimes.PROGRAMS[name]())
     for key in acc:
         acc[key] = 0
 shapes_before = len(shapes)
-layouts_before = len(table_layouts)
+packers_before = len(table_layouts)
 program, align = regimes.PROGRAMS[target]()
 gc.collect()
 time.sleep(0.01)
@@ -100,9 +100,9 @@ for _ in range(3):
     start = clock(); writers.ours(program, align); times.append(clock() - start)
 first = dict(acc)
 first_keys = dict(learn_by_key)
-new_shapes, new_layouts = len(shapes) - shapes_before, len(table_layouts) - layouts_before
+new_shapes, new_layouts = len(shapes) - shapes_before, len(table_layouts) - packers_before
 warm = regimes.warm(lambda: writers.ours(program, align), 0.2)
-# How often the program uses each shape: the plans a tiered scheme (compile on
+# How often the program uses each shape: the templates a tiered scheme (compile on
 # the second use) would skip, and the learn time they took on the first call.
 uses = {}
 subtree = Writer.subtree
@@ -114,7 +114,7 @@ Writer.subtree = counting_subtree
 writers.ours(program, align)
 Writer.subtree = subtree
 once = [key for key, n in uses.items() if n == 1]
-# learn warm: the same plans compiled again with the code and data hot.
+# learn warm: the same templates compiled again with the code and data hot.
 relearn = []
 for _ in range(5):
     shapes.clear(); acc["learn"] = 0.0; acc["learns"] = 0
@@ -161,10 +161,10 @@ def first_call_report(names: List[str], reps: int) -> str:
     from executorch_paths import ObjectApiPath
     workdir = Path(tempfile.mkdtemp(prefix="pte-diagnose-"))
     ObjectApiPath(workdir)  # generate the object-API classes once, for the children
-    lines = ["| program | first ms | 2nd ms | 3rd ms | warm ms | plans compiled | shapes | in learn ms "
-             "| walk ms | compile ms | first - learn ms | table layouts | new_layout calls, ms "
-             "| shapes used once | their learn ms | learn warm, us per plan "
-             "| after others: first ms | after others: plans compiled | after others: in learn ms |",
+    lines = ["| program | first ms | 2nd ms | 3rd ms | warm ms | templates compiled | shapes | in learn ms "
+             "| walk ms | compile ms | first - learn ms | table layouts | new_packer calls, ms "
+             "| shapes used once | their learn ms | learn warm, us per template "
+             "| after others: first ms | after others: templates compiled | after others: in learn ms |",
              "|" + "---|" * 19]
     for name in names:
         cold, others = breakdown(name, "fresh", reps, workdir), breakdown(name, "others", reps, workdir)
@@ -172,7 +172,7 @@ def first_call_report(names: List[str], reps: int) -> str:
             name, _ms(cold["first"]), _ms(cold["second"]), _ms(cold["third"]), _ms(cold["warm"]),
             f"{cold['learns']:.0f}", f"{cold['shapes']:.0f}", _ms(cold["learn"]), _ms(cold["walk"]),
             _ms(cold["compile"]), _ms(cold["first"] - cold["learn"]), f"{cold['layouts']:.0f}",
-            f"{cold['new_layouts']:.0f}, {_ms(cold['new_layout'])}", f"{cold['once']:.0f}", _ms(cold["once_learn"]),
+            f"{cold['new_layouts']:.0f}, {_ms(cold['new_packer'])}", f"{cold['once']:.0f}", _ms(cold["once_learn"]),
             f"{cold['learn_warm_each'] * 1e6:.1f}", _ms(others["first"]), f"{others['learns']:.0f}",
             _ms(others["learn"])]) + " |")
         print(lines[-1], flush=True)
@@ -183,7 +183,7 @@ def first_call_report(names: List[str], reps: int) -> str:
 
 
 def footprint_report(names: List[str], reps: int) -> str:
-    """Cold caches, plans compiled (as regimes.py measures it), against how
+    """Cold caches, templates compiled (as regimes.py measures it), against how
     much distinct code each writer runs: the extra time cold is roughly
     proportional to the distinct functions (and their data) touched."""
     sys.path.insert(0, str(HERE))

@@ -39,7 +39,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import flatbuffers
 
 from pte_encoder import program_to_json
-from pte_encoder._codecs import PROGRAM
+from pte_encoder.schemas.program.codec import PROGRAM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 from find_flatc import flatc  # noqa: E402

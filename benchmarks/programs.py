@@ -48,7 +48,7 @@ def synthetic_program(values: int, seed: int = 0) -> pe.Program:
         op_index=rng.randrange(len(_OPERATORS)),
         args=[rng.randrange(values) for _ in range(rng.randint(3, 6))]))
         for _ in range(max(1, values // 4))]
-    plan = pe.ExecutionPlan(
+    template = pe.ExecutionPlan(
         name="forward",
         container_meta_type=pe.ContainerMetadata(encoded_inp_str="[1, {}]", encoded_out_str="[1, {}]"),
         values=evalues, inputs=[0], outputs=[values - 1],
@@ -57,7 +57,7 @@ def synthetic_program(values: int, seed: int = 0) -> pe.Program:
         delegates=[], non_const_buffer_sizes=[0, values * 64])
     constants = [pe.Buffer(storage=b"")] + [pe.Buffer(storage=rng.randbytes(4096))
                                             for _ in range(max(1, values // 1000))]
-    return pe.Program(version=0, execution_plan=[plan], constant_buffer=constants,
+    return pe.Program(version=0, execution_plan=[template], constant_buffer=constants,
                       backend_delegate_data=[], segments=[],
                       constant_segment=pe.SubsegmentOffsets(segment_index=0, offsets=[]))
 
@@ -94,10 +94,10 @@ def _plan(name: str, evalues: List[pe.EValue], instructions: List[pe.Instruction
         non_const_buffer_sizes=[0, 64 * len(evalues)])
 
 
-def _program(plans: List[pe.ExecutionPlan], constants: int = 0, seed: int = 0,
+def _program(templates: List[pe.ExecutionPlan], constants: int = 0, seed: int = 0,
              **extra: Any) -> pe.Program:
     rng = random.Random(seed)
-    return pe.Program(version=0, execution_plan=plans,
+    return pe.Program(version=0, execution_plan=templates,
                       constant_buffer=[pe.Buffer(storage=b"")] + [
                           pe.Buffer(storage=rng.randbytes(256)) for _ in range(constants)],
                       backend_delegate_data=extra.pop("backend_delegate_data", []),
@@ -136,8 +136,8 @@ def delegate_program(values: int = 3, specs: int = 4, named: int = 6, seed: int 
         compile_specs=[pe.CompileSpec(key=f"spec_{i}", value=rng.randbytes(rng.choice([1, 4, 8, 32])))
                        for i in range(specs)])
     call = pe.Instruction(pe.DelegateCall(delegate_index=0, args=list(range(values))))
-    plan = _plan("forward", evalues, [call], [], delegates=[delegate])
-    return _program([plan], backend_delegate_data=[pe.BackendDelegateInlineData(data=rng.randbytes(2048))],
+    template = _plan("forward", evalues, [call], [], delegates=[delegate])
+    return _program([template], backend_delegate_data=[pe.BackendDelegateInlineData(data=rng.randbytes(2048))],
                     segments=[pe.DataSegment(offset=0, size=0)] + [
                         pe.DataSegment(offset=4096 * i, size=4096) for i in range(named)],
                     named_data=[pe.NamedData(key=rng.randbytes(32).hex(), segment_index=i + 1)
@@ -161,12 +161,12 @@ def many_operators_program(operators: int = 300, seed: int = 0) -> pe.Program:
 def many_methods_program(methods: int = 40, values: int = 6, seed: int = 0) -> pe.Program:
     """Many small methods (getters, small helpers), each a few values and calls."""
     rng = random.Random(seed)
-    plans = []
+    templates = []
     for m in range(methods):
         evalues = [_value(rng, i) for i in range(values)]
-        plans.append(_plan(f"method_{m}", evalues, _kernel_calls(rng, values, 2, 3),
+        templates.append(_plan(f"method_{m}", evalues, _kernel_calls(rng, values, 2, 3),
                            [pe.Operator(name=n, overload=o) for n, o in _OPERATORS[:3]]))
-    return _program(plans)
+    return _program(templates)
 
 
 def tiny_program(values: int = 1) -> pe.Program:

@@ -15,7 +15,7 @@ Writers: (a) pte_encoder.encode_flatbuffer, (b) ExecuTorch 1.5.1's default
 writer as benchmarks/executorch_paths.py rebuilds it (object API +
 flatbuffers.Builder).
 
-- warm: after two warm-up calls (our plans are compiled when a shape is
+- warm: after two warm-up calls (our templates are compiled when a shape is
   met the second time), the median of up to 25 samples, each the mean of
   back-to-back calls filling about a millisecond (as timeit times short
   calls: a 10 us call timed alone varies by 30% from call to call), garbage
@@ -29,7 +29,7 @@ flatbuffers.Builder).
   better than a real first call. The median over ``--reps`` children is
   reported.
 - cold: in this process, after both writers have encoded the program at
-  least once (so our plans are compiled), a pile of unrelated objects is
+  least once (so our templates are compiled), a pile of unrelated objects is
   kept alive (as a process with torch loaded has) and before each timed call
   ``gc.collect()`` walks all of it and a fresh block of memory is written,
   which evicts the CPU caches; a 10 ms sleep then starts the timed call on a
@@ -243,7 +243,7 @@ class Pile:
 
 
 def cold(fn: Callable[[], Any], pile: Pile, reps: int) -> float:
-    fn()  # plans compiled, imports done
+    fn()  # templates compiled, imports done
     times = []
     for _ in range(reps):
         pile.evict()
@@ -273,7 +273,7 @@ def import_time(runs: int = 7) -> Tuple[float, Dict[str, float]]:
 
 
 def values_of(program: Any) -> int:
-    return sum(len(plan.values or []) for plan in program.execution_plan or [])
+    return sum(len(template.values or []) for template in program.execution_plan or [])
 
 
 HEADER = ["program", "values", "warm (a) ms", "warm (b) ms", "warm b/a", "first (a) ms", "first (b) ms",

@@ -167,7 +167,7 @@ for _ in range(2):
 
 def first_encode_note(quick: bool) -> str:
     """The first encode in a new process pays for compiling each subtree
-    shape's plan when it first meets it (see pte_encoder/engine/plans.py)."""
+    shape's template when it first meets it (see pte_encoder/engine/templates.py)."""
     parts = []
     for label, case in (("conv", str(CORPUS / "conv" / "flatbuffer.json")),
                         (f"synthetic {sizes(quick)[-1] // 1000}k values", str(sizes(quick)[-1]))):
@@ -179,7 +179,7 @@ def first_encode_note(quick: bool) -> str:
             seconds.append(float(out[1]))
         parts.append(f"{label} {statistics.median(firsts) * 1e3:.2f} ms, "
                      f"then {statistics.median(seconds) * 1e3:.2f} ms")
-    return "First encode in a new process (plans compiled as shapes are first met): " + "; ".join(parts) + "."
+    return "First encode in a new process (templates compiled as shapes are first met): " + "; ".join(parts) + "."
 
 
 def decode_notes(quick: bool) -> List[str]:

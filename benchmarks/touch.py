@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict
 
-from pte_encoder._codecs import PROGRAM
+from pte_encoder.schemas.program.codec import PROGRAM
 from pte_encoder.engine.schema import Schema
 
 Walker = Callable[[Any], None]

@@ -1,42 +1,52 @@
 """pte_encoder: write and read ExecuTorch program files (.pte) and data files (.ptd) with the
-standard library only."""
+standard library only.
+
+This module is the package's public face. Behind it, in layers (each
+imports only those below it): ``engine/``, a FlatBuffer writer and
+verifying reader for any schema; ``schemas/``, one generated package per
+``.fbs`` of ``schema/``; ``formats/``, one package per kind of file (header,
+writer and reader side by side); ``views/``, what ``inspect`` shows; and
+``cli/``, the ``pte-encoder`` command.
+"""
 
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from .errors import DecodeError, EncodeError, PteEncoderError
-from .flatbuffer import encode_flatbuffer
-from .model import *  # noqa: F401,F403  (the model classes and enums)
-from .model import __all__ as _model_all
-from .payload import DataEntry, DataPayload, FileData, NamedDataOutput, TensorLayout
-from .pte import encode_program, write_program
+from .engine.errors import DecodeError, EncodeError
+from .engine.errors import FlatBufferError as PteEncoderError  # (errors.py names them too)
+from .formats.pte.flatbuffer import decode_flatbuffer, encode_flatbuffer
+from .schemas.program.model import *  # noqa: F401,F403  (the model classes and enums)
+from .schemas.program.model import __all__ as _model_all
+from .formats.common.payload import DataEntry, DataPayload, FileData, NamedDataOutput, TensorLayout
+from .formats.pte.write import encode_program, write_program
 
 # Reading, the JSON form and .ptd files (with the flat tensor schema) are
 # imported on first use (PEP 562): a process that only writes programs does
 # not pay for them at import. mypy sees them as the plain imports below.
 _LAZY: Dict[str, str] = {
-    **dict.fromkeys(("encode_data_file", "write_data_file"), "ptd"),
-    **dict.fromkeys(("options_from_json", "payload_from_json", "program_from_json", "program_to_json"),
-                    "json_form"),
-    **dict.fromkeys(("PtdFile", "analyze_data_file", "decode_data_file", "read_data_file"), "ptd_read"),
-    "infer_options": "pte_options",
-    **dict.fromkeys(("PteFile", "decode_flatbuffer", "decode_program", "read_program"), "pte_read"),
+    **dict.fromkeys(("encode_data_file", "write_data_file"), "formats.ptd.write"),
+    **dict.fromkeys(("options_from_json", "program_from_json", "program_to_json"), "formats.pte.json"),
+    "payload_from_json": "formats.ptd.json",
+    **dict.fromkeys(("PtdFile", "analyze_data_file", "decode_data_file", "read_data_file"),
+                    "formats.ptd.read"),
+    "infer_options": "formats.pte.options",
+    **dict.fromkeys(("PteFile", "decode_program", "read_program"), "formats.pte.read"),
 }
 
 if TYPE_CHECKING:
-    from .ptd import encode_data_file, write_data_file
-    from .json_form import options_from_json, payload_from_json, program_from_json, program_to_json
-    from .ptd_read import PtdFile, analyze_data_file, decode_data_file, read_data_file
-    from .pte_options import infer_options
-    from .pte_read import PteFile, decode_flatbuffer, decode_program, read_program
+    from .formats.ptd.write import encode_data_file, write_data_file
+    from .formats.pte.json import options_from_json, program_from_json, program_to_json
+    from .formats.ptd.json import payload_from_json
+    from .formats.ptd.read import PtdFile, analyze_data_file, decode_data_file, read_data_file
+    from .formats.pte.options import infer_options
+    from .formats.pte.read import PteFile, decode_program, read_program
 else:
     def __getattr__(name: str) -> Any:
         module = _LAZY.get(name)
         if module is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         from importlib import import_module
-        value = getattr(import_module(f"{__name__}.{module}"), name)
-        globals()[name] = value  # found directly from now on
-        return value
+        # (not stored in the module's globals: nothing here is written after import)
+        return getattr(import_module(f"{__name__}.{module}"), name)
 
     def __dir__() -> List[str]:
         return sorted({*globals(), *_LAZY})

@@ -13,7 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from pte_encoder._codecs import FLAT_TENSOR, PROGRAM
+from pte_encoder.schemas.flat_tensor.codec import FLAT_TENSOR
+from pte_encoder.schemas.program.codec import PROGRAM
 from pte_encoder.engine.schema import Schema
 
 ROOT = Path(__file__).resolve().parent.parent

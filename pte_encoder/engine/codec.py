@@ -3,10 +3,10 @@
 A :class:`Codec` is made once per schema from its generated modules (the
 Schema records, the encoders' ``build`` function and the model classes). It
 owns all that outlives one buffer: per layout policy (layout.py: flatc's or
-the flatbuffers runtime's bytes) a :class:`CodecLayout` with the encoders
-built for that policy, the plans of flat subtrees and the layouts of tables;
+the flatbuffers runtime's bytes) a :class:`LayoutEncoders` with the encoders
+built for that policy, the templates of flat subtrees and the packers of tables;
 and the vector packers, which all layouts share. Two schemas, or two layouts
-of one schema, never share a plan or a table layout, and every cache is
+of one schema, never share a template or a table packer, and every cache is
 bounded. Writers made by one codec may run in several threads at once:
 caches only ever gain entries that any writer may use, or are emptied whole.
 Decoding goes through the codec's :class:`~.reader.FlatBufferReader`, which
@@ -16,24 +16,26 @@ builds the same model classes from a buffer in any layout.
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..errors import EncodeError, fail
+from .errors import EncodeError, bad_value
 from .check import check_root
-from .layout import POLICIES, Layout, LayoutPolicy, TableLayout
-from .plans import Plans
-from .reader import FlatBufferReader
+from .layout import POLICIES, TablePacker, LayoutPolicy, TablePacking
+from .templates import Templates
 from .schema import Schema
 from .writer import VectorPacker, Writer
 
-__all__ = ["Codec", "CodecLayout", "MAX_FLATBUFFER_SIZE", "Encoder", "DEFAULT_LAYOUT"]
+if TYPE_CHECKING:
+    from .reader import FlatBufferReader
+
+__all__ = ["Codec", "LayoutEncoders", "MAX_FLATBUFFER_SIZE", "Encoder", "DEFAULT_LAYOUT"]
 
 # flatc refuses buffers of 2 GiB and more (offsets are signed 32-bit).
 MAX_FLATBUFFER_SIZE = 2**31 - 1
 
-# Table layouts kept per layout and table (and table_layout results for the
-# plans, all tables of a layout together), beyond which the memo starts again.
-MAX_LAYOUTS = 4096
+# Table packers kept per layout and table (and table_packing results for the
+# templates, all tables of a layout together), beyond which the memo starts again.
+MAX_PACKERS = 4096
 
 # The layout of a codec's buffers unless asked otherwise: flatc's.
 DEFAULT_LAYOUT = "flatc"
@@ -46,48 +48,48 @@ Encoder = Callable[[Writer, Any], int]
 # BaseExceptions that are not Exceptions (KeyboardInterrupt) propagate.
 
 
-class CodecLayout:
+class LayoutEncoders:
     """One codec's encoders built for one layout policy, and the caches they
-    use: the layouts of tables and the plans of flat subtrees.
+    use: the packers of tables and the templates of flat subtrees.
 
     The generated ``build`` function takes this object: its encoders read
-    :meth:`layouts` directly, call :meth:`new_layout` on a miss, and read
+    :meth:`packers` directly, call :meth:`new_packer` on a miss, and read
     ``policy.signed_zero`` for float fields.
     """
 
     def __init__(self, schema: Schema, policy: LayoutPolicy,
-                 build: Callable[[CodecLayout], Encoder]) -> None:
+                 build: Callable[[LayoutEncoders], Encoder]) -> None:
         self.schema = schema
         self.policy = policy
-        self._layouts: Dict[str, Dict[int, Layout]] = {table: {} for table in schema.tables}
-        self._table_layouts: Dict[Tuple[str, int], TableLayout] = {}
-        self.plans = Plans(schema, self.table_layout, policy)
+        self._packers: Dict[str, Dict[int, TablePacker]] = {table: {} for table in schema.tables}
+        self._table_packings: Dict[Tuple[str, int], TablePacking] = {}
+        self.templates = Templates(schema, self.table_packing, policy)
         self.root = build(self)
 
     def __repr__(self) -> str:
-        return f"CodecLayout({self.schema.name!r}, {self.policy.name!r})"
+        return f"LayoutEncoders({self.schema.name!r}, {self.policy.name!r})"
 
-    def layouts(self, table: str) -> Dict[int, Layout]:
-        """The memo of ``table``'s layouts by key; its encoder reads it directly
-        and calls :meth:`new_layout` on a miss."""
-        return self._layouts[table]
+    def packers(self, table: str) -> Dict[int, TablePacker]:
+        """The memo of ``table``'s packers by key; its encoder reads it directly
+        and calls :meth:`new_packer` on a miss."""
+        return self._packers[table]
 
-    def new_layout(self, table: str, key: int) -> Layout:
-        """Compute and remember the layout of ``table`` for ``key``
+    def new_packer(self, table: str, key: int) -> TablePacker:
+        """Compute and remember the packer of ``table`` for ``key``
         (presence bits << 3 | start % 8)."""
-        cache = self._layouts[table]
-        if len(cache) >= MAX_LAYOUTS:
+        cache = self._packers[table]
+        if len(cache) >= MAX_PACKERS:
             cache.clear()
-        layout = cache[key] = self.policy.new_layout(key, self.schema.specs[table])
-        return layout
+        packer = cache[key] = self.policy.new_packer(key, self.schema.specs[table])
+        return packer
 
-    def table_layout(self, table: str, key: int) -> TableLayout:
-        """The policy's table_layout for ``table``, memoised."""
-        found = self._table_layouts.get((table, key))
+    def table_packing(self, table: str, key: int) -> TablePacking:
+        """The policy's table_packing for ``table``, memoised."""
+        found = self._table_packings.get((table, key))
         if found is None:
-            if len(self._table_layouts) >= MAX_LAYOUTS:
-                self._table_layouts.clear()
-            found = self._table_layouts[(table, key)] = self.policy.table_layout(
+            if len(self._table_packings) >= MAX_PACKERS:
+                self._table_packings.clear()
+            found = self._table_packings[(table, key)] = self.policy.table_packing(
                 key, self.schema.specs[table])
         return found
 
@@ -97,13 +99,13 @@ class Codec:
     and decodes them back.
 
     ``build`` is the generated encoders module's function: given a
-    :class:`CodecLayout`, it returns the root table's encoder for that
+    :class:`LayoutEncoders`, it returns the root table's encoder for that
     layout. ``models`` maps each table name to its generated class,
     ``enum_types`` each enum name to its IntEnum (a reader builds objects
     from them).
     """
 
-    def __init__(self, schema: Schema, build: Callable[[CodecLayout], Encoder],
+    def __init__(self, schema: Schema, build: Callable[[LayoutEncoders], Encoder],
                  models: Mapping[str, type], enum_types: Mapping[str, type]) -> None:
         self.schema = schema
         self.models = dict(models)
@@ -117,19 +119,19 @@ class Codec:
         # The default layout's encoders are built now, the others when first
         # asked for: building a layout's encoders is a good part of the
         # package's import time, and most processes use one layout.
-        self._by_layout = {DEFAULT_LAYOUT: CodecLayout(schema, POLICIES[DEFAULT_LAYOUT], build)}
+        self._by_layout = {DEFAULT_LAYOUT: LayoutEncoders(schema, POLICIES[DEFAULT_LAYOUT], build)}
         self._reader: Optional[FlatBufferReader] = None
 
-    def layout(self, name: str) -> CodecLayout:
+    def layout(self, name: str) -> LayoutEncoders:
         """The encoders and caches of the layout ``name`` ("flatc" or
         "flatbuffers"); :class:`EncodeError` for any other value."""
         found = self._by_layout.get(name) if isinstance(name, str) else None
         if found is None:
             policy = POLICIES.get(name) if isinstance(name, str) else None
             if policy is None:
-                raise fail("layout", name, " or ".join(repr(known) for known in POLICIES))
+                raise bad_value("layout", name, " or ".join(repr(known) for known in POLICIES))
             # Two threads may both get here: setdefault keeps the first made.
-            found = self._by_layout.setdefault(name, CodecLayout(self.schema, policy, self._build))
+            found = self._by_layout.setdefault(name, LayoutEncoders(self.schema, policy, self._build))
         return found
 
     # --- encoding
@@ -182,7 +184,7 @@ class Codec:
         laid = self._by_layout.get(layout) if layout.__class__ is str else None
         if laid is None:
             laid = self.layout(layout)
-        writer = Writer(laid.plans, self._vectors, self.default_aligns if aligns is None else aligns,
+        writer = Writer(laid.templates, self._vectors, self.default_aligns if aligns is None else aligns,
                         laid.policy)
         try:
             writer.finish(laid.root(writer, root), self.schema.file_identifier)
@@ -221,12 +223,30 @@ class Codec:
         """Raise :class:`EncodeError` at the first value of ``root`` that cannot be encoded."""
         check_root(self.schema, root)
 
+    # --- the JSON form flatc reads (engine/flatc_json.py, imported when first used)
+
+    def to_json(self, root: Any) -> str:
+        """``root`` as the JSON text flatc reads; :class:`EncodeError` naming
+        the first bad value."""
+        from .flatc_json import to_json
+
+        return to_json(self.schema, root)
+
+    def from_json(self, source: Any) -> Any:
+        """The root table in JSON ``source`` (text or parsed) as model objects;
+        :class:`EncodeError` naming the JSON path of a bad value."""
+        from .flatc_json import tree_from_json
+
+        return tree_from_json(self.schema, self.models, self.enum_types, source)
+
     # --- decoding
 
     def reader(self) -> FlatBufferReader:
         """The verifying reader of this schema, building the codec's model
         classes and enums (made on first use: most programs only write)."""
         if self._reader is None:
+            from .reader import FlatBufferReader  # here: most processes only write
+
             # Two threads may both make one; either is as good.
             self._reader = FlatBufferReader(self.schema, {**self.models, **self.enum_types})
         return self._reader

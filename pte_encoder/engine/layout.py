@@ -1,11 +1,17 @@
-"""The two byte layouts a FlatBuffer can be written in, and the table
-layout rule of each, with the packer compiled from it.
+"""The two byte layouts a FlatBuffer can be written in (flatc's and the
+flatbuffers runtime's), and how each packs a table: its fields' order and
+offsets, its vtable and size (a :data:`TablePacking`), and the struct that
+writes it (a :data:`TablePacker`).
+
+Names: a *layout* is always a whole writer's byte style (``"flatc"``,
+``"flatbuffers"``: ``pte_encoder.types.LayoutName``); how one table with a given set of
+fields is laid out is its *packing*.
 
 A FlatBuffer's meaning fixes neither the order of a table's fields nor all
 of its padding, so two writers of the same buffer may write different bytes.
 A :class:`LayoutPolicy` holds what differs between the two writers the
 engine matches; the writer (writer.py), the table encoders (generated, see
-codec.py) and the subtree plans (plans.py) ask it and do the rest the same
+codec.py) and the subtree templates (templates.py) ask it and do the rest the same
 way for both.
 
 ``flatc``: what ``flatc --binary`` (25.12.19, and 24.3.25) writes for a JSON
@@ -78,16 +84,16 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from .schema import Spec
 
-__all__ = ["LayoutPolicy", "FLATC", "FLATBUFFERS", "POLICIES", "Layout", "TableLayout", "SIZES",
+__all__ = ["LayoutPolicy", "FLATC", "FLATBUFFERS", "POLICIES", "TablePacker", "TablePacking", "SIZES",
            "picker"]
 
 SIZES = {c: struct.calcsize(c) for c in "?bBhHiIqQfd"}
 
-# (pack, pick, offsets, vtable, table size, alignment): see LayoutPolicy.new_layout
-Layout = Tuple[Callable[..., bytes], Callable[[List[Any]], Any], Tuple[Tuple[int, int], ...],
-               bytes, int, int]
-# (present fields as (offset, format, slot), table size, vtable, alignment): see table_layout
-TableLayout = Tuple[Tuple[Tuple[int, str, int], ...], int, bytes, int]
+# (pack, pick, offsets, vtable, table size, alignment): see LayoutPolicy.new_packer
+TablePacker = Tuple[Callable[..., bytes], Callable[[List[Any]], Any], Tuple[Tuple[int, int], ...],
+                    bytes, int, int]
+# (present fields as (offset, format, slot), table size, vtable, alignment): see table_packing
+TablePacking = Tuple[Tuple[Tuple[int, str, int], ...], int, bytes, int]
 
 
 class LayoutPolicy:
@@ -138,8 +144,8 @@ class LayoutPolicy:
         ``alignment`` is aligned to."""
         return alignment if self.aligned_empty_vectors and alignment > 4 else 4
 
-    def table_layout(self, key: int, spec: Spec) -> TableLayout:
-        """Lay out a table for ``key`` = presence bits << 3 | start % 8.
+    def table_packing(self, key: int, spec: Spec) -> TablePacking:
+        """How a table is packed for ``key`` = presence bits << 3 | start % 8.
 
         Each field, in the order the writer adds them, is aligned to its size
         (counting from where the table starts), then the 4-byte offset to the
@@ -167,9 +173,9 @@ class LayoutPolicy:
         placed = tuple([(table_size - end, fmt, slot) for slot, fmt, end in reversed(ends)])
         return placed, table_size, vtable, align
 
-    def new_layout(self, key: int, spec: Spec) -> Layout:
-        """The :data:`Layout` Writer.finish_table takes, for :meth:`table_layout`'s arguments."""
-        placed, table_size, vtable, align = self.table_layout(key, spec)
+    def new_packer(self, key: int, spec: Spec) -> TablePacker:
+        """The :data:`TablePacker` Writer.finish_table takes, for :meth:`table_packing`'s arguments."""
+        placed, table_size, vtable, align = self.table_packing(key, spec)
         parts, at = ["<i"], 4
         for offset, fmt, _slot in placed:
             parts.append(f"{offset - at}x{fmt}" if offset > at else fmt)

@@ -31,7 +31,7 @@ kept as plain ``int`` (an older reader meeting a newer writer), bytes not
 reached from the root are ignored, and a union whose type is set but whose
 value is absent reads as ``None``.
 
-Every failure raises :class:`~pte_encoder.errors.DecodeError` naming the
+Every failure raises :class:`~.errors.DecodeError` naming the
 field path and the byte offset. ``[ubyte]`` vectors come back as
 ``memoryview`` slices of the input, not copies: they stay valid as long as
 the input object (bytes, bytearray, mmap) is alive and unchanged.
@@ -39,11 +39,10 @@ the input object (bytes, bytearray, mmap) is alive and unchanged.
 
 from __future__ import annotations
 
-import gc
 import struct
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from ..errors import DecodeError
+from .errors import DecodeError
 from .schema import Field, Schema
 
 __all__ = ["FlatBufferReader", "byte_view"]
@@ -172,11 +171,6 @@ class FlatBufferReader:
         if not 0 <= end <= len(view):
             raise DecodeError(f"buffer size {end} is outside the {len(view)} bytes given", "", 0)
         session = _Session(self, view, end)
-        # The objects built here hold no cycles; without this, the collector
-        # would walk the growing tree again and again (decoding 100k values
-        # took twice as long with it on).
-        collecting = gc.isenabled()
-        gc.disable()
         try:
             return session.root()
         except _Fail as exc:
@@ -186,13 +180,10 @@ class FlatBufferReader:
                               path, exc.offset) from None
         except RecursionError:  # cannot happen within max_depth; kept as a guard
             raise DecodeError("nesting too deep for this Python stack", "", None) from None
-        finally:
-            if collecting:
-                gc.enable()
 
 
 class _Session:
-    """The state of one decode: the bytes, the work left, plans of vtables met."""
+    """The state of one decode: the bytes, the work left, the table readers of the vtables met."""
 
     def __init__(self, reader: FlatBufferReader, view: memoryview, size: int) -> None:
         self.reader = reader
@@ -204,7 +195,7 @@ class _Session:
         self.max_depth = reader.max_depth
         self.types = reader.types
         # per table type, per (vtable position, table position % 8): the compiled reads
-        self.plans: Dict[str, Dict[Tuple[int, int], Any]] = {name: {} for name in reader.types}
+        self.table_readers: Dict[str, Dict[Tuple[int, int], Any]] = {name: {} for name in reader.types}
 
     # -- entry ----------------------------------------------------------------
 
@@ -237,7 +228,7 @@ class _Session:
 
     # -- tables ---------------------------------------------------------------
 
-    def _plan(self, ttype: _TableType, vt: int, pos: int) -> Any:
+    def _table_reader(self, ttype: _TableType, vt: int, pos: int) -> Any:
         """Check the vtable at ``vt`` for a ``ttype`` table at ``pos`` and compile
         the reads of its fields: (inline size, unpacker, actions)."""
         if vt < 0 or vt + 4 > self.size:
@@ -328,10 +319,10 @@ class _Session:
         ttype = self.types[name]
         vt = pos - _I32.unpack_from(self.data, pos)[0]
         key = (vt, pos & 7)
-        plan = self.plans[name].get(key)
-        if plan is None:
-            plan = self.plans[name][key] = self._plan(ttype, vt, pos)
-        tsize, unpacker, actions = plan
+        found = self.table_readers[name].get(key)
+        if found is None:
+            found = self.table_readers[name][key] = self._table_reader(ttype, vt, pos)
+        tsize, unpacker, actions = found
         if pos + tsize > self.size:
             raise _Fail(f"a {name} table of {tsize} bytes at {pos} runs past the end", pos)
         self.budget -= tsize

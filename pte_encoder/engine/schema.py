@@ -17,7 +17,7 @@ KINDS = ("SCALAR", "STRING", "TABLE", "UNION", "VECTOR", "TABLE_VECTOR")
 # Kinds written before their table, as offsets to them.
 CHILD_KINDS = ("STRING", "TABLE", "UNION", "VECTOR", "TABLE_VECTOR")
 
-# A table's stored fields for the layout rules (layout.LayoutPolicy.table_layout):
+# A table's stored fields for the layout rules (layout.LayoutPolicy.table_packing):
 # (presence bit, slot, struct format, is_offset); a union's type and value share a bit.
 Spec = Tuple[Tuple[int, int, str, bool], ...]
 
@@ -129,7 +129,7 @@ class Schema:
         return members.index(table) + 1 if table in members else 0
 
     def flat_tables(self) -> Tuple[str, ...]:
-        """Tables whose whole subtree the plans write with one struct: no
+        """Tables whose whole subtree the templates write with one struct: no
         table vectors, no force_align, and only such tables below."""
         flat: Dict[str, None] = {}
         changed = True
@@ -144,7 +144,7 @@ class Schema:
         return tuple(t for t in self.tables if t in flat)
 
     def small_tables(self) -> Tuple[str, ...]:
-        """Tables that are not flat, but whose subtree the plans still write
+        """Tables that are not flat, but whose subtree the templates still write
         with one struct when it is small (its table vectors short: see
         Writer.small_table): no force_align, and only flat or such tables
         below. A small method (ExecutionPlan), its chains, its delegates."""

@@ -9,9 +9,9 @@ size; a big blob becomes a block of its own, uncopied. Alignment is always
 relative to the end, so padding depends only on ``size``.
 
 The writer's state changes only through its methods. What outlives one
-buffer (struct packers, the plans of subtrees) belongs to the codec the
+buffer (struct packers, the templates of subtrees) belongs to the codec the
 writer is made by, which hands it over at construction, with the layout
-policy (layout.py) the plans and empty vectors follow.
+policy (layout.py) the templates and empty vectors follow.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from itertools import repeat
 from operator import sub
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from .layout import SIZES, Layout, LayoutPolicy
-from .plans import (FLAT_VECTOR, MIN_RUN, RUN_CAP, RUN_LEAD, RUN_PAYBACK, SMALL_VALUES, UNRESOLVED, Decision,
-                    Plans, Ready, Shape, ShapeKey)
+from .layout import SIZES, TablePacker, LayoutPolicy
+from .templates import FLAT_VECTOR, MIN_RUN, RUN_CAP, RUN_LEAD, RUN_PAYBACK, SMALL_VALUES, UNRESOLVED, Decision, Templates, Ready, Shape, ShapeKey
 from .values import bool_bytes, bytes_like, to_float
 
 _PADS = [bytes(n) for n in range(64)]
@@ -43,9 +42,9 @@ class Writer:
     """One FlatBuffer being written, back to front."""
 
     __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns", "serial", "policy",
-                 "_plans", "_shapes", "_vectors")
+                 "_templates", "_shapes", "_vectors")
 
-    def __init__(self, plans: Plans, vectors: Dict[Tuple[str, int], VectorPacker],
+    def __init__(self, templates: Templates, vectors: Dict[Tuple[str, int], VectorPacker],
                  aligns: Sequence[int], policy: LayoutPolicy) -> None:
         self.chunks: List[Any] = []
         self.blocks: List[Any] = []
@@ -53,11 +52,11 @@ class Writer:
         self.minalign = 1
         self.vtables: Dict[bytes, int] = {}  # each vtable written, at its position
         self.aligns = aligns  # force_align of each aligned field, in Schema.force_aligned order
-        self.policy = policy  # the layout plans was made for
-        self._plans = plans
-        self._shapes = plans.shapes
+        self.policy = policy  # the layout the templates were made for
+        self._templates = templates
+        self._shapes = templates.shapes
         self._vectors = vectors
-        self.serial = next(plans.serials)  # tells this writer's plans from others' (see Plans)
+        self.serial = next(templates.serials)  # tells this writer's templates from others' (see Templates)
 
     def align_to(self, align: int) -> None:
         """Note that the buffer must be aligned to ``align`` as a whole.
@@ -200,26 +199,26 @@ class Writer:
             self.flush()
         return self._offsets(positions)
 
-    def flat_tables(self, vector: str, items: Sequence[Any], flat: Callable[[Any, List[Any]], Any],
+    def flat_tables(self, vector: str, items: Sequence[Any], collect: Callable[[Any, List[Any]], Any],
                     encode: Callable[[Writer, Any], int]) -> int:
-        """A vector of flat tables (see plans.py) whose items ``flat`` reads.
+        """A vector of flat tables (see templates.py) whose items ``collect`` reads.
         From 1 to FLAT_VECTOR items, the whole vector is one subtree, named
         ``vector`` ("[Table]"), whose shape is its items' shapes: the
         vectors of small programs (a few values, segments, named data) are
-        then written by one plan, resolved once per buffer, not one per
+        then written by one template, resolved once per buffer, not one per
         item. Longer ones are written item by item, or a run of items at a
         time (:meth:`_long_flat_tables`); other short ones as :meth:`tables`
         writes them.
 
-        Such a plan is compiled only when its key is met a second time: the
+        Such a template is compiled only when its key is met a second time: the
         items' shapes repeat far more than their combinations, and a first
         call in a process (many small methods, say) would otherwise compile
-        a plan per vector. The first time, the items are written one by one
-        (their own plans are shared by every vector). In the first buffer of
+        a template per vector. The first time, the items are written one by one
+        (their own templates are shared by every vector). In the first buffer of
         the codec's layout (writer serial 1) they always are: most processes
         write one buffer, and would read each vector twice for nothing. A
         vector of more than SMALL_VALUES flat values is written item by
-        item too (a bound on the size of a plan)."""
+        item too (a bound on the size of a template)."""
         if items.__class__ is not list and not isinstance(items, (list, tuple)):
             raise TypeError("not a list")
         n = len(items)
@@ -230,28 +229,28 @@ class Writer:
             self.size += 4
             return self.size
         if n > FLAT_VECTOR:
-            return self._long_flat_tables(vector[1:-1], items, flat)
+            return self._long_flat_tables(vector[1:-1], items, collect)
         if self.serial == 1:
             return self.tables(items, encode)
         values: List[Any] = []
         # (a list comprehension: faster than map with repeat on short lists)
-        shape = (flat(items[0], values),) if n == 1 else tuple([flat(item, values) for item in items])
+        shape = (collect(items[0], values),) if n == 1 else tuple([collect(item, values) for item in items])
         if len(values) > SMALL_VALUES:
             return self.tables(items, encode)
-        # (a long shape's hash is worth computing once: subtree takes the plans found)
-        plans = self._shapes.get((vector, shape, self.size & 7))
-        if plans is None and self._plans.first_sight((vector, shape, self.size & 7)):
+        # (a long shape's hash is worth computing once: subtree takes the templates found)
+        templates = self._shapes.get((vector, shape, self.size & 7))
+        if templates is None and self._templates.first_sight((vector, shape, self.size & 7)):
             return self.tables(items, encode)
-        return self.subtree(vector, shape, values, plans)
+        return self.subtree(vector, shape, values, templates)
 
     def _long_flat_tables(self, table: str, items: Sequence[Any],
-                          flat: Callable[[Any, List[Any]], Any]) -> int:
+                          collect: Callable[[Any, List[Any]], Any]) -> int:
         """A vector of more than FLAT_VECTOR flat tables ``table``, each item
-        read by ``flat`` and written as its own subtree (as its encoder would,
+        read by ``collect`` and written as its own subtree (as its encoder would,
         without the call), except in runs.
 
         A run: once RUN_LEAD items in a row have had one shape (the same
-        plans, found for each item anyway: no comparing of shapes), the
+        templates, found for each item anyway: no comparing of shapes), the
         next items of that shape are put aside, up to RUN_CAP of them (and
         about SMALL_VALUES flat values), and written together by :meth:`_run`.
         Vectors of tables that look alike (all items of one shape, say) are
@@ -265,8 +264,8 @@ class Writer:
         serial = self.serial
         chunks = self.chunks
         block = _CHUNKS_PER_BLOCK
-        previous: Any = UNRESOLVED  # the plans of the item before (none yet)
-        same = 0  # items in a row before this one with those plans
+        previous: Any = UNRESOLVED  # the templates of the item before (none yet)
+        same = 0  # items in a row before this one with those templates
         count = 0  # items put aside, as a run
         run: List[Any] = []  # their values, one after the other
         run_shape: Any = None
@@ -274,7 +273,7 @@ class Writer:
         for item in items:
             if count:  # the item goes straight into the run, if it has the run's shape
                 mark = len(run)
-                shape = flat(item, run)
+                shape = collect(item, run)
                 if count < cap and shape == run_shape:
                     count += 1
                     continue
@@ -291,10 +290,10 @@ class Writer:
                 same = 0
             else:
                 values = []
-                shape = flat(item, values)
+                shape = collect(item, values)
             size = self.size
-            plans = shapes.get((table, shape, size & 7))
-            if plans is previous:
+            templates = shapes.get((table, shape, size & 7))
+            if templates is previous:
                 same += 1
                 if same >= RUN_LEAD:
                     run = values
@@ -303,10 +302,10 @@ class Writer:
                     cap = min(RUN_CAP, SMALL_VALUES // (len(values) or 1))
                     continue
             else:
-                previous = plans
+                previous = templates
                 same = 0
-            if plans is not None:
-                written, ready = plans.ready
+            if templates is not None:
+                written, ready = templates.ready
                 if written == serial:  # Writer.subtree, its common case inline
                     pack, pick, constants, known, plan_size, root = ready
                     values += constants
@@ -320,8 +319,8 @@ class Writer:
                         chunks = self.chunks
                     continue
             else:  # a shape not met yet
-                plans = previous = self._plans.new_shape((table, shape, size & 7))
-            add(self.subtree(table, shape, values, plans))  # (subtree never replaces chunks)
+                templates = previous = self._templates.new_shape((table, shape, size & 7))
+            add(self.subtree(table, shape, values, templates))  # (subtree never replaces chunks)
             if len(chunks) > block:
                 self.flush()
                 chunks = self.chunks
@@ -337,10 +336,10 @@ class Writer:
         come after.
 
         A run of MIN_RUN tables or more is one subtree, ``run_table``
-        ("*Table"), whose shape is (count, shape). Its plan is compiled only
+        ("*Table"), whose shape is (count, shape). Its template is compiled only
         when met a second time in one vector (``seen``) with at least
         RUN_PAYBACK runs' worth of items left: the runs of a long vector of
-        tables that look alike repeat (a run ends at RUN_CAP items), a plan
+        tables that look alike repeat (a run ends at RUN_CAP items), a template
         used a few times costs more than it saves, and the same vector
         encoded again then compiles nothing new (its runs meet the same
         vtables, at the same places). The other runs are written item by
@@ -348,16 +347,16 @@ class Writer:
         size = self.size
         if count >= MIN_RUN:
             key = (run_table, (count, shape), size & 7)
-            plans = self._shapes.get(key)
-            if plans is not None and plans.ready[0] == self.serial:
-                ready = plans.ready[1]
+            templates = self._shapes.get(key)
+            if templates is not None and templates.ready[0] == self.serial:
+                ready = templates.ready[1]
             else:
                 learn = key in seen and left >= RUN_PAYBACK * count
                 seen[key] = None
-                if plans is not None:
-                    ready = self._resolve(plans, key, len(values), learn)
+                if templates is not None:
+                    ready = self._resolve(templates, key, len(values), learn)
                 elif learn:
-                    ready = self._resolve(self._plans.new_shape(key), key, len(values))
+                    ready = self._resolve(self._templates.new_shape(key), key, len(values))
                 else:
                     ready = UNRESOLVED
             if ready is not UNRESOLVED:
@@ -372,16 +371,16 @@ class Writer:
                     self.flush()
                 return
         step = len(values) // count
-        found: Dict[int, Shape] = {}  # the items' plans by start % 8: they have one shape
+        found: Dict[int, Shape] = {}  # the items' templates by start % 8: they have one shape
         chunks = self.chunks
         for first in range(0, len(values), step) if step else repeat(0, count):
             size = self.size
-            plans = found.get(size & 7)
-            if plans is None:
+            templates = found.get(size & 7)
+            if templates is None:
                 key = (table, shape, size & 7)
-                plans = found[size & 7] = self._shapes.get(key) or self._plans.new_shape(key)
+                templates = found[size & 7] = self._shapes.get(key) or self._templates.new_shape(key)
             item = values[first:first + step]
-            written, ready = plans.ready
+            written, ready = templates.ready
             if written == self.serial:  # Writer.subtree, its common case inline
                 pack, pick, constants, known, plan_size, root = ready
                 item += constants
@@ -391,7 +390,7 @@ class Writer:
                 self.size = size + plan_size
                 positions.append(size + root)
             else:
-                positions.append(self.subtree(table, shape, item, plans))
+                positions.append(self.subtree(table, shape, item, templates))
         if len(chunks) > _CHUNKS_PER_BLOCK:
             self.flush()
 
@@ -409,10 +408,10 @@ class Writer:
     def small_table(self, table: str, shape: Any, values: List[Any],
                     encode: Callable[[Writer, Any], int], item: Any) -> int:
         """A small table (Schema.small_tables: a method, a chain...) whose
-        subtree, read into ``values`` and ``shape`` by its _flat_ reader, is
+        subtree, read into ``values`` and ``shape`` by its _collect_ function, is
         small: written as one subtree, as :meth:`flat_tables` writes a short
         vector, once it has been met twice; the first time, ``encode``
-        writes ``item`` through the writer (its children's plans are shared
+        writes ``item`` through the writer (its children's templates are shared
         far more than the whole's).
 
         The generated encoders do not even read a small table this way in
@@ -420,14 +419,14 @@ class Writer:
         processes write one buffer, which would read each method twice and
         compile nothing (a first call of 40 small methods took 20% longer)."""
         key = (table, shape, self.size & 7)
-        plans = self._shapes.get(key)
-        if plans is None and self._plans.first_sight(key):
+        templates = self._shapes.get(key)
+        if templates is None and self._templates.first_sight(key):
             return encode(self, item)
-        return self.subtree(table, shape, values, plans)
+        return self.subtree(table, shape, values, templates)
 
-    def finish_table(self, start: int, layout: Layout, values: List[Any]) -> int:
+    def finish_table(self, start: int, packer: TablePacker, values: List[Any]) -> int:
         """Write a table whose fields ``values`` (by slot) start at ``start``."""
-        pack, pick, offsets, vtable, table_size, align = layout
+        pack, pick, offsets, vtable, table_size, align = packer
         for slot, end in offsets:
             values[slot] = start + end - values[slot]
         table = start + table_size
@@ -444,23 +443,23 @@ class Writer:
             self.minalign = align
         return table
 
-    def subtree(self, table: str, shape: Any, values: List[Any], plans: Optional[Shape] = None) -> int:
+    def subtree(self, table: str, shape: Any, values: List[Any], templates: Optional[Shape] = None) -> int:
         """Write the flat subtree ``table`` of ``shape`` whose flat values are
-        ``values`` with one struct (see plans.py); returns the root table's position.
-        ``plans``: the shape's plans, if the caller has already looked them up.
+        ``values`` with one struct (see templates.py); returns the root table's position.
+        ``templates``: the shape's templates, if the caller has already looked them up.
 
-        The plan depends on which of the shape's vtables this writer has
-        already written: each shape keeps, as ``ready``, its plan for the
+        The template depends on which of the shape's vtables this writer has
+        already written: each shape keeps, as ``ready``, its template for the
         last writer that has all of its vtables; otherwise :meth:`_resolve`
         finds it."""
         size = self.size
-        if plans is None:
+        if templates is None:
             key = (table, shape, size & 7)
-            plans = self._shapes.get(key) or self._plans.new_shape(key)
-        serial, ready = plans.ready
+            templates = self._shapes.get(key) or self._templates.new_shape(key)
+        serial, ready = templates.ready
         if serial != self.serial:
-            ready = self._resolve(plans, (table, shape, size & 7), len(values))
-        root: int  # (a run's plan has ends instead: see _run)
+            ready = self._resolve(templates, (table, shape, size & 7), len(values))
+        root: int  # (a run's template has ends instead: see _run)
         pack, pick, constants, known, plan_size, root = ready
         values += constants
         for at in known:
@@ -469,15 +468,15 @@ class Writer:
         self.size = size + plan_size
         return size + root
 
-    def _resolve(self, plans: Shape, key: ShapeKey, flat_count: int, learn: bool = True) -> Ready:
-        """The plan of the subtree ``key`` (of ``flat_count`` flat values)
+    def _resolve(self, templates: Shape, key: ShapeKey, flat_count: int, learn: bool = True) -> Ready:
+        """The template of the subtree ``key`` (of ``flat_count`` flat values)
         starting at ``size``, as this writer uses it: the shape's decisions
         walked (on a small buffer most shapes are met once or twice, so this
-        walk runs about once per subtree), the plan compiled if it is new,
-        and the vtables it writes noted. A plan that writes none stays right
-        for this writer from then on (``plans.ready``).
+        walk runs about once per subtree), the template compiled if it is new,
+        and the vtables it writes noted. A template that writes none stays right
+        for this writer from then on (``templates.ready``).
 
-        Unless ``learn``, a plan not compiled yet is not: the result is
+        Unless ``learn``, a template not compiled yet is not: the result is
         then UNRESOLVED, nothing noted, and the caller writes the subtree
         another way (see _run)."""
         size = self.size
@@ -486,7 +485,7 @@ class Writer:
         # A writer with no vtable yet takes every decision's new branch:
         # the first subtree of each buffer (a whole small method, say)
         # skips the walk.
-        node = plans.first if vtables or plans.fresh is None else plans.fresh
+        node = templates.first if vtables or templates.fresh is None else templates.fresh
         # `__class__ is` is faster than isinstance here; mypy 2 narrows on it,
         # mypy 1 does not, so the ignores say unused-ignore for the newer one.
         while node.__class__ is Decision:
@@ -500,16 +499,16 @@ class Writer:
             if not learn:
                 return UNRESOLVED
             known = []
-            node = self._plans.learn(plans, key, vtables, flat_count, known)
+            node = self._templates.learn(templates, key, vtables, flat_count, known)
         if not vtables:
-            plans.fresh = node
+            templates.fresh = node
         pack, pick, constants, new_vtables, plan_size, align, root = node  # type: ignore[misc]
         ready = (pack, pick, constants, known, plan_size, root)
         if new_vtables:
             for vtable, end in new_vtables:
                 vtables[vtable] = size + end
         else:
-            plans.ready = (self.serial, ready)
+            templates.ready = (self.serial, ready)
         if align > self.minalign:  # align_to, inline
             self.minalign = align
         return ready

@@ -27,12 +27,12 @@ def our_model() -> pe.Program:
               pe.EValue(pe.BoolList([True])), pe.EValue(pe.String("s"))]
     chain = pe.Chain(inputs=[0], outputs=[0], instructions=[
         pe.Instruction(pe.KernelCall(op_index=0, args=[0, 1])), pe.Instruction(pe.FreeCall(0))])
-    plan = pe.ExecutionPlan(name="forward", values=values, chains=[chain],
+    template = pe.ExecutionPlan(name="forward", values=values, chains=[chain],
                             operators=[pe.Operator("aten::mul", "out")],
                             delegates=[pe.BackendDelegate("b", pe.BackendDelegateDataReference(
                                 pe.DataLocation.INLINE, 0), [pe.CompileSpec("k", [1, 2])])],
                             non_const_buffer_sizes=[0, 16])
-    program = pe.Program(version=0, execution_plan=[plan],
+    program = pe.Program(version=0, execution_plan=[template],
                          constant_buffer=[pe.Buffer(storage=b""), pe.Buffer(storage=bytearray(4))],
                          backend_delegate_data=[pe.BackendDelegateInlineData(memoryview(b"x"))],
                          segments=[])
@@ -68,13 +68,13 @@ def executorch_objects() -> et.Program:
                     et.Instruction(et.FreeCall(0))]
     chain = et.Chain(inputs=[0], outputs=[0], instructions=instructions,
                      stacktrace=[et.FrameList([et.Frame("f.py", 1, "f", "x = 1")])])
-    plan = et.ExecutionPlan(
+    template = et.ExecutionPlan(
         name="forward", container_meta_type=et.ContainerMetadata("", ""), values=values,
         inputs=[0], outputs=[0], chains=[chain], operators=[et.Operator("aten::mul", "out")],
         delegates=[et.BackendDelegate("b", et.BackendDelegateDataReference(et.DataLocation.INLINE, 0),
                                       [et.CompileSpec("k", b"v")])],
         non_const_buffer_sizes=[0, 16], non_const_buffer_device=[et.NonConstBufferDevice(1)])
-    program = et.Program(version=0, execution_plan=[plan], constant_buffer=[et.Buffer(b"")],
+    program = et.Program(version=0, execution_plan=[template], constant_buffer=[et.Buffer(b"")],
                          backend_delegate_data=[et.BackendDelegateInlineData(b"x")], segments=[],
                          constant_segment=et.SubsegmentOffsets(0, []), mutable_data_segments=None,
                          named_data=[et.NamedData("k", 0)])
@@ -83,7 +83,7 @@ def executorch_objects() -> et.Program:
     pe.write_program(program, "x.pte")
     pe.program_to_json(program)
     as_program: ProgramLike = program
-    as_plan: ExecutionPlanLike = plan
+    as_plan: ExecutionPlanLike = template
     as_tensor: TensorLike = executorch_tensor()
     as_value: KernelTypesLike = et.Double("-inf")
     print(as_program, as_plan, as_tensor, as_value)

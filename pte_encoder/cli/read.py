@@ -1,0 +1,146 @@
+"""The reading commands of pte-encoder: ``inspect`` and ``decode``."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import sys
+from typing import Any, Dict, Optional, TextIO
+
+from ..schemas.flat_tensor.codec import FLAT_TENSOR
+from ..formats.pte.json import program_to_json
+from ..formats.common.output import write_file
+from ..formats.pte.options import infer_options, options_to_json_form
+from ..formats.ptd.read import PtdFile, analyze_data_file
+from ..formats.common.mapped import map_file
+from ..formats.pte.read import decode_program
+from ..views.summary import format_data_summary, format_summary, summarize, summarize_data_file
+from .report import CommandError, report_stream
+
+
+def _mapped(path: str) -> Any:
+    try:
+        return map_file(path)
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _inspect(args: argparse.Namespace) -> None:
+    data = _mapped(args.file)
+    if _is_data_file(data):
+        summary = summarize_data_file(analyze_data_file(data))
+        text = format_data_summary
+    else:
+        summary = summarize(decode_program(data))
+        text = format_summary
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(text(args.file, summary))
+
+
+def _is_data_file(data: Any) -> bool:
+    """A .ptd says so by its file identifier; anything else is read as a .pte
+    (and refused as one, naming the identifier it expected)."""
+    return bytes(data[4:8]) == FLAT_TENSOR.schema.file_identifier
+
+
+def _payload_json_form(ptd: PtdFile) -> Dict[str, Any]:
+    """The payload in the JSON form ``encode-data`` reads (buffers as base64),
+    with the inferred segment alignment."""
+    named: Dict[str, Any] = {}
+    for key, entry in ptd.payload.named_data.items():
+        layout = entry.tensor_layout
+        named[key] = {"buffer_index": entry.buffer_index, "alignment": entry.alignment,
+                      "tensor_layout": None if layout is None else {
+                          "scalar_type": int(layout.scalar_type), "sizes": list(layout.sizes),
+                          "dim_order": list(layout.dim_order)}}
+    return {"segment_alignment": ptd.segment_alignment,
+            "buffers": [base64.b64encode(b).decode("ascii") for b in ptd.blobs],
+            "named_data": named}
+
+
+def _decode_data_file(args: argparse.Namespace, data: Any) -> None:
+    if args.options_out:
+        raise CommandError(f"{args.file} is a .ptd: its options (the segment alignment) are in "
+                        "the payload's JSON form; --options-out is for a .pte")
+    text = json.dumps(_payload_json_form(analyze_data_file(data)), indent=1, ensure_ascii=False)
+    size = write_file(args.output, [text.encode("utf-8")])
+    print(f"wrote {args.output} ({size} bytes)", file=report_stream(args.output))
+
+
+def _write_both(output: str, data: bytes, options_out: str, options: bytes) -> None:
+    """Write the program's JSON, then the options'; if the second cannot be
+    written, the first is taken back (when it is a file this call made), so
+    that a failed decode leaves no output behind."""
+    existed = os.path.lexists(output)
+    write_file(output, [data])
+    try:
+        write_file(options_out, [options])
+    except BaseException:
+        if not existed:
+            try:
+                os.unlink(output)
+            except OSError:
+                pass
+        raise
+
+
+def _decode(args: argparse.Namespace) -> None:
+    data = _mapped(args.file)
+    if _is_data_file(data):
+        _decode_data_file(args, data)
+        return
+    pte = decode_program(data)
+    text = program_to_json(pte.program).encode("utf-8")
+    notes = []
+    if args.options_out:
+        options, exact = infer_options(pte)
+        form = json.dumps(options_to_json_form(options), indent=1).encode("utf-8")
+        _write_both(args.output, text, args.options_out, form)
+        notes.append(f"wrote {args.output} ({len(text)} bytes)")
+        notes.append(f"wrote {args.options_out}")
+        if exact and options.get("layout", "flatc") != "flatc":
+            notes.append(f"note: the FlatBuffer is in the {options['layout']} layout: pass "
+                         f"--layout {options['layout']} to `encode` for the same bytes")
+        if not exact:
+            notes.append("note: no options make `encode` give back these exact bytes (the file is "
+                         "in neither layout, or was changed after writing); it gives back the "
+                         "same program")
+    else:
+        write_file(args.output, [text])
+        notes.append(f"wrote {args.output} ({len(text)} bytes)")
+        if pte.mutable_data is not None or pte.named_data is not None:
+            notes.append("note: the file has mutable or named data, which go in the options: "
+                         "pass --options-out to keep them")
+    report = report_stream(args.output, args.options_out)
+    for note in notes:
+        print(note, file=report)
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``inspect`` and ``decode`` to the pte-encoder subcommands."""
+    inspect = commands.add_parser(
+        "inspect", help="show what is inside a .pte or .ptd",
+        description="Show a .pte file's methods (inputs, outputs, values by kind, operators "
+                    "with call counts, delegates), its segments, constants, named data and "
+                    "bytes by category; or a .ptd file's named data (sizes, dtype and "
+                    "shape), segments and bytes by category. The file is checked "
+                    "throughout; a bad one is reported in one line.")
+    inspect.add_argument("file", metavar="FILE")
+    inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
+    inspect.set_defaults(run=_inspect)
+    decode = commands.add_parser(
+        "decode", help="write a .pte's Program, or a .ptd's payload, in JSON",
+        description="Decode a .pte into the JSON form `encode` reads, constants and delegate "
+                    "blobs back in the program; with --options-out, also the options (blobs "
+                    "included) under which `encode` writes the same bytes again. Decode a "
+                    ".ptd into the payload's JSON form `encode-data` reads (segment "
+                    "alignment and entry alignments inferred from the file).")
+    decode.add_argument("file", metavar="FILE.pte|FILE.ptd")
+    decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json|PAYLOAD.json")
+    decode.add_argument("--options-out", metavar="OPTIONS.json")
+    decode.set_defaults(run=_decode)

@@ -1,0 +1,74 @@
+"""The README's two commands: they parse and name what exists (always), and
+they work in a fresh clone as a new user runs them (when asked: CI already
+runs the test command on a fresh clone, so this nested rerun of the whole
+suite is opt-in, with PTE_ENCODER_FRESH_CLONE=1)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT, decode_flatbuffer
+
+sys.path.insert(0, str(ROOT / "tools"))
+from readme_commands import commands  # noqa: E402
+
+INNER = "PTE_ENCODER_README_TEST"
+FRESH_CLONE = "PTE_ENCODER_FRESH_CLONE"
+
+
+def test_the_readme_commands_parse_and_name_what_exists() -> None:
+    readme = commands((ROOT / "README.md").read_text())
+    assert readme["demo"] == "python3 -m pte_encoder demo -o demo.pte"
+    test = readme["test"]
+    assert ".[test]" in test and "pytest" in test and "mypy --strict pte_encoder" in test
+    assert "\ntest = [" in (ROOT / "pyproject.toml").read_text()  # the extra it installs
+    assert (ROOT / "pte_encoder" / "__main__.py").exists() and (ROOT / "tests").is_dir()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "readme_commands.py test" in ci  # CI runs exactly the README's test command
+
+
+def test_mypy_strict_for_python_3_9() -> None:
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-version", "3.9",
+                             str(ROOT / "pte_encoder")], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_for_the_tools() -> None:
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", str(ROOT / "tools")],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.skipif(os.environ.get(FRESH_CLONE) != "1",
+                    reason=f"reruns the whole suite in a fresh clone: set {FRESH_CLONE}=1 (CI clones afresh anyway)")
+@pytest.mark.skipif(os.environ.get(INNER) == "1", reason="this run is the README test's own")
+@pytest.mark.skipif(not (ROOT / ".git").exists() or shutil.which("git") is None,
+                    reason="needs the git repository to clone")
+def test_readme_commands_in_a_fresh_clone(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    readme = commands((clone / "README.md").read_text())
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "VIRTUAL_ENV")) and k != FRESH_CLONE}
+    env[INNER] = "1"
+
+    demo = subprocess.run(["bash", "-c", readme["demo"]], cwd=clone, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    assert demo.stdout.startswith("wrote demo.pte (")
+    assert decode_flatbuffer((clone / "demo.pte").read_bytes())["execution_plan"][0]["name"] == "forward"
+
+    tests = subprocess.run(["bash", "-c", readme["test"]], cwd=clone, env=env,
+                           capture_output=True, text=True, timeout=1800)
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
+    assert " passed" in tests.stdout and "Success: no issues found" in tests.stdout
+    script = subprocess.run([str(clone / ".venv" / "bin" / "pte-encoder"), "demo", "-o", "again.pte"],
+                            cwd=clone, env=env, capture_output=True, text=True)
+    assert script.returncode == 0, script.stderr
+    assert (clone / "again.pte").read_bytes() == (clone / "demo.pte").read_bytes()
