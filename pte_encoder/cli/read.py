@@ -1,14 +1,18 @@
-"""The reading commands of pte-encoder: ``inspect`` and ``decode``."""
+"""The reading commands of pte-encoder: ``inspect`` and ``decode``.
+
+Both tell a file's kind by its FlatBuffer file identifier (:data:`KINDS`:
+each kind's identifier, where it sits, and its inspect and decode
+functions); a file of no known kind is read as a .pte, and refused as one.
+A new file format adds its entry there.
+"""
 
 from __future__ import annotations
 
 import argparse
 import base64
-import io
 import json
 import os
-import sys
-from typing import Any, Dict, Optional, TextIO
+from typing import Any, Callable, Dict, List, NamedTuple
 
 from ..schemas.flat_tensor.codec import FLAT_TENSOR
 from ..formats.pte.json import program_to_json
@@ -30,22 +34,12 @@ def _mapped(path: str) -> Any:
 
 def _inspect(args: argparse.Namespace) -> None:
     data = _mapped(args.file)
-    if _is_data_file(data):
-        summary = summarize_data_file(analyze_data_file(data))
-        text = format_data_summary
-    else:
-        summary = summarize(decode_program(data))
-        text = format_summary
+    kind = kind_of(data)
+    summary = kind.summarize(data)
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
-        print(text(args.file, summary))
-
-
-def _is_data_file(data: Any) -> bool:
-    """A .ptd says so by its file identifier; anything else is read as a .pte
-    (and refused as one, naming the identifier it expected)."""
-    return bytes(data[4:8]) == FLAT_TENSOR.schema.file_identifier
+        print(kind.format(args.file, summary))
 
 
 def _payload_json_form(ptd: PtdFile) -> Dict[str, Any]:
@@ -91,9 +85,10 @@ def _write_both(output: str, data: bytes, options_out: str, options: bytes) -> N
 
 def _decode(args: argparse.Namespace) -> None:
     data = _mapped(args.file)
-    if _is_data_file(data):
-        _decode_data_file(args, data)
-        return
+    kind_of(data).decode(args, data)
+
+
+def _decode_program(args: argparse.Namespace, data: Any) -> None:
     pte = decode_program(data)
     text = program_to_json(pte.program).encode("utf-8")
     notes = []
@@ -119,6 +114,35 @@ def _decode(args: argparse.Namespace) -> None:
     report = report_stream(args.output, args.options_out)
     for note in notes:
         print(note, file=report)
+
+
+class FileKind(NamedTuple):
+    """One kind of file the reading commands know."""
+
+    name: str                                                # ".pte", ".ptd", ...
+    identifier: bytes                                        # its FlatBuffer file identifier
+    at: int                                                  # where it sits (4; 8 if size-prefixed)
+    summarize: Callable[[Any], Dict[str, Any]]               # data -> a JSON-able summary
+    format: Callable[[str, Dict[str, Any]], str]             # (file name, summary) -> text
+    decode: Callable[[argparse.Namespace, Any], None]        # the decode command's work
+
+
+KINDS: List[FileKind] = [
+    FileKind(".ptd", FLAT_TENSOR.schema.file_identifier, 4,
+             lambda data: summarize_data_file(analyze_data_file(data)), format_data_summary,
+             _decode_data_file),
+]
+# A file of no kind above: a program (decode_program names the identifier it expected).
+PROGRAM_KIND = FileKind(".pte", b"ET12", 4, lambda data: summarize(decode_program(data)),
+                        format_summary, _decode_program)
+
+
+def kind_of(data: Any) -> FileKind:
+    """The kind of the file in ``data``, by its file identifier."""
+    for kind in KINDS:
+        if bytes(data[kind.at:kind.at + 4]) == kind.identifier:
+            return kind
+    return PROGRAM_KIND
 
 
 def add_commands(commands: Any) -> None:
