@@ -9,7 +9,17 @@ writer and reader side by side); ``views/``, what ``inspect`` shows; and
 ``cli/``, the ``pte-encoder`` command.
 """
 
-from typing import TYPE_CHECKING, Any, Dict, List
+import sys
+
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
+
+if sys.version_info < (3, 9):  # before anything else: the package's modules need 3.9
+    _OLD = "pte_encoder needs Python 3.9 or newer, not {}.{}.{}".format(*sys.version_info[:3])
+    if sys.argv[:1] == ["-m"]:  # python3.8 -m pte_encoder: one line, no traceback
+        raise SystemExit("pte-encoder: error: " + _OLD)
+    raise ImportError(_OLD)
+
+from typing import TYPE_CHECKING, Any, Dict, List  # noqa: E402
 
 from .engine.errors import DecodeError, EncodeError
 from .engine.errors import FlatBufferError as PteEncoderError  # (errors.py names them too)
@@ -51,7 +61,6 @@ else:
     def __dir__() -> List[str]:
         return sorted({*globals(), *_LAZY})
 
-__version__ = "0.1.0"
 
 __all__ = [
     "EncodeError",

@@ -9,6 +9,7 @@ import os
 import sys
 from typing import List, Optional
 
+from .. import __version__
 from ..engine.errors import FlatBufferError, one_line
 from . import encode, read
 from .report import CommandError
@@ -18,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pte-encoder",
         description="Write and read ExecuTorch program files (.pte) and data files (.ptd).")
+    parser.add_argument("--version", action="version", version=f"pte-encoder {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     encode.add_commands(commands)
     read.add_commands(commands)
