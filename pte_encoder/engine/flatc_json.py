@@ -183,7 +183,7 @@ def _scalar(path: str, value: Any, fmt: str, enum: Any) -> Any:
 
 def _table(tree: _Tree, path: str, data: Any, table: str) -> Any:
     if not isinstance(data, dict):
-        raise json_error(path, data, f"an object (a {table})")
+        raise json_error(path, data, f"an object (a {table})", root=tree.schema.name)
     fields = tree.schema.tables[table]
     known = {f.name for f in fields}
     known |= {f.name + "_type" for f in tree.schema.fields(table, "UNION")}
