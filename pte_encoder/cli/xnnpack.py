@@ -6,8 +6,9 @@ cli/read.py's KINDS (the functions here)."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from ..formats.common.output import check_target, write_file
 from ..formats.xnnpack.json import graph_from_json, graph_to_json
@@ -26,6 +27,23 @@ def _read(path: str, what: str) -> bytes:
         raise CommandError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
+def _same(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def _not_an_input(outputs: Dict[str, Optional[str]], inputs: Dict[str, Optional[str]]) -> None:
+    """Refuse an output that is one of the inputs (or another output): no
+    command writes over what it reads."""
+    named = [(flag, path) for flag, path in outputs.items() if path]
+    for i, (flag, path) in enumerate(named):
+        for other, source in [*inputs.items(), *named[:i]]:
+            if source and (_same(path, source) or os.path.abspath(path) == os.path.abspath(source)):
+                raise CommandError(f"{flag} {path} is {other} too: choose another file")
+
+
 def summarize_blob(data: Any) -> Dict[str, Any]:
     """``inspect``'s summary of a blob (KINDS)."""
     return summarize_xnnpack(decode_xnnpack_blob(data))
@@ -37,16 +55,28 @@ def decode_blob(args: argparse.Namespace, data: Any) -> None:
     if args.options_out:
         raise CommandError(f"{args.file} is an XNNPACK blob: it has no options (its constant "
                            "data goes to --constant-data-out); --options-out is for a .pte")
+    constant_out = getattr(args, "constant_data_out", None)
+    _not_an_input({"-o": args.output, "--constant-data-out": constant_out}, {"the blob": args.file})
     blob = decode_xnnpack_blob(data)
     text = graph_to_json(blob.graph).encode("utf-8")
-    constant_out = getattr(args, "constant_data_out", None)
     if constant_out:
         check_target(constant_out)
+    existed = os.path.lexists(args.output)
     size = write_file(args.output, [text])
+    written = 0
+    if constant_out:
+        try:
+            written = write_file(constant_out, [blob.constant_data])
+        except BaseException:  # a failed decode leaves no output behind
+            if not existed:
+                try:
+                    os.unlink(args.output)
+                except OSError:
+                    pass
+            raise
     report = report_stream(args.output, constant_out)
     print(f"wrote {args.output} ({size} bytes)", file=report)
     if constant_out:
-        written = write_file(constant_out, [blob.constant_data])
         print(f"wrote {constant_out} ({written} bytes of constant data)", file=report)
     elif len(blob.constant_data):
         print(f"note: the blob has {len(blob.constant_data)} bytes of constant data, not in the "
@@ -54,6 +84,7 @@ def decode_blob(args: argparse.Namespace, data: Any) -> None:
 
 
 def _encode_xnnpack(args: argparse.Namespace) -> None:
+    _not_an_input({"-o": args.output}, {"the graph": args.graph, "--constant-data": args.constant_data})
     text = _read(args.graph, "graph")
     constant_data = _read(args.constant_data, "constant data") if args.constant_data else b""
     check_target(args.output)

@@ -85,6 +85,9 @@ class Schema:
                 _validate(self, table, f)
         if self.root_table not in self.tables:
             raise ValueError(f"root table {self.root_table!r} is not a table of the schema")
+        for table, names in self.deprecated.items():
+            if table not in self.tables or {f.name for f in self.tables[table]} & set(names):
+                raise ValueError(f"{table}: deprecated fields {names!r} of no table, or with records")
         object.__setattr__(self, "specs", {t: _spec(fields) for t, fields in self.tables.items()})
         # (table, field, schema force_align) of each force-aligned vector, in
         # declaration order: Writer.aligns holds their values in this order.

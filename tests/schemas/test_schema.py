@@ -169,5 +169,7 @@ def test_schema_records_are_checked() -> None:
     table = {"T": (Field("x", "TABLE", 0, "Missing", None, 0, None),)}
     with pytest.raises(ValueError, match=r"T\.x: 'Missing' is not a table"):
         Schema("s", "ns", b"SSSS", "s", "T", table, {}, {})
+    with pytest.raises(ValueError, match=r"U: deprecated fields \('y',\) of no table"):
+        Schema("s", "ns", b"SSSS", "s", "T", {"T": ()}, {}, {}, {"U": ("y",)})
     with pytest.raises(ValueError, match=r"T\.x: unknown kind"):
         Schema("s", "ns", b"SSSS", "s", "T", {"T": (Field("x", "BLOB", 0, None, None, 0, None),)}, {}, {})

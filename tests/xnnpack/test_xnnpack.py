@@ -348,6 +348,25 @@ def test_encode_xnnpack_bad_input_is_one_line(tmp_path: Path, capsys: pytest.Cap
     assert code == 2 and err.startswith("pte-encoder: error: cannot read graph")
 
 
+def test_no_command_writes_over_its_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blob, graph = tmp_path / "blob.bin", tmp_path / "graph.json"
+    blob.write_bytes(BLOB)
+    graph.write_text(GRAPH_JSON)
+    for args, message in [
+        (["decode", blob, "-o", blob], f"-o {blob} is the blob too"),
+        (["decode", blob, "-o", graph, "--constant-data-out", blob], "--constant-data-out"),
+        (["decode", blob, "-o", graph, "--constant-data-out", graph], f"--constant-data-out {graph} is -o too"),
+        (["encode-xnnpack", graph, "-o", graph], f"-o {graph} is the graph too"),
+        (["encode-xnnpack", graph, "--constant-data", blob, "-o", blob], "is --constant-data too"),
+    ]:
+        code, _, err = run(args, capsys)
+        assert code == 2 and message in err, (args, err)
+    assert blob.read_bytes() == BLOB and graph.read_text() == GRAPH_JSON
+    out = tmp_path / "new.json"
+    code, _, err = run(["decode", blob, "-o", out, "--constant-data-out", tmp_path / "no" / "cd.bin"], capsys)
+    assert code == 2 and "cannot write" in err and not out.exists()  # nothing left behind
+
+
 def test_inspect_a_blob(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["inspect", CASE / "blob0.bin"], capsys)
     assert code == 0
