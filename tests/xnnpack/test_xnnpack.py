@@ -437,3 +437,21 @@ def test_model_classes_are_the_namespaces() -> None:
     assert xnn.XNNGraph is xnn_model.XNNGraph and issubclass(xnn.XNNAdd, xnn_model._XNNNode2x1)
     assert "Buffer" in xnn.__all__ and not any(name.startswith("_") for name in xnn.__all__)
     assert pe.Buffer is not xnn.Buffer  # the program's Buffer stays the package's
+
+
+def test_the_view_of_constants_in_the_blob_and_elsewhere() -> None:
+    """Constants in the blob's own constant data (no named key) and named
+    ones the program's named data does not hold (an external .ptd)."""
+    from pte_encoder.views.xnnpack import format_xnnpack, summarize_xnnpack
+    graph = xnn.decode_xnnpack_blob(BLOB).graph
+    graph.constant_data[2] = xnn.ConstantDataOffset(offset=16, size=128)  # no key: in the blob
+    blob = xnn.decode_xnnpack_blob(xnn.encode_xnnpack_blob(graph, bytes(144)))
+    sizes = {key: 2048 for key in [graph.constant_data[1].named_key]}
+    summary = summarize_xnnpack(blob, sizes)
+    assert summary["constants"]["in_blob"] == [{"index": 2, "offset": 16, "bytes": 128}]
+    assert [c["stored_bytes"] for c in summary["constants"]["named"]] == [2048, None, None]
+    lines = format_xnnpack(summary)
+    assert lines[2] == ("constants: 3 named, 3,104 bytes (1 in this file's named data, 2 not in this file); "
+                        "1 in the blob's constant data, 128 bytes")
+    assert lines[4].endswith(", 1,024 bytes, not in this file")
+    assert lines[6] == "  2: 128 bytes at 16 of the blob's constant data"
