@@ -23,6 +23,7 @@ from ..formats.common.mapped import map_file
 from ..formats.pte.read import decode_program
 from ..views.summary import format_data_summary, format_summary, summarize, summarize_data_file
 from .report import CommandError, report_stream
+from .xnnpack import decode_blob, format_blob_summary, summarize_blob
 
 
 def _mapped(path: str) -> Any:
@@ -131,6 +132,9 @@ KINDS: List[FileKind] = [
     FileKind(".ptd", FLAT_TENSOR.schema.file_identifier, 4,
              lambda data: summarize_data_file(analyze_data_file(data)), format_data_summary,
              _decode_data_file),
+    # an XNNPACK delegate blob: its header's magic sits where an identifier does
+    FileKind("XNNPACK blob", b"XH00", 4, summarize_blob, format_blob_summary, decode_blob),
+    FileKind("XNNPACK blob", b"XN01", 4, summarize_blob, format_blob_summary, decode_blob),
 ]
 # A file of no kind above: a program (decode_program names the identifier it expected).
 PROGRAM_KIND = FileKind(".pte", b"ET12", 4, lambda data: summarize(decode_program(data)),
@@ -148,11 +152,13 @@ def kind_of(data: Any) -> FileKind:
 def add_commands(commands: Any) -> None:
     """Add ``inspect`` and ``decode`` to the pte-encoder subcommands."""
     inspect = commands.add_parser(
-        "inspect", help="show what is inside a .pte or .ptd",
+        "inspect", help="show what is inside a .pte, a .ptd or an XNNPACK blob",
         description="Show a .pte file's methods (inputs, outputs, values by kind, operators "
                     "with call counts, delegates), its segments, constants, named data and "
                     "bytes by category; or a .ptd file's named data (sizes, dtype and "
-                    "shape), segments and bytes by category. The file is checked "
+                    "shape), segments and bytes by category; or an XNNPACK delegate blob's "
+                    "graph (nodes by type, values, constants), as for each XNNPACK delegate "
+                    "of a .pte. The file is checked "
                     "throughout; a bad one is reported in one line.")
     inspect.add_argument("file", metavar="FILE")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -163,8 +169,11 @@ def add_commands(commands: Any) -> None:
                     "blobs back in the program; with --options-out, also the options (blobs "
                     "included) under which `encode` writes the same bytes again. Decode a "
                     ".ptd into the payload's JSON form `encode-data` reads (segment "
-                    "alignment and entry alignments inferred from the file).")
+                    "alignment and entry alignments inferred from the file). Decode an "
+                    "XNNPACK delegate blob into its graph's JSON form `encode-xnnpack` reads.")
     decode.add_argument("file", metavar="FILE.pte|FILE.ptd")
     decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json|PAYLOAD.json")
     decode.add_argument("--options-out", metavar="OPTIONS.json")
+    decode.add_argument("--constant-data-out", metavar="FILE",
+                        help="an XNNPACK blob's constant data (for `encode-xnnpack --constant-data`)")
     decode.set_defaults(run=_decode)

@@ -67,6 +67,8 @@ def runnable_sh_blocks() -> List[Tuple[int, str]]:
 
 @pytest.mark.parametrize("line, code", runnable_sh_blocks(), ids=lambda v: str(v) if isinstance(v, int) else "")
 def test_each_sh_block_runs_as_written(tmp_path: Path, line: int, code: str) -> None:
+    # As from a clone: the test data where the README's commands find it.
+    (tmp_path / "tests").symlink_to(ROOT / "tests")
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", code], cwd=tmp_path, env=environment(),
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"README line {line}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
