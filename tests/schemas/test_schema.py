@@ -15,31 +15,42 @@ from helpers import FLATC, ROOT
 UPSTREAM = next((p / "shared" / "upstream" / "executorch-1.5.1" for p in (ROOT.parent, ROOT.parent.parent)
                  if (p / "shared" / "upstream" / "executorch-1.5.1").exists()),
                 ROOT.parent / "shared" / "upstream" / "executorch-1.5.1")
-# Our schemas, by the name of ExecuTorch's file each matches.
-SCHEMAS = ["program", "flat_tensor"]
+# Our schemas (schema/NAME.fbs) by the name of ExecuTorch's file each matches.
+SCHEMAS = {"program": "program", "flat_tensor": "flat_tensor",
+           "bundled_program": "bundled_program_schema"}
 
 
 def upstream_bfbs(name: str) -> Path:
     """flatc's binary schema (reflection) of the upstream NAME.fbs, as written by
-    `flatc -b --schema` 25.12.19: tables, fields, slot ids, types, defaults,
-    enums, unions, attributes such as force_align, identifier and extension;
-    comments are not part of it."""
+    `flatc -b --schema --bfbs-builtins` 25.12.19: tables, fields, slot ids,
+    types, defaults, enums, unions, attributes (built-in ones such as
+    force_align only with --bfbs-builtins), identifier and extension, and the
+    file's name; comments are not part of it."""
     return ROOT / "tests" / "data" / f"upstream-1.5.1-{name}.bfbs"
 
 
-def binary_schema(fbs: Path, tmp_path: Path) -> bytes:
+def binary_schema(fbs: Path, tmp_path: Path, name: str = "") -> bytes:
+    """The binary schema of ``fbs``, compiled as ``name``.fbs (flatc writes
+    the file's name into it) beside a copy of scalar_type.fbs."""
     out = tmp_path / fbs.parent.name
-    subprocess.run([FLATC, "-b", "--schema", "-o", str(out), str(fbs)], check=True)
+    if name and name != fbs.stem:
+        copy = tmp_path / "as-upstream" / f"{name}.fbs"
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_text(fbs.read_text())
+        (copy.parent / "scalar_type.fbs").write_text((fbs.parent / "scalar_type.fbs").read_text())
+        fbs = copy
+    subprocess.run([FLATC, "-b", "--schema", "--bfbs-builtins", "-o", str(out), str(fbs)], check=True)
     return (out / fbs.with_suffix(".bfbs").name).read_bytes()
 
 
-@pytest.mark.parametrize("name", SCHEMAS)
-def test_schema_is_structurally_identical_to_executorch(name: str, tmp_path: Path) -> None:
-    assert binary_schema(ROOT / "schema" / f"{name}.fbs", tmp_path) == upstream_bfbs(name).read_bytes()
+@pytest.mark.parametrize("ours, theirs", SCHEMAS.items())
+def test_schema_is_structurally_identical_to_executorch(ours: str, theirs: str, tmp_path: Path) -> None:
+    assert binary_schema(ROOT / "schema" / f"{ours}.fbs", tmp_path, theirs) == \
+        upstream_bfbs(theirs).read_bytes()
 
 
 @pytest.mark.skipif(not UPSTREAM.exists(), reason="../shared/upstream is not beside the clone")
-@pytest.mark.parametrize("name", SCHEMAS)
+@pytest.mark.parametrize("name", SCHEMAS.values())
 def test_stored_upstream_binary_schema_is_current(name: str, tmp_path: Path) -> None:
     assert binary_schema(UPSTREAM / f"{name}.fbs", tmp_path) == upstream_bfbs(name).read_bytes()
 
@@ -48,6 +59,12 @@ def test_stored_upstream_binary_schema_is_current(name: str, tmp_path: Path) -> 
     ("program", "  layout: byte;\n", "  layout: ubyte;\n"),
     ("flat_tensor", "  segment_index: uint32;\n", "  segment_index: int32;\n"),
     ("flat_tensor", "file_identifier \"FT01\";", "file_identifier \"FT02\";"),
+    # built-in attributes count (--bfbs-builtins): a force_align changed
+    ("program", "storage: [ubyte] (force_align: 16);", "storage: [ubyte] (force_align: 8);"),
+    ("bundled_program", "(force_align: 32)", "(force_align: 16)"),
+    ("bundled_program", "  version: uint;\n", "  version: int;\n"),
+    ("bundled_program", "  Bool,\n  Double,\n", "  Double,\n  Bool,\n"),
+    ("bundled_program", "file_identifier \"BP08\";", "file_identifier \"BP09\";"),
 ])
 def test_a_changed_schema_would_be_noticed(name: str, old: str, new: str, tmp_path: Path) -> None:
     changed = tmp_path / "changed"
@@ -56,7 +73,8 @@ def test_a_changed_schema_would_be_noticed(name: str, old: str, new: str, tmp_pa
     assert old in text
     (changed / f"{name}.fbs").write_text(text.replace(old, new))
     (changed / "scalar_type.fbs").write_text((ROOT / "schema" / "scalar_type.fbs").read_text())
-    assert binary_schema(changed / f"{name}.fbs", tmp_path) != upstream_bfbs(name).read_bytes()
+    theirs = SCHEMAS[name]
+    assert binary_schema(changed / f"{name}.fbs", tmp_path, theirs) != upstream_bfbs(theirs).read_bytes()
 
 
 @pytest.mark.parametrize("tool", ["gen_schema.py", "gen_reference.py"])
