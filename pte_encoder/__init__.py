@@ -30,6 +30,9 @@ _LAZY: Dict[str, str] = {
                     "formats.ptd.read"),
     "infer_options": "formats.pte.options",
     **dict.fromkeys(("PteFile", "decode_program", "read_program"), "formats.pte.read"),
+    **dict.fromkeys(("encode_bundled_program", "write_bundled_program"), "formats.bundled.write"),
+    **dict.fromkeys(("decode_bundled_program", "read_bundled_program"), "formats.bundled.read"),
+    "bundled": "bundled",  # the namespace module itself (see below)
 }
 
 if TYPE_CHECKING:
@@ -39,6 +42,9 @@ if TYPE_CHECKING:
     from .formats.ptd.read import PtdFile, analyze_data_file, decode_data_file, read_data_file
     from .formats.pte.options import infer_options
     from .formats.pte.read import PteFile, decode_program, read_program
+    from .formats.bundled.write import encode_bundled_program, write_bundled_program
+    from .formats.bundled.read import decode_bundled_program, read_bundled_program
+    from . import bundled
 else:
     def __getattr__(name: str) -> Any:
         module = _LAZY.get(name)
@@ -46,7 +52,8 @@ else:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         from importlib import import_module
         # (not stored in the module's globals: nothing here is written after import)
-        return getattr(import_module(f"{__name__}.{module}"), name)
+        found = import_module(f"{__name__}.{module}")
+        return found if module == name else getattr(found, name)  # a namespace module: itself
 
     def __dir__() -> List[str]:
         return sorted({*globals(), *_LAZY})
@@ -80,5 +87,10 @@ __all__ = [
     "payload_from_json",
     "program_from_json",
     "program_to_json",
+    "encode_bundled_program",
+    "write_bundled_program",
+    "decode_bundled_program",
+    "read_bundled_program",
+    "bundled",
     *_model_all,
 ]

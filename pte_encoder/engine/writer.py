@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .layout import SIZES, TablePacker, LayoutPolicy
 from .templates import FLAT_VECTOR, MIN_RUN, RUN_CAP, RUN_LEAD, RUN_PAYBACK, SMALL_VALUES, UNRESOLVED, Decision, Templates, Ready, Shape, ShapeKey
-from .values import bool_bytes, bytes_like, to_float
+from .values import StreamedBlob, bool_bytes, bytes_like, to_float
 
 _PADS = [bytes(n) for n in range(64)]
 _CHUNKS_PER_BLOCK = 1024
@@ -146,8 +146,32 @@ class Writer:
         return self.blob(bool_bytes(items), 4)
 
     def byte_vector(self, value: Any, align: int) -> int:
-        """A [ubyte] vector from a bytes-like object or a list of ints."""
-        return self.blob(value if value.__class__ is bytes else bytes_like(value), align)
+        """A [ubyte] vector from a bytes-like object, a list of ints or a
+        :class:`StreamedBlob`."""
+        if value.__class__ is bytes:
+            return self.blob(value, align)
+        if isinstance(value, StreamedBlob):
+            return self._streamed(value, align)
+        return self.blob(bytes_like(value), align)
+
+    def _streamed(self, data: StreamedBlob, align: int) -> int:
+        """A [ubyte] vector whose bytes come later: placed as :meth:`blob`
+        places a big blob, as a block of its own, whatever its size."""
+        n = len(data)
+        if n == 0:
+            return self.blob(b"", align)
+        if align < 4:
+            align = 4
+        pad = -(self.size + n) & (align - 1)
+        if pad:
+            self.pad(pad)
+        self.flush()
+        self.blocks.append(data)
+        self.chunks.append(_U32(n))
+        self.size += n + 4
+        if self.minalign < align:  # align_to, inline
+            self.minalign = align
+        return self.size
 
     def blob(self, data: Any, align: int) -> int:
         """Bytes as a vector whose data is aligned to ``align`` (at least 4)."""
@@ -527,7 +551,8 @@ class Writer:
     def pieces(self) -> List[Any]:
         """The finished buffer's pieces in order: the root offset and the
         identifier first, each a piece of its own (containers insert a header
-        after them), then the rest in blocks. The writer is spent."""
+        after them), then the rest in blocks (a :class:`StreamedBlob` as it
+        is). The writer is spent."""
         chunks = self.chunks
         root_offset = chunks.pop()
         identifier = chunks.pop()

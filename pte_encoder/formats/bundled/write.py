@@ -1,0 +1,131 @@
+"""Bundled programs (.bpte) written: a program (.pte) and test cases for its
+methods, in one plain FlatBuffer (identifier ``BP08``; no header, no segments).
+
+The two layouts are ExecuTorch 1.5.1's two writers:
+
+- ``layout="flatc"`` (the default): its legacy path,
+  ``convert_to_flatbuffer(serialize_from_bundled_program_to_json(bp))``, the
+  bundled program as its dataclass JSON form handed to ``flatc --binary``;
+- ``layout="flatbuffers"``: its default,
+  ``serialize_from_bundled_program_to_flatbuffer``: the object-API classes
+  packed by the ``flatbuffers`` runtime's ``Builder``, with the packers its
+  ``_install_fast_packers`` puts on ``Tensor`` and ``BundledProgram`` (the
+  byte vectors written as one block each, ``data`` aligned to 16, ``program``
+  to 32, even when empty).
+
+Both give files of the same size; the bytes differ around the root table.
+The bundled program's codec (``schemas/bundled_program``, on the engine) does
+the work. The program itself may be file-backed (:class:`FileData`,
+ExecuTorch's ``FileBackedData``): :func:`write_bundled_program` streams it
+from its file into the output, and :func:`encode_bundled_program` reads it
+into the bytes it returns.
+
+Where this differs from ExecuTorch's writers:
+
+- A Value whose ``val`` is not a Tensor, Int, Bool or Double (by class name)
+  is refused, naming the place; ExecuTorch's default writer writes an empty
+  Value for it, silently (None gives the empty Value here too).
+- ``Double`` values: in the flatc layout, -0.0 is written as -0.0 (flatc
+  drops it, as a value equal to the default); infinities and NaN are
+  written with their bits in both layouts (ExecuTorch's legacy path cannot
+  write them: its JSON says ``Infinity``/``NaN``, which flatc refuses).
+- A buffer of 2**31 bytes and more is refused (offsets are signed 32-bit;
+  flatc refuses it too, the ``Builder`` takes exactly 2**31 bytes).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, List, Tuple
+
+from ...engine.check import check_object, missing, unreadable
+from ...schemas.bundled_program.codec import BUNDLED_PROGRAM
+from ..common.blobs import FileBlob, check_files, is_file_backed, join_chunks
+from ..common.output import Target, check_target, write_file
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from ..common.types import LayoutName
+    from .types import BundledProgramInput
+
+__all__ = ["encode_bundled_program", "write_bundled_program"]
+
+# The place of the bundled program itself in messages.
+_ROOT = BUNDLED_PROGRAM.schema.name
+_TABLE = BUNDLED_PROGRAM.schema.root_table
+_FIELDS = [f.name for f in BUNDLED_PROGRAM.schema.tables[_TABLE]]
+
+
+class _WithProgram:
+    """Reads like ``base``, but for ``program``, read once and given here."""
+
+    __slots__ = ("_base", "program")
+
+    def __init__(self, base: Any, program: Any) -> None:
+        self._base = base
+        self.program = program
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+
+def _root(bundled: Any) -> Tuple[Any, bool]:
+    """What the codec encodes: ``bundled`` with its program read once, a
+    file-backed one as a :class:`FileBlob` (then True: it streams)."""
+    check_object("", bundled, _TABLE, _ROOT)
+    try:
+        program = bundled.program
+    except AttributeError:
+        raise missing("", bundled, "program", _TABLE, _FIELDS, _ROOT) from None
+    except Exception as exc:  # a property that raises: its error, with the place
+        raise unreadable("program", exc) from None
+    if program is not None and not isinstance(program, (bytes, bytearray, memoryview)) \
+            and is_file_backed(program):
+        return _WithProgram(bundled, FileBlob("program", program)), True
+    return _WithProgram(bundled, program), False
+
+
+def _chunks(bundled: Any, layout: str) -> Tuple[List[Any], bool]:
+    """The file's chunks (a file-backed program among them, unread), and
+    whether one is file-backed."""
+    BUNDLED_PROGRAM.layout(layout)  # a bad layout is named first
+    root, streamed = _root(bundled)
+    chunks, _size = BUNDLED_PROGRAM.encode_chunks(root, None, layout)
+    return chunks, streamed
+
+
+def encode_bundled_program(bundled: BundledProgramInput, *, layout: LayoutName = "flatc") -> bytes:
+    """Encode ``bundled`` as a .bpte file, byte for byte as ExecuTorch 1.5.1
+    writes it: ``layout="flatc"`` as its legacy path (JSON, then ``flatc
+    --binary``), ``layout="flatbuffers"`` as its default writer
+    (``serialize_from_bundled_program_to_flatbuffer``).
+
+    ``bundled`` is a :class:`pte_encoder.bundled.BundledProgram` or
+    ExecuTorch's ``bp_schema.BundledProgram`` as it is (any object tree with
+    the same attribute names). Its ``program`` is bytes-like or file-backed
+    (:class:`FileData`, ``FileBackedData``: read in here). Raises
+    :class:`EncodeError` naming the place of a bad value, or giving the size
+    of a buffer over the format's 2 GiB limit; ``bundled`` is not modified.
+    """
+    BUNDLED_PROGRAM.layout(layout)
+    root, streamed = _root(bundled)
+    if not streamed:
+        return BUNDLED_PROGRAM.encode(root, None, layout)
+    chunks, _size = BUNDLED_PROGRAM.encode_chunks(root, None, layout)
+    return join_chunks(chunks, True, what=f"{_ROOT}: the .bpte")
+
+
+def write_bundled_program(bundled: BundledProgramInput, file: Target, *,
+                          layout: LayoutName = "flatc") -> int:
+    """Write the bytes :func:`encode_bundled_program` returns to a path or
+    binary file object; return the number of bytes written.
+
+    A file-backed program streams from its file to the output a megabyte at
+    a time, never whole in memory; its file is checked first (there, and
+    long enough). A path is written as :func:`write_program` writes one:
+    atomically for a regular file, nothing left behind on error. A bundled
+    program over the 2 GiB limit is refused before anything is written.
+    """
+    check_target(file)  # a bad file argument is refused before anything is computed
+    chunks, streamed = _chunks(bundled, layout)
+    if streamed:
+        check_files(chunks)
+    return write_file(file, chunks, temporary_prefix=".bpte-")
