@@ -1,5 +1,6 @@
 """The pte-encoder command: writing (cli/encode.py: ``encode``, ``encode-data``,
-``demo``) and reading (cli/read.py: ``inspect``, ``decode``) ExecuTorch's files.
+``demo``; cli/bundled.py: ``encode-bundled``) and reading (cli/read.py:
+``inspect``, ``decode``) ExecuTorch's files.
 Every failure is one line on stderr, with exit status 2."""
 
 from __future__ import annotations
@@ -10,16 +11,18 @@ import sys
 from typing import List, Optional
 
 from ..engine.errors import FlatBufferError, one_line
-from . import encode, read
+from . import bundled, encode, read
 from .report import CommandError
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pte-encoder",
-        description="Write and read ExecuTorch program files (.pte) and data files (.ptd).")
+        description="Write and read ExecuTorch program files (.pte), data files (.ptd) and "
+                    "bundled programs (.bpte).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     encode.add_commands(commands)
+    bundled.add_commands(commands)
     read.add_commands(commands)
     return parser
 

@@ -29,7 +29,7 @@ value), ``sizes`` and ``dim_order`` lists of ints, ``scalar_type`` a
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Tuple, Union
 
 from ...engine.errors import EncodeError
 from ...engine.reader import byte_view
@@ -37,6 +37,9 @@ from ...schemas.bundled_program import model
 from ...schemas.bundled_program.codec import BUNDLED_PROGRAM
 from ..common.blobs import FileBlob
 from ..common.mapped import map_file
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from ..common.types import LayoutName
 
 __all__ = ["decode_bundled_program", "read_bundled_program", "infer_layout"]
 
@@ -94,7 +97,7 @@ def _same(chunks: Iterable[Any], view: memoryview) -> bool:
     return at == len(view)
 
 
-def infer_layout(data: Any, bundled: Optional[model.BundledProgram] = None) -> Optional[str]:
+def infer_layout(data: Any, bundled: Optional[model.BundledProgram] = None) -> Optional[LayoutName]:
     """The layout (``"flatc"`` or ``"flatbuffers"``) in which
     :func:`encode_bundled_program` gives back exactly ``data``, a .bpte file;
     None if neither does (another writer, or a file changed after writing).
@@ -102,7 +105,8 @@ def infer_layout(data: Any, bundled: Optional[model.BundledProgram] = None) -> O
     view = byte_view(data)
     if bundled is None:
         bundled = decode_bundled_program(view)
-    for layout in ("flatc", "flatbuffers"):
+    layouts: Tuple[LayoutName, ...] = ("flatc", "flatbuffers")
+    for layout in layouts:
         try:
             chunks, size = BUNDLED_PROGRAM.encode_chunks(bundled, None, layout)
         except EncodeError:  # a file no writer of this schema writes (a vector over 2 GiB...)
