@@ -38,6 +38,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, List, Tuple
 
 from ...engine.check import check_object, missing, unreadable
+from ...engine.errors import EncodeError, bad_value
 from ...schemas.bundled_program.codec import BUNDLED_PROGRAM
 from ..common.blobs import FileBlob, check_files, is_file_backed, join_chunks
 from ..common.output import Target, check_target, write_file
@@ -52,6 +53,7 @@ __all__ = ["encode_bundled_program", "write_bundled_program"]
 _ROOT = BUNDLED_PROGRAM.schema.name
 _TABLE = BUNDLED_PROGRAM.schema.root_table
 _FIELDS = [f.name for f in BUNDLED_PROGRAM.schema.tables[_TABLE]]
+_PROGRAM_EXPECTED = "a bytes-like object, a list of integers or a file-backed object (FileData, FileBackedData)"
 
 
 class _WithProgram:
@@ -83,12 +85,22 @@ def _root(bundled: Any) -> Tuple[Any, bool]:
     return _WithProgram(bundled, program), False
 
 
+def _program_error(exc: EncodeError, program: Any) -> EncodeError:
+    """The codec's error, or at ``program`` one that says what a program may be."""
+    if exc.path != "program" or exc.expected != "a bytes-like object or a list of integers":
+        return exc
+    return bad_value("program", program, _PROGRAM_EXPECTED, root=_ROOT)
+
+
 def _chunks(bundled: Any, layout: str) -> Tuple[List[Any], bool]:
     """The file's chunks (a file-backed program among them, unread), and
     whether one is file-backed."""
     BUNDLED_PROGRAM.layout(layout)  # a bad layout is named first
     root, streamed = _root(bundled)
-    chunks, _size = BUNDLED_PROGRAM.encode_chunks(root, None, layout)
+    try:
+        chunks, _size = BUNDLED_PROGRAM.encode_chunks(root, None, layout)
+    except EncodeError as exc:
+        raise _program_error(exc, root.program) from None
     return chunks, streamed
 
 
@@ -108,7 +120,10 @@ def encode_bundled_program(bundled: BundledProgramInput, *, layout: LayoutName =
     BUNDLED_PROGRAM.layout(layout)
     root, streamed = _root(bundled)
     if not streamed:
-        return BUNDLED_PROGRAM.encode(root, None, layout)
+        try:
+            return BUNDLED_PROGRAM.encode(root, None, layout)
+        except EncodeError as exc:
+            raise _program_error(exc, root.program) from None
     chunks, _size = BUNDLED_PROGRAM.encode_chunks(root, None, layout)
     return join_chunks(chunks, True, what=f"{_ROOT}: the .bpte")
 
