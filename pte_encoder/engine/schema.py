@@ -130,31 +130,55 @@ class Schema:
 
     def flat_tables(self) -> Tuple[str, ...]:
         """Tables whose whole subtree the templates write with one struct: no
-        table vectors, no force_align, and only such tables below."""
+        table vectors, and only such tables below. A force-aligned [ubyte]
+        may be in it (see :meth:`aligned_tables`)."""
         flat: Dict[str, None] = {}
         changed = True
         while changed:
             changed = False
             for table, fields in self.tables.items():
-                if table in flat or any(f.kind == "TABLE_VECTOR" or f.force_align for f in fields):
+                if table in flat or any(f.kind == "TABLE_VECTOR" for f in fields):
                     continue
                 if all(t in flat for t in self.subtables(table)):
                     flat[table] = None
                     changed = True
         return tuple(t for t in self.tables if t in flat)
 
+    def aligned_tables(self) -> Dict[str, Tuple[int, ...]]:
+        """The flat tables whose subtree holds force-aligned vectors, each with
+        the indexes of those fields in :attr:`force_aligned`. Their templates
+        depend on where the subtree starts modulo the alignments (the writer's
+        ``aligns``), and a big blob there is written through the writer
+        instead (the _collect_ function gives None)."""
+        flat = self.flat_tables()
+        found: Dict[str, Tuple[int, ...]] = {}
+        changed = True
+        while changed:
+            changed = False
+            for table in flat:
+                indexes = {i for i, (owner, _name, _align) in enumerate(self.force_aligned) if owner == table}
+                for sub in self.subtables(table):
+                    indexes.update(found.get(sub, ()))
+                if indexes and found.get(table) != tuple(sorted(indexes)):
+                    found[table] = tuple(sorted(indexes))
+                    changed = True
+        return {table: found[table] for table in flat if table in found}
+
     def small_tables(self) -> Tuple[str, ...]:
         """Tables that are not flat, but whose subtree the templates still write
         with one struct when it is small (its table vectors short: see
         Writer.small_table): no force_align, and only flat or such tables
-        below. A small method (ExecutionPlan), its chains, its delegates."""
+        below, none of them holding a force-aligned vector. A small method
+        (ExecutionPlan), its chains, its delegates."""
         flat = set(self.flat_tables())
+        aligned = self.aligned_tables()
         small: Dict[str, None] = {}
         changed = True
         while changed:
             changed = False
             for table, fields in self.tables.items():
-                if table in flat or table in small or any(f.force_align for f in fields):
+                if table in flat or table in small or any(f.force_align for f in fields) \
+                        or any(t in aligned for t in self.subtables(table)):
                     continue
                 if all(t in flat or t in small for t in self.subtables(table)):
                     small[table] = None

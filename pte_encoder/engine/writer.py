@@ -22,7 +22,7 @@ from operator import sub
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .layout import SIZES, TablePacker, LayoutPolicy
-from .templates import FLAT_VECTOR, MIN_RUN, RUN_CAP, RUN_LEAD, RUN_PAYBACK, SMALL_VALUES, UNRESOLVED, Decision, Templates, Ready, Shape, ShapeKey
+from .templates import FLAT_VECTOR, MAX_TEMPLATE_ALIGN, MIN_RUN, RUN_CAP, RUN_LEAD, RUN_PAYBACK, SMALL_VALUES, UNRESOLVED, Decision, Templates, Ready, Shape, ShapeKey
 from .values import StreamedBlob, bool_bytes, bytes_like, to_float
 
 _PADS = [bytes(n) for n in range(64)]
@@ -42,7 +42,7 @@ class Writer:
     """One FlatBuffer being written, back to front."""
 
     __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns", "serial", "policy",
-                 "_templates", "_shapes", "_vectors")
+                 "aligned_templates", "_aligned_mask", "_templates", "_shapes", "_vectors")
 
     def __init__(self, templates: Templates, vectors: Dict[Tuple[str, int], VectorPacker],
                  aligns: Sequence[int], policy: LayoutPolicy) -> None:
@@ -52,6 +52,11 @@ class Writer:
         self.minalign = 1
         self.vtables: Dict[bytes, int] = {}  # each vtable written, at its position
         self.aligns = aligns  # force_align of each aligned field, in Schema.force_aligned order
+        # Whether templates take subtrees holding force-aligned vectors, and
+        # the start modulo what their templates depend on (aligned_subtree).
+        largest = max([8] + [aligns[i] for i in templates.aligned_indexes])
+        self.aligned_templates = largest <= MAX_TEMPLATE_ALIGN
+        self._aligned_mask = largest - 1
         self.policy = policy  # the layout the templates were made for
         self._templates = templates
         self._shapes = templates.shapes
@@ -484,6 +489,26 @@ class Writer:
         if serial != self.serial:
             ready = self._resolve(templates, (table, shape, size & 7), len(values))
         root: int  # (a run's template has ends instead: see _run)
+        pack, pick, constants, known, plan_size, root = ready
+        values += constants
+        for at in known:
+            values.append(at - size)
+        self.chunks.append(pack(*pick(values)))
+        self.size = size + plan_size
+        return size + root
+
+    def aligned_subtree(self, table: str, shape: Any, values: List[Any]) -> int:
+        """:meth:`subtree` for a flat table holding force-aligned vectors
+        (Schema.aligned_tables), when ``aligned_templates``: its bytes depend
+        on the writer's aligns and on where it starts modulo the largest of
+        them (at most MAX_TEMPLATE_ALIGN), so its key holds both."""
+        size = self.size
+        key = (table, (shape, self.aligns), size & self._aligned_mask)
+        templates = self._shapes.get(key) or self._templates.new_shape(key)
+        serial, ready = templates.ready
+        if serial != self.serial:
+            ready = self._resolve(templates, key, len(values))
+        root: int
         pack, pick, constants, known, plan_size, root = ready
         values += constants
         for at in known:

@@ -17,7 +17,7 @@ from math import copysign
 from typing import Any, Callable, Dict, List, Tuple
 
 from ...engine.codec import LayoutEncoders, Encoder
-from ...engine.templates import SHORT_VECTOR, items
+from ...engine.templates import BIG_BLOB, SHORT_VECTOR, items
 from ...engine.values import bool_bytes, present_integer, to_bool, to_float, ubytes
 from ...engine.writer import Writer
 
@@ -26,11 +26,23 @@ def build(codec: LayoutEncoders) -> Encoder:
     new_packer = codec.new_packer
     signed_zero = codec.policy.signed_zero
 
+    def _collect_Int(o: Any, values: List[Any]) -> Any:
+        s0 = o.int_val
+        values.append(s0)
+        return (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0))
+
     def _Int(w: Writer, o: Any) -> int:
         values: List[Any] = []
         s0 = o.int_val
         values.append(s0)
         return w.subtree('Int', (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), values)
+
+    def _collect_Bool(o: Any, values: List[Any]) -> Any:
+        s0 = o.bool_val
+        if s0 is not True and s0 is not False:
+            s0 = to_bool(s0)
+        values.append(s0)
+        return (s0 is True)
 
     def _Bool(w: Writer, o: Any) -> int:
         values: List[Any] = []
@@ -40,6 +52,13 @@ def build(codec: LayoutEncoders) -> Encoder:
         values.append(s0)
         return w.subtree('Bool', (s0 is True), values)
 
+    def _collect_Double(o: Any, values: List[Any]) -> Any:
+        s0 = o.double_val
+        if s0.__class__ is not float:
+            s0 = to_float(s0)
+        values.append(s0)
+        return (s0 != 0.0 or signed_zero and copysign(1.0, s0) != 1.0)
+
     def _Double(w: Writer, o: Any) -> int:
         values: List[Any] = []
         s0 = o.double_val
@@ -48,9 +67,38 @@ def build(codec: LayoutEncoders) -> Encoder:
         values.append(s0)
         return w.subtree('Double', (s0 != 0.0 or signed_zero and copysign(1.0, s0) != 1.0), values)
 
+    def _collect_Tensor(o: Any, values: List[Any]) -> Any:
+        s0 = o.scalar_type
+        values.append(s0)
+        v = o.sizes
+        if v is None:
+            k1 = None
+        elif v.__class__ is list and len(v) <= SHORT_VECTOR:
+            values += v
+            k1 = len(v)
+        else:
+            k1 = items(v, 'i', values)
+        v = o.data
+        if v is None:
+            k2 = None
+        else:
+            v = bytes(v) if v.__class__ is list else ubytes(v)
+            values.append(v)
+            k2 = len(v)
+            if k2 >= BIG_BLOB:
+                return None
+        v = o.dim_order
+        if v is None:
+            k3 = None
+        else:
+            v = bytes(v) if v.__class__ is list else ubytes(v)
+            values.append(v)
+            k3 = len(v)
+        return ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), k1, k2, k3)
+
     packers_Tensor = codec.packers('Tensor')
 
-    def _Tensor(w: Writer, o: Any) -> int:
+    def _write_Tensor(w: Writer, o: Any) -> int:
         s0 = o.scalar_type
         v = o.sizes
         c1 = None if v is None else w.scalars(v, 'i')
@@ -63,9 +111,28 @@ def build(codec: LayoutEncoders) -> Encoder:
         packer = packers_Tensor.get(key) or new_packer('Tensor', key)
         return w.finish_table(start, packer, [s0, c1, c2, c3])
 
+    def _Tensor(w: Writer, o: Any) -> int:
+        if w.aligned_templates:
+            values: List[Any] = []
+            shape = _collect_Tensor(o, values)
+            if shape is not None:
+                return w.aligned_subtree('Tensor', shape, values)
+        return _write_Tensor(w, o)
+
+    def _collect_Value(o: Any, values: List[Any]) -> Any:
+        v = o.val
+        if v is None:
+            u1 = k1 = None
+        else:
+            u1, collect = collect_ValueUnion[v.__class__.__name__]
+            k1 = collect(v, values)
+            if k1 is None:
+                return None
+        return (u1, k1)
+
     packers_Value = codec.packers('Value')
 
-    def _Value(w: Writer, o: Any) -> int:
+    def _write_Value(w: Writer, o: Any) -> int:
         v = o.val
         if v is None:
             u0 = c1 = None
@@ -76,6 +143,14 @@ def build(codec: LayoutEncoders) -> Encoder:
         key = start & 7 | (c1 is not None) << 3
         packer = packers_Value.get(key) or new_packer('Value', key)
         return w.finish_table(start, packer, [u0, c1])
+
+    def _Value(w: Writer, o: Any) -> int:
+        if w.aligned_templates:
+            values: List[Any] = []
+            shape = _collect_Value(o, values)
+            if shape is not None:
+                return w.aligned_subtree('Value', shape, values)
+        return _write_Value(w, o)
 
     packers_BundledMethodTestCase = codec.packers('BundledMethodTestCase')
 
@@ -113,6 +188,13 @@ def build(codec: LayoutEncoders) -> Encoder:
         key = start & 7 | (s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)) << 3 | (c1 is not None) << 4 | (c2 is not None) << 5
         packer = packers_BundledProgram.get(key) or new_packer('BundledProgram', key)
         return w.finish_table(start, packer, [s0, c1, c2])
+
+    collect_ValueUnion: Dict[str, Tuple[int, Callable[[Any, List[Any]], Any]]] = {
+        'Tensor': (1, _collect_Tensor),
+        'Int': (2, _collect_Int),
+        'Bool': (3, _collect_Bool),
+        'Double': (4, _collect_Double),
+    }
 
     members_ValueUnion: Dict[str, Tuple[int, Encoder]] = {
         'Tensor': (1, _Tensor),
