@@ -709,7 +709,7 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
             children += [f"v = {obj}.{name}", "if v is None:", f"    {var} = None",
                          "elif v.__class__ is list and len(v) <= FLAT_VECTOR:",
                          f"    {var} = tuple([_collect_{elem}(x, values) for x in v]) if v else ()"]
-            if elem not in schema.flat_tables():
+            if elem not in schema.flat_tables() or elem in schema.aligned_tables():
                 children += [f"    if None in {var}:", "        return None"]
             children += ["else:", "    return None"]
             continue
@@ -790,16 +790,20 @@ def small_lines(schema: Schema, table: str) -> List[str]:
     as one subtree when the reader allows, small enough (Writer.small_table),
     and otherwise through the writer (_write_<Table>)."""
     lines, shape = flat_block(schema, table, "o", "")
+    # (one holding force-aligned vectors: only when the writer's aligns allow, keyed by them)
+    aligned = table in schema.aligned_tables()
     return [f"def _collect_{table}(o: Any, values: List[Any]) -> Any:",
             *[f"    {line}" for line in lines], f"    return {shape}", "",
             f"def _{table}(w: Writer, o: Any) -> int:",
-            "    if w.serial == 1:  # the first buffer: see Writer.small_table",
+            "    if w.serial == 1"  + (" or not w.aligned_templates" if aligned else "")
+            + ":  # the first buffer: see Writer.small_table",
             f"        return _write_{table}(w, o)",
             "    values: List[Any] = []",
             f"    shape = _collect_{table}(o, values)",
             "    if shape is None or len(values) > SMALL_VALUES:",
             f"        return _write_{table}(w, o)",
-            f"    return w.small_table({table!r}, shape, values, _write_{table}, o)", ""]
+            f"    return w.{'aligned_small_table' if aligned else 'small_table'}({table!r}, shape, values, "
+            f"_write_{table}, o)", ""]
 
 
 def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:

@@ -145,40 +145,43 @@ class Schema:
         return tuple(t for t in self.tables if t in flat)
 
     def aligned_tables(self) -> Dict[str, Tuple[int, ...]]:
-        """The flat tables whose subtree holds force-aligned vectors, each with
-        the indexes of those fields in :attr:`force_aligned`. Their templates
-        depend on where the subtree starts modulo the alignments (the writer's
-        ``aligns``), and a big blob there is written through the writer
-        instead (the _collect_ function gives None)."""
+        """The flat and small tables whose subtree holds force-aligned vectors,
+        each with the indexes of those fields in :attr:`force_aligned`. Their
+        templates depend on where the subtree starts modulo the alignments
+        (the writer's ``aligns``), and a big blob there is written through
+        the writer instead (the _collect_ function gives None)."""
         flat = self.flat_tables()
+        small = self.small_tables()
         found: Dict[str, Tuple[int, ...]] = {}
         changed = True
         while changed:
             changed = False
-            for table in flat:
+            for table in flat + small:
                 indexes = {i for i, (owner, _name, _align) in enumerate(self.force_aligned) if owner == table}
                 for sub in self.subtables(table):
                     indexes.update(found.get(sub, ()))
                 if indexes and found.get(table) != tuple(sorted(indexes)):
                     found[table] = tuple(sorted(indexes))
                     changed = True
-        return {table: found[table] for table in flat if table in found}
+        return {table: found[table] for table in self.tables if table in found}
 
     def small_tables(self) -> Tuple[str, ...]:
         """Tables that are not flat, but whose subtree the templates still write
         with one struct when it is small (its table vectors short: see
         Writer.small_table): no force_align, and only flat or such tables
-        below, none of them holding a force-aligned vector. A small method
-        (ExecutionPlan), its chains, its delegates."""
+        below, none of which holds a force-aligned vector of its own (a
+        vector of blobs, such as a program's constants, stays out). A small
+        method (ExecutionPlan), its chains, its delegates; a bundled
+        program's test cases."""
         flat = set(self.flat_tables())
-        aligned = self.aligned_tables()
+        holders = {table for table, _name, _align in self.force_aligned}
         small: Dict[str, None] = {}
         changed = True
         while changed:
             changed = False
             for table, fields in self.tables.items():
-                if table in flat or table in small or any(f.force_align for f in fields) \
-                        or any(t in aligned for t in self.subtables(table)):
+                if table in flat or table in small or table in holders \
+                        or any(t in holders for t in self.subtables(table)):
                     continue
                 if all(t in flat or t in small for t in self.subtables(table)):
                     small[table] = None

@@ -502,9 +502,25 @@ class Writer:
         (Schema.aligned_tables), when ``aligned_templates``: its bytes depend
         on the writer's aligns and on where it starts modulo the largest of
         them (at most MAX_TEMPLATE_ALIGN), so its key holds both."""
+        key = (table, (shape, self.aligns), self.size & self._aligned_mask)
+        return self._aligned(key, values, self._shapes.get(key))
+
+    def aligned_small_table(self, table: str, shape: Any, values: List[Any],
+                            encode: Callable[[Writer, Any], int], item: Any) -> int:
+        """:meth:`small_table` for a small table holding force-aligned vectors,
+        keyed as :meth:`aligned_subtree` keys a flat one."""
+        key = (table, (shape, self.aligns), self.size & self._aligned_mask)
+        templates = self._shapes.get(key)
+        if templates is None and self._templates.first_sight(key):
+            return encode(self, item)
+        return self._aligned(key, values, templates)
+
+    def _aligned(self, key: ShapeKey, values: List[Any], templates: Optional[Shape]) -> int:
+        """Write the subtree ``key`` of :meth:`aligned_subtree` (its templates
+        if already looked up)."""
         size = self.size
-        key = (table, (shape, self.aligns), size & self._aligned_mask)
-        templates = self._shapes.get(key) or self._templates.new_shape(key)
+        if templates is None:
+            templates = self._templates.new_shape(key)
         serial, ready = templates.ready
         if serial != self.serial:
             ready = self._resolve(templates, key, len(values))

@@ -56,33 +56,36 @@ _FIELDS = [f.name for f in BUNDLED_PROGRAM.schema.tables[_TABLE]]
 _PROGRAM_EXPECTED = "a bytes-like object, a list of integers or a file-backed object (FileData, FileBackedData)"
 
 
-class _WithProgram:
-    """Reads like ``base``, but for ``program``, read once and given here."""
+class _Root:
+    """The bundled program's three fields, each read once from the caller's
+    object (what the codec encodes; a file-backed program as a FileBlob)."""
 
-    __slots__ = ("_base", "program")
+    __slots__ = ("version", "method_test_suites", "program")
 
-    def __init__(self, base: Any, program: Any) -> None:
-        self._base = base
+    def __init__(self, version: Any, method_test_suites: Any, program: Any) -> None:
+        self.version = version
+        self.method_test_suites = method_test_suites
         self.program = program
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._base, name)
 
-
-def _root(bundled: Any) -> Tuple[Any, bool]:
-    """What the codec encodes: ``bundled`` with its program read once, a
-    file-backed one as a :class:`FileBlob` (then True: it streams)."""
-    check_object("", bundled, _TABLE, _ROOT)
-    try:
-        program = bundled.program
-    except AttributeError:
-        raise missing("", bundled, "program", _TABLE, _FIELDS, _ROOT) from None
-    except Exception as exc:  # a property that raises: its error, with the place
-        raise unreadable("program", exc) from None
+def _root(bundled: Any) -> Tuple[_Root, bool]:
+    """What the codec encodes: ``bundled``'s fields, a file-backed program as
+    a :class:`FileBlob` (then True: it streams). EncodeError naming a missing
+    or unreadable field, as the codec's check would."""
+    fields = []
+    for name in _FIELDS:
+        try:
+            fields.append(getattr(bundled, name))
+        except AttributeError:
+            check_object("", bundled, _TABLE, _ROOT)
+            raise missing("", bundled, name, _TABLE, _FIELDS, _ROOT) from None
+        except Exception as exc:  # a property that raises: its error, with the place
+            raise unreadable(name, exc) from None
+    version, suites, program = fields
     if program is not None and not isinstance(program, (bytes, bytearray, memoryview)) \
             and is_file_backed(program):
-        return _WithProgram(bundled, FileBlob("program", program)), True
-    return _WithProgram(bundled, program), False
+        return _Root(version, suites, FileBlob("program", program)), True
+    return _Root(version, suites, program), False
 
 
 def _program_error(exc: EncodeError, program: Any) -> EncodeError:

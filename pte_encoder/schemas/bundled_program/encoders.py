@@ -17,7 +17,7 @@ from math import copysign
 from typing import Any, Callable, Dict, List, Tuple
 
 from ...engine.codec import LayoutEncoders, Encoder
-from ...engine.templates import BIG_BLOB, SHORT_VECTOR, items
+from ...engine.templates import BIG_BLOB, FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES, items
 from ...engine.values import bool_bytes, present_integer, to_bool, to_float, ubytes
 from ...engine.writer import Writer
 
@@ -154,7 +154,7 @@ def build(codec: LayoutEncoders) -> Encoder:
 
     packers_BundledMethodTestCase = codec.packers('BundledMethodTestCase')
 
-    def _BundledMethodTestCase(w: Writer, o: Any) -> int:
+    def _write_BundledMethodTestCase(w: Writer, o: Any) -> int:
         v = o.inputs
         c0 = None if v is None else w.tables(v, _Value)
         v = o.expected_outputs
@@ -164,9 +164,39 @@ def build(codec: LayoutEncoders) -> Encoder:
         packer = packers_BundledMethodTestCase.get(key) or new_packer('BundledMethodTestCase', key)
         return w.finish_table(start, packer, [c0, c1])
 
+    def _collect_BundledMethodTestCase(o: Any, values: List[Any]) -> Any:
+        v = o.inputs
+        if v is None:
+            k0 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k0 = tuple([_collect_Value(x, values) for x in v]) if v else ()
+            if None in k0:
+                return None
+        else:
+            return None
+        v = o.expected_outputs
+        if v is None:
+            k1 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k1 = tuple([_collect_Value(x, values) for x in v]) if v else ()
+            if None in k1:
+                return None
+        else:
+            return None
+        return (k0, k1)
+
+    def _BundledMethodTestCase(w: Writer, o: Any) -> int:
+        if w.serial == 1 or not w.aligned_templates:  # the first buffer: see Writer.small_table
+            return _write_BundledMethodTestCase(w, o)
+        values: List[Any] = []
+        shape = _collect_BundledMethodTestCase(o, values)
+        if shape is None or len(values) > SMALL_VALUES:
+            return _write_BundledMethodTestCase(w, o)
+        return w.aligned_small_table('BundledMethodTestCase', shape, values, _write_BundledMethodTestCase, o)
+
     packers_BundledMethodTestSuite = codec.packers('BundledMethodTestSuite')
 
-    def _BundledMethodTestSuite(w: Writer, o: Any) -> int:
+    def _write_BundledMethodTestSuite(w: Writer, o: Any) -> int:
         v = o.method_name
         c0 = None if v is None else w.string(v)
         v = o.test_cases
@@ -175,6 +205,34 @@ def build(codec: LayoutEncoders) -> Encoder:
         key = start & 7 | (c0 is not None) << 3 | (c1 is not None) << 4
         packer = packers_BundledMethodTestSuite.get(key) or new_packer('BundledMethodTestSuite', key)
         return w.finish_table(start, packer, [c0, c1])
+
+    def _collect_BundledMethodTestSuite(o: Any, values: List[Any]) -> Any:
+        v = o.method_name
+        if v is None:
+            k0 = None
+        else:
+            v = v.encode()
+            values.append(v)
+            k0 = len(v)
+        v = o.test_cases
+        if v is None:
+            k1 = None
+        elif v.__class__ is list and len(v) <= FLAT_VECTOR:
+            k1 = tuple([_collect_BundledMethodTestCase(x, values) for x in v]) if v else ()
+            if None in k1:
+                return None
+        else:
+            return None
+        return (k0, k1)
+
+    def _BundledMethodTestSuite(w: Writer, o: Any) -> int:
+        if w.serial == 1 or not w.aligned_templates:  # the first buffer: see Writer.small_table
+            return _write_BundledMethodTestSuite(w, o)
+        values: List[Any] = []
+        shape = _collect_BundledMethodTestSuite(o, values)
+        if shape is None or len(values) > SMALL_VALUES:
+            return _write_BundledMethodTestSuite(w, o)
+        return w.aligned_small_table('BundledMethodTestSuite', shape, values, _write_BundledMethodTestSuite, o)
 
     packers_BundledProgram = codec.packers('BundledProgram')
 
