@@ -18,7 +18,8 @@ new process, and decoding (decode_flatbuffer, decode_program) against
 ExecuTorch's way back. Last, .ptd data files: encode_data_file against
 ExecuTorch's serializer (JSON + flatc --binary, header, segments) on 10,000
 small tensors, and write_data_file's peak memory with 256 MiB of
-file-backed weights. Needs the test extra (flatbuffers, flatc).
+file-backed weights. Then .bpte bundled programs (benchmarks/bundled.py).
+Needs the test extra (flatbuffers, flatc).
 """
 
 from __future__ import annotations
@@ -302,8 +303,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     notes += ptd_notes(32 if args.quick else 256)
     for note in notes:
         print(note)
+    import bundled  # .bpte files: benchmarks/bundled.py
+    print(" | ".join(bundled.HEADER))
+    bundled_rows, bundled_notes = bundled.measure(args.quick)
+    for note in bundled_notes:
+        print(note)
     if args.markdown:
-        Path(args.markdown).write_text(markdown(rows, notes))
+        Path(args.markdown).write_text(markdown(rows, notes) + "\n## .bpte bundled programs\n\n"
+                                       + bundled.markdown(bundled_rows, bundled_notes))
     if args.regimes:
         regimes_section(args.quick, args.markdown)
     return 0
