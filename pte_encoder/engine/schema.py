@@ -131,13 +131,16 @@ class Schema:
     def flat_tables(self) -> Tuple[str, ...]:
         """Tables whose whole subtree the templates write with one struct: no
         table vectors, and only such tables below. A force-aligned [ubyte]
-        may be in it (see :meth:`aligned_tables`)."""
+        may be in it beside other fields (see :meth:`aligned_tables`); a
+        table holding nothing else (a program's Buffer) is not flat: its
+        template would pack only the blob, copying it."""
         flat: Dict[str, None] = {}
         changed = True
         while changed:
             changed = False
             for table, fields in self.tables.items():
-                if table in flat or any(f.kind == "TABLE_VECTOR" for f in fields):
+                if table in flat or any(f.kind == "TABLE_VECTOR" for f in fields) \
+                        or (len(fields) == 1 and fields[0].force_align):
                     continue
                 if all(t in flat for t in self.subtables(table)):
                     flat[table] = None
@@ -169,19 +172,16 @@ class Schema:
         """Tables that are not flat, but whose subtree the templates still write
         with one struct when it is small (its table vectors short: see
         Writer.small_table): no force_align, and only flat or such tables
-        below, none of which holds a force-aligned vector of its own (a
-        vector of blobs, such as a program's constants, stays out). A small
-        method (ExecutionPlan), its chains, its delegates; a bundled
-        program's test cases."""
+        below (flat ones may hold force-aligned vectors: see
+        :meth:`aligned_tables`). A small method (ExecutionPlan), its chains,
+        its delegates; a bundled program's test cases and suites."""
         flat = set(self.flat_tables())
-        holders = {table for table, _name, _align in self.force_aligned}
         small: Dict[str, None] = {}
         changed = True
         while changed:
             changed = False
             for table, fields in self.tables.items():
-                if table in flat or table in small or table in holders \
-                        or any(t in holders for t in self.subtables(table)):
+                if table in flat or table in small or any(f.force_align for f in fields):
                     continue
                 if all(t in flat or t in small for t in self.subtables(table)):
                     small[table] = None

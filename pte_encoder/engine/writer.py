@@ -54,9 +54,12 @@ class Writer:
         self.aligns = aligns  # force_align of each aligned field, in Schema.force_aligned order
         # Whether templates take subtrees holding force-aligned vectors, and
         # the start modulo what their templates depend on (aligned_subtree).
-        largest = max([8] + [aligns[i] for i in templates.aligned_indexes])
-        self.aligned_templates = largest <= MAX_TEMPLATE_ALIGN
-        self._aligned_mask = largest - 1
+        self.aligned_templates = True
+        self._aligned_mask = 7
+        if templates.aligned_indexes:
+            largest = max([8] + [aligns[i] for i in templates.aligned_indexes])
+            self.aligned_templates = largest <= MAX_TEMPLATE_ALIGN
+            self._aligned_mask = largest - 1
         self.policy = policy  # the layout the templates were made for
         self._templates = templates
         self._shapes = templates.shapes

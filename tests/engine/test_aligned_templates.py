@@ -1,9 +1,10 @@
 """Flat subtrees holding force-aligned byte vectors (Schema.aligned_tables): a
-bundled program's test values (Value, Tensor with its 16-aligned data), a
-program's constants and inline delegate data. Their templates depend on
-where the subtree starts modulo the alignments; big blobs and wide
-alignments go through the writer. Each case at every start modulo 64, in
-both layouts, against flatc and the flatbuffers runtime."""
+bundled program's test values (Value, Tensor with its 16-aligned data) and
+the test cases holding them. Their templates depend on where the subtree
+starts modulo the alignments; big blobs and wide alignments go through the
+writer. Each case at every start modulo 64, in both layouts, against flatc
+and the flatbuffers runtime; a program's constants and inline delegate data
+(tables holding only a blob: written through the writer) likewise."""
 
 from __future__ import annotations
 
@@ -86,11 +87,22 @@ def test_program_constants_and_delegate_data_at_every_alignment(alignment: Optio
         assert encode("flatbuffers") == builder
 
 
-def test_wide_alignments_write_through_the_writer() -> None:
-    program = pe.Program(version=0, constant_buffer=[pe.Buffer(storage=bytes(n)) for n in (1, 2, 3)])
-    aligns = PROGRAM.aligns({("Buffer", "storage"): 2 * MAX_TEMPLATE_ALIGN})
-    before = {key for key in PROGRAM.layout("flatc").templates.shapes if key[0] == "Buffer"}
-    for _ in range(2):
-        PROGRAM.encode(program, aligns)
-    after = {key for key in PROGRAM.layout("flatc").templates.shapes if key[0] == "Buffer"}
-    assert not any(key[1][1] == tuple(aligns) for key in after - before)
+def test_wide_alignments_write_through_the_writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    bundled = _bundled("forward", [1, 2, 3, 40])
+    wide = BUNDLED_PROGRAM.aligns({("Tensor", "data"): 2 * MAX_TEMPLATE_ALIGN})
+    for aligns in (wide, BUNDLED_PROGRAM.aligns({("Tensor", "data"): MAX_TEMPLATE_ALIGN})):
+        expected = _through_the_writer(monkeypatch, lambda: BUNDLED_PROGRAM.encode(bundled, aligns))
+        for _ in range(3):
+            assert BUNDLED_PROGRAM.encode(bundled, aligns) == expected
+    learnt = {key[1][1] for key in BUNDLED_PROGRAM.layout("flatc").templates.shapes if key[0] == "Value"}
+    assert tuple(BUNDLED_PROGRAM.aligns({("Tensor", "data"): MAX_TEMPLATE_ALIGN})) in learnt
+    assert tuple(wide) not in learnt
+
+
+def test_which_tables_hold_force_aligned_vectors() -> None:
+    assert BUNDLED_PROGRAM.schema.aligned_tables() == {
+        "Tensor": (0,), "Value": (0,), "BundledMethodTestCase": (0,), "BundledMethodTestSuite": (0,)}
+    # a table holding only a blob gains nothing from a template (it would copy the blob)
+    assert PROGRAM.schema.aligned_tables() == {}
+    assert "Buffer" not in PROGRAM.schema.flat_tables()
+    assert "BackendDelegateInlineData" not in PROGRAM.schema.flat_tables()

@@ -17,7 +17,7 @@ from math import copysign
 from typing import Any, Callable, Dict, List, Tuple
 
 from ...engine.codec import LayoutEncoders, Encoder
-from ...engine.templates import BIG_BLOB, FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES, items
+from ...engine.templates import FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES, items
 from ...engine.values import bool_bytes, present_integer, to_bool, to_float, ubytes
 from ...engine.writer import Writer
 
@@ -669,21 +669,9 @@ def build(codec: LayoutEncoders) -> Encoder:
         values += (s0, s1, s2)
         return w.subtree('NonConstBufferDevice', ((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), (s2 != 0 if s2.__class__ is int or isinstance(s2, int) else present_integer(s2, 0))), values)
 
-    def _collect_Buffer(o: Any, values: List[Any]) -> Any:
-        v = o.storage
-        if v is None:
-            k0 = None
-        else:
-            v = bytes(v) if v.__class__ is list else ubytes(v)
-            values.append(v)
-            k0 = len(v)
-            if k0 >= BIG_BLOB:
-                return None
-        return (k0,)
-
     packers_Buffer = codec.packers('Buffer')
 
-    def _write_Buffer(w: Writer, o: Any) -> int:
+    def _Buffer(w: Writer, o: Any) -> int:
         v = o.storage
         c0 = None if v is None else w.byte_vector(v, w.aligns[0])
         start = w.size
@@ -691,43 +679,15 @@ def build(codec: LayoutEncoders) -> Encoder:
         packer = packers_Buffer.get(key) or new_packer('Buffer', key)
         return w.finish_table(start, packer, [c0])
 
-    def _Buffer(w: Writer, o: Any) -> int:
-        if w.aligned_templates:
-            values: List[Any] = []
-            shape = _collect_Buffer(o, values)
-            if shape is not None:
-                return w.aligned_subtree('Buffer', shape, values)
-        return _write_Buffer(w, o)
-
-    def _collect_BackendDelegateInlineData(o: Any, values: List[Any]) -> Any:
-        v = o.data
-        if v is None:
-            k0 = None
-        else:
-            v = bytes(v) if v.__class__ is list else ubytes(v)
-            values.append(v)
-            k0 = len(v)
-            if k0 >= BIG_BLOB:
-                return None
-        return (k0,)
-
     packers_BackendDelegateInlineData = codec.packers('BackendDelegateInlineData')
 
-    def _write_BackendDelegateInlineData(w: Writer, o: Any) -> int:
+    def _BackendDelegateInlineData(w: Writer, o: Any) -> int:
         v = o.data
         c0 = None if v is None else w.byte_vector(v, w.aligns[1])
         start = w.size
         key = start & 7 | (c0 is not None) << 3
         packer = packers_BackendDelegateInlineData.get(key) or new_packer('BackendDelegateInlineData', key)
         return w.finish_table(start, packer, [c0])
-
-    def _BackendDelegateInlineData(w: Writer, o: Any) -> int:
-        if w.aligned_templates:
-            values: List[Any] = []
-            shape = _collect_BackendDelegateInlineData(o, values)
-            if shape is not None:
-                return w.aligned_subtree('BackendDelegateInlineData', shape, values)
-        return _write_BackendDelegateInlineData(w, o)
 
     def _collect_DataSegment(o: Any, values: List[Any]) -> Any:
         s0 = o.offset
