@@ -53,6 +53,7 @@ __all__ = ["encode_bundled_program", "write_bundled_program"]
 _ROOT = BUNDLED_PROGRAM.schema.name
 _TABLE = BUNDLED_PROGRAM.schema.root_table
 _FIELDS = [f.name for f in BUNDLED_PROGRAM.schema.tables[_TABLE]]
+_LAYOUTS = ("flatc", "flatbuffers")
 _PROGRAM_EXPECTED = "a bytes-like object, a list of integers or a file-backed object (FileData, FileBackedData)"
 
 
@@ -72,16 +73,18 @@ def _root(bundled: Any) -> Tuple[_Root, bool]:
     """What the codec encodes: ``bundled``'s fields, a file-backed program as
     a :class:`FileBlob` (then True: it streams). EncodeError naming a missing
     or unreadable field, as the codec's check would."""
-    fields = []
-    for name in _FIELDS:
-        try:
-            fields.append(getattr(bundled, name))
-        except AttributeError:
-            check_object("", bundled, _TABLE, _ROOT)
-            raise missing("", bundled, name, _TABLE, _FIELDS, _ROOT) from None
-        except Exception as exc:  # a property that raises: its error, with the place
-            raise unreadable(name, exc) from None
-    version, suites, program = fields
+    name = "version"  # (each field read once, in order; the one that fails is named)
+    try:
+        version = bundled.version
+        name = "method_test_suites"
+        suites = bundled.method_test_suites
+        name = "program"
+        program = bundled.program
+    except AttributeError:
+        check_object("", bundled, _TABLE, _ROOT)
+        raise missing("", bundled, name, _TABLE, _FIELDS, _ROOT) from None
+    except Exception as exc:  # a property that raises: its error, with the place
+        raise unreadable(name, exc) from None
     if program is not None and not isinstance(program, (bytes, bytearray, memoryview)) \
             and is_file_backed(program):
         return _Root(version, suites, FileBlob("program", program)), True
@@ -120,7 +123,8 @@ def encode_bundled_program(bundled: BundledProgramInput, *, layout: LayoutName =
     :class:`EncodeError` naming the place of a bad value, or giving the size
     of a buffer over the format's 2 GiB limit; ``bundled`` is not modified.
     """
-    BUNDLED_PROGRAM.layout(layout)
+    if layout.__class__ is not str or layout not in _LAYOUTS:
+        BUNDLED_PROGRAM.layout(layout)  # EncodeError, before anything else
     root, streamed = _root(bundled)
     if not streamed:
         try:
