@@ -153,6 +153,12 @@ class Schema:
         templates depend on where the subtree starts modulo the alignments
         (the writer's ``aligns``), and a big blob there is written through
         the writer instead (the _collect_ function gives None)."""
+        # (Made for each codec's templates, the program's at import: a schema
+        # whose force-aligned fields are all in tables that cannot be flat
+        # has none, found without computing the flat tables.)
+        if not any(len(self.tables[table]) > 1 and not self.fields(table, "TABLE_VECTOR")
+                   for table, _name, _align in self.force_aligned):
+            return {}
         flat = self.flat_tables()
         small = self.small_tables()
         found: Dict[str, Tuple[int, ...]] = {}

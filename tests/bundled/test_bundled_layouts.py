@@ -19,6 +19,7 @@ import math
 import struct
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,3 +119,34 @@ def test_executorch_reader_rounds_doubles_and_ours_does_not() -> None:
     assert [v.val.double_val for v in inputs] == [1.234567890123, 0.0]
     ours = pe.decode_bundled_program(data)
     assert [v.val.double_val for v in ours.method_test_suites[0].test_cases[0].inputs] == [exact, 4.9e-102]  # type: ignore[index, union-attr]
+
+
+def test_every_scalar_type_and_value_kind_in_both_layouts() -> None:
+    values = [bp.Value(bp.Tensor(t, [1, 2], bytes(range(int(t) % 7)), [1, 0])) for t in SCHEMA_SCALAR_TYPES]
+    values += [bp.Value(bp.Int(-2**63)), bp.Value(bp.Int(2**63 - 1)), bp.Value(bp.Bool(False)),
+               bp.Value(bp.Bool(True)), bp.Value(bp.Double(-1.5)), bp.Value(bp.Double(0.0))]
+    bundled = bp.BundledProgram(2**32 - 1, [bp.BundledMethodTestSuite("ünïcödé", [
+        bp.BundledMethodTestCase(values, values[::-1])]), bp.BundledMethodTestSuite("", [])], b"")
+    assert pe.encode_bundled_program(bundled) == legacy_writer().encode(bundled)
+    assert pe.encode_bundled_program(bundled, layout="flatbuffers") == default_writer().encode(bundled)
+    data = pe.encode_bundled_program(bundled)
+    ours = pe.decode_bundled_program(data)
+    inputs = ours.method_test_suites[0].test_cases[0].inputs  # type: ignore[index]
+    assert [int(v.val.scalar_type) for v in inputs[:len(SCHEMA_SCALAR_TYPES)]] == \
+        [int(t) for t in SCHEMA_SCALAR_TYPES]  # type: ignore[union-attr]
+    # ExecuTorch's reader cannot read QUINT4X2 and QUINT2X4 back (its enum spells them QUINT4x2...)
+    with pytest.raises(KeyError, match="QUINT4X2"):
+        executorch_reader().decode(data)
+
+
+def test_importing_the_package_does_not_load_the_bundled_modules() -> None:
+    import subprocess
+    import sys
+    from helpers import ROOT
+    script = ("import sys, pte_encoder as pe\n"
+              "assert not any('bundled' in name for name in sys.modules), 'bundled loaded'\n"
+              "assert pe.bundled.BundledProgram.__name__ == 'BundledProgram'\n"
+              "assert callable(pe.encode_bundled_program) and 'bundled' in dir(pe)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
