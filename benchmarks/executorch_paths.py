@@ -1,5 +1,6 @@
 """ExecuTorch 1.5.1's two ways of serializing a Program, its .ptd
-serializer and its XNNPACK delegate blob writer, rebuilt for comparison.
+serializer, its two .bpte writers and .bpte reader, and its XNNPACK delegate
+blob writer, rebuilt for comparison.
 
 (b) the default since 1.2 (``exir/_serialize/_flatbuffer_program.py``):
     convert the program to the object-API classes that ``flatc --python
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import enum
 import importlib
 import json
 import math
@@ -56,11 +58,17 @@ def _camel(name: str) -> str:
 class ObjectApiPath:
     """Path (b): object-API classes packed by the flatbuffers runtime."""
 
-    def __init__(self, workdir: Path) -> None:
+    @staticmethod
+    def generate(workdir: Path) -> None:
+        """The object-API classes of every schema of schema/, in workdir/object_api."""
         out = workdir / "object_api"
         schemas = sorted(str(p) for p in (ROOT / "schema").glob("*.fbs"))
         if not (out / PACKAGE).is_dir():  # generated once per workdir; reused by later instances
             subprocess.run([flatc(), "--python", "--gen-object-api", "-o", str(out), *schemas], check=True)
+
+    def __init__(self, workdir: Path) -> None:
+        out = workdir / "object_api"
+        self.generate(workdir)
         # Import the generated package, then give its name back to whatever
         # held it (the tests' reference reader has the same package name);
         # Pack needs nothing imported later.
@@ -450,3 +458,278 @@ def xnnpack_blob(flatbuffer: bytes, constant_data: bytes = b"") -> bytes:
               + len(constant_data).to_bytes(8, "little"))
     return (header.ljust(header_size, b"\0") + flatbuffer.ljust(flat_size, b"\0")
             + bytes(constant_data))
+
+
+# --- Bundled programs (.bpte): devtools/bundled_program/serialize/__init__.py of
+# ExecuTorch 1.5.1, with exir/_serialize/_flatbuffer_program.py's packers.
+
+BUNDLED_PACKAGE = "bundled_program_flatbuffer"
+BUNDLED_IDENTIFIER = b"BP08"  # ExecuTorch reads it from its .fbs with a regex
+
+
+def _aligned_byte_vector(builder: Any, data: bytes, alignment: int) -> int:
+    """``_create_aligned_byte_vector``: StartVector(1, n, alignment) (the
+    length 4-aligned, the items ``alignment``-aligned, minalign raised, also
+    for n == 0), the bytes copied in as one block, EndVector."""
+    if alignment <= 0 or alignment & (alignment - 1):
+        raise ValueError(f"Bad alignment {alignment}")
+    builder.StartVector(1, len(data), alignment)
+    builder.head = builder.Head() - len(data)
+    builder.Bytes[builder.Head():builder.Head() + len(data)] = data
+    return int(builder.EndVector())
+
+
+def _coerce_bytes(data: Any) -> bytes:
+    """``_coerce_bytes``: bytes as they are; bytearray and memoryview copied;
+    ``.tobytes()`` if there is one; else ``bytes(data)`` (a list of ints)."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, bytearray):
+        return bytes(data)
+    if isinstance(data, memoryview):
+        return data.tobytes()
+    tobytes = getattr(data, "tobytes", None)
+    if callable(tobytes):
+        return bytes(tobytes())
+    return bytes(data)
+
+
+class ObjectApiBundledPath:
+    """ExecuTorch 1.5.1's default .bpte writer,
+    ``serialize_from_bundled_program_to_flatbuffer``: its ``_convert_*``
+    functions make the object-API classes (``flatc --python
+    --gen-object-api``, as ObjectApiPath makes them) from the ``bp_schema``
+    dataclasses, ``_install_fast_packers`` replaces ``TensorT.Pack`` and
+    ``BundledProgramT.Pack`` (byte vectors as one block: ``data`` aligned 16,
+    ``dim_order`` 1, ``program`` 32), then ``Builder()``, ``Pack``,
+    ``Finish(root, file_identifier=b"BP08")``, ``bytes(Output())``.
+
+    ExecuTorch picks each value's member by ``isinstance`` against its
+    ``bp_schema`` classes; here by class name, the same for its dataclasses
+    (anything else, None included, is an empty Value, as there)."""
+
+    def __init__(self, workdir: Path) -> None:
+        ObjectApiPath.generate(workdir)
+        out = workdir / "object_api"
+        names = ("Tensor", "Int", "Bool", "Double", "Value", "ValueUnion", "BundledMethodTestCase",
+                 "BundledMethodTestSuite", "BundledProgram")
+        saved = {name: module for name, module in sys.modules.items()
+                 if name == BUNDLED_PACKAGE or name.startswith(BUNDLED_PACKAGE + ".")}
+        for name in saved:
+            del sys.modules[name]
+        sys.path.insert(0, str(out))
+        try:
+            self.m = {name: importlib.import_module(f"{BUNDLED_PACKAGE}.{name}") for name in names}
+        finally:
+            sys.path.remove(str(out))
+            for name in [n for n in sys.modules if n == BUNDLED_PACKAGE or n.startswith(BUNDLED_PACKAGE + ".")]:
+                del sys.modules[name]
+            sys.modules.update(saved)
+        self._install_fast_packers()
+        union = self.m["ValueUnion"].ValueUnion
+        self.members = {"Tensor": (union.Tensor, self._tensor), "Int": (union.Int, self._int),
+                        "Bool": (union.Bool, self._bool), "Double": (union.Double, self._double)}
+
+    def _install_fast_packers(self) -> None:
+        T, P = self.m["Tensor"], self.m["BundledProgram"]
+
+        def pack_tensor(obj: Any, builder: Any) -> int:  # _pack_tensor
+            sizes = data = dim_order = None
+            if obj.sizes is not None:
+                T.TensorStartSizesVector(builder, len(obj.sizes))
+                for i in reversed(range(len(obj.sizes))):
+                    builder.PrependInt32(obj.sizes[i])
+                sizes = builder.EndVector()
+            if obj.data is not None:
+                data = _aligned_byte_vector(builder, obj.data, 16)
+            if obj.dimOrder is not None:
+                dim_order = _aligned_byte_vector(builder, obj.dimOrder, 1)
+            T.TensorStart(builder)
+            T.TensorAddScalarType(builder, obj.scalarType)
+            if sizes is not None:
+                T.TensorAddSizes(builder, sizes)
+            if data is not None:
+                T.TensorAddData(builder, data)
+            if dim_order is not None:
+                T.TensorAddDimOrder(builder, dim_order)
+            return int(T.TensorEnd(builder))
+
+        def pack_bundled_program(obj: Any, builder: Any) -> int:  # _pack_bundled_program
+            suites = program = None
+            if obj.methodTestSuites is not None:
+                offsets = [suite.Pack(builder) for suite in obj.methodTestSuites]
+                P.BundledProgramStartMethodTestSuitesVector(builder, len(offsets))
+                for offset in reversed(offsets):
+                    builder.PrependUOffsetTRelative(offset)
+                suites = builder.EndVector()
+            if obj.program is not None:
+                program = _aligned_byte_vector(builder, obj.program, 32)
+            P.BundledProgramStart(builder)
+            P.BundledProgramAddVersion(builder, obj.version)
+            if suites is not None:
+                P.BundledProgramAddMethodTestSuites(builder, suites)
+            if program is not None:
+                P.BundledProgramAddProgram(builder, program)
+            return int(P.BundledProgramEnd(builder))
+
+        T.TensorT.Pack = pack_tensor
+        P.BundledProgramT.Pack = pack_bundled_program
+
+    # ExecuTorch's _convert_* functions
+    def _tensor(self, val: Any) -> Any:
+        out = self.m["Tensor"].TensorT()
+        out.scalarType = int(val.scalar_type)
+        out.sizes = list(val.sizes)
+        out.data = _coerce_bytes(val.data)
+        out.dimOrder = _coerce_bytes(val.dim_order)
+        return out
+
+    def _int(self, val: Any) -> Any:
+        out = self.m["Int"].IntT()
+        out.intVal = val.int_val
+        return out
+
+    def _bool(self, val: Any) -> Any:
+        out = self.m["Bool"].BoolT()
+        out.boolVal = val.bool_val
+        return out
+
+    def _double(self, val: Any) -> Any:
+        out = self.m["Double"].DoubleT()
+        out.doubleVal = val.double_val
+        return out
+
+    def _value(self, value: Any) -> Any:
+        out = self.m["Value"].ValueT()
+        member = self.members.get(type(value.val).__name__)
+        if member is None:
+            out.valType, out.val = 0, None
+        else:
+            out.valType, out.val = member[0], member[1](value.val)
+        return out
+
+    def convert(self, bp: Any) -> Any:
+        """``_convert_bundled_program``."""
+        suites = []
+        for suite in bp.method_test_suites:
+            suite_t = self.m["BundledMethodTestSuite"].BundledMethodTestSuiteT()
+            suite_t.methodName = suite.method_name
+            cases = []
+            for case in suite.test_cases:
+                case_t = self.m["BundledMethodTestCase"].BundledMethodTestCaseT()
+                case_t.inputs = [self._value(v) for v in case.inputs]
+                case_t.expectedOutputs = [self._value(v) for v in case.expected_outputs]
+                cases.append(case_t)
+            suite_t.testCases = cases
+            suites.append(suite_t)
+        root = self.m["BundledProgram"].BundledProgramT()
+        root.version = bp.version
+        root.methodTestSuites = suites
+        root.program = _coerce_bytes(bp.program)
+        return root
+
+    def encode(self, bp: Any) -> bytes:
+        root = self.convert(bp)
+        builder = flatbuffers.Builder()
+        builder.Finish(root.Pack(builder), file_identifier=BUNDLED_IDENTIFIER)
+        return bytes(builder.Output())
+
+
+def _bundled_schema_folder(workdir: Path) -> Path:
+    """The schema under the names ExecuTorch gives its files
+    (bundled_program_schema.fbs, scalar_type.fbs), in ``workdir``."""
+    folder = workdir / "bundled-schema"
+    if not folder.is_dir():
+        folder.mkdir()
+        (folder / "bundled_program_schema.fbs").write_text((ROOT / "schema" / "bundled_program.fbs").read_text())
+        (folder / "scalar_type.fbs").write_text((ROOT / "schema" / "scalar_type.fbs").read_text())
+    return folder
+
+
+class FlatcBundledPath:
+    """ExecuTorch's legacy .bpte writer,
+    ``convert_to_flatbuffer(serialize_from_bundled_program_to_json(bp))``:
+    ``json.dumps(bp, cls=_DataclassEncoder)`` (compact, ASCII), written as
+    ``bundled_program_schema.json`` beside the schema, then ``flatc --binary``."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.flatc = flatc()
+        self.schema = _bundled_schema_folder(workdir) / "bundled_program_schema.fbs"
+
+    @staticmethod
+    def to_json(bp: Any) -> str:
+        return json.dumps(bp, cls=_DataclassJson)
+
+    def encode(self, bp: Any) -> bytes:
+        return self.binary(self.to_json(bp))
+
+    def binary(self, text: str) -> bytes:
+        """What ``flatc --binary`` writes for the JSON ``text``."""
+        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
+            source = Path(tmp) / "bundled_program_schema.json"
+            source.write_bytes(text.encode("ascii"))
+            subprocess.run([self.flatc, "--binary", "-o", tmp, str(self.schema), str(source)],
+                           check=True, capture_output=True)
+            return (Path(tmp) / "bundled_program_schema.bpte").read_bytes()
+
+
+def json_to_dataclass(value: Any, cls: Any) -> Any:
+    """ExecuTorch's ``_json_to_dataclass`` (exir/_serialize/_dataclass.py), for
+    classes without postponed annotations: a field annotated with a string
+    naming a Union gets the member named by ``<field>_type``; any other key
+    must be there (TypeError); None stays None; a dataclass recurses;
+    ``List[T]`` maps over the items (non-dataclass items as they are); an
+    enum is looked up by name, ``T[value]``; other types are called on the
+    value (``int``, ``bytes``, ``float``, ``bool``, ``str``)."""
+    if not dataclasses.is_dataclass(cls) or dataclasses.is_dataclass(value):
+        return value
+    hints = typing.get_type_hints(cls)
+    data: Dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        key, kind = f.name, f.type
+        if isinstance(kind, str) and typing.get_origin(hints[key]) is typing.Union:
+            member = [m for m in typing.get_args(hints[key]) if m.__name__ == value[key + "_type"]][0]
+            data[key] = json_to_dataclass(value[key], member)
+            continue
+        if key not in value:
+            raise TypeError(f"Invalid Buffer. Received no value for field: {key}, "
+                            f"but {key} : {kind} is not an Optional type.")
+        item = value[key]
+        if item is None:
+            data[key] = None
+        elif dataclasses.is_dataclass(kind):
+            data[key] = json_to_dataclass(item, kind)
+        elif typing.get_origin(kind) is list:
+            data[key] = [json_to_dataclass(e, typing.get_args(kind)[0]) for e in item]
+        elif isinstance(kind, type) and issubclass(kind, enum.Enum):
+            data[key] = kind[item]
+        else:
+            data[key] = kind(item)
+    return cls(**data)
+
+
+class ExecuTorchBundledReader:
+    """ExecuTorch's ``deserialize_from_flatbuffer_to_bundled_program``: the
+    bytes to ``schema.bin``, ``flatc --json --defaults-json --strict-json``
+    (no ``--raw-binary``: flatc checks the identifier), ``json.loads``, then
+    ``_json_to_dataclass`` into ``bp_schema.BundledProgram`` (``bp_schema``:
+    the module of its dataclasses, as tests/executorch_bundled_mirror.py
+    mirrors them)."""
+
+    def __init__(self, workdir: Path, bp_schema: Any) -> None:
+        self.workdir = workdir
+        self.flatc = flatc()
+        self.schema = _bundled_schema_folder(workdir) / "bundled_program_schema.fbs"
+        self.bp_schema = bp_schema
+
+    def to_json(self, data: bytes) -> bytes:
+        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
+            (Path(tmp) / "schema.bin").write_bytes(bytes(data))
+            subprocess.run([self.flatc, "--json", "--defaults-json", "--strict-json", "-o", tmp,
+                            str(self.schema), "--", str(Path(tmp) / "schema.bin")],
+                           check=True, capture_output=True)
+            return (Path(tmp) / "schema.json").read_bytes()
+
+    def decode(self, data: bytes) -> Any:
+        return json_to_dataclass(json.loads(self.to_json(data)), self.bp_schema.BundledProgram)

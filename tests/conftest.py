@@ -12,7 +12,7 @@ _TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(_TESTS.parent / "tools"))
 # The shared helpers (helpers.py, strategies.py, ...), and the test modules
 # whose builders other layers' tests reuse (test_layouts.packed, ...).
-for _folder in ("pte", "ptd", "common", "engine", "cli"):
+for _folder in ("pte", "ptd", "common", "engine", "cli", "bundled"):
     sys.path.insert(0, str(_TESTS / _folder))
 sys.path.insert(0, str(_TESTS))
 

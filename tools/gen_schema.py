@@ -698,6 +698,7 @@ def encoder_lines(schema: Schema, table: str) -> List[str]:
     order, then the table."""
     body, values, bits = deprecated_lines(schema, table, "o", "    "), {}, []
     flat = schema.flat_tables()
+    aligned = schema.aligned_tables()
     for f in schema.tables[table]:
         name, kind, slot, elem = f.name, f.kind, f.slot, f.elem
         if kind == "SCALAR":
@@ -719,7 +720,7 @@ def encoder_lines(schema: Schema, table: str) -> List[str]:
                 call = "w.string(v)"
             elif kind == "TABLE":
                 call = f"_{elem}(w, v)"
-            elif kind == "TABLE_VECTOR" and elem in flat:
+            elif kind == "TABLE_VECTOR" and elem in flat and elem not in aligned:
                 # a short vector of flat tables is one subtree (Writer.flat_tables)
                 call = f"w.flat_tables({'[' + str(elem) + ']'!r}, v, _collect_{elem}, _{elem})"
             elif kind == "TABLE_VECTOR":
@@ -745,8 +746,10 @@ def encoder_lines(schema: Schema, table: str) -> List[str]:
     # by slot; a deprecated field's slot holds None (never present)
     slots = [values.get(i, "None") for i in range(max(values) + 1)] if values else []
     # A small table's encoder writes it as one subtree when it is small
-    # enough (small_lines); this one writes it through the writer.
-    encoder = f"_write_{table}" if table in schema.small_tables() else f"_{table}"
+    # enough (small_lines), and so does a flat table holding force-aligned
+    # vectors when the writer's aligns allow (aligned_lines); this one
+    # writes it through the writer.
+    encoder = f"_write_{table}" if table in schema.small_tables() or table in aligned else f"_{table}"
     return [
         f"packers_{table} = codec.packers({table!r})",
         "",
@@ -772,8 +775,12 @@ def deprecated_lines(schema: Schema, table: str, obj: str, indent: str) -> List[
 
 
 def flat_roots(schema: Schema, flat: Tuple[str, ...]) -> List[str]:
-    """Flat tables that other tables' encoders write, as whole subtrees."""
-    roots = {t for table in schema.tables if table not in flat for t in schema.subtables(table)}
+    """Flat tables that other tables' encoders write, as whole subtrees (a
+    flat table holding force-aligned vectors writes its children so too,
+    when it goes through the writer)."""
+    aligned = schema.aligned_tables()
+    roots = {t for table in schema.tables if table not in flat or table in aligned
+             for t in schema.subtables(table)}
     return [t for t in flat if t in roots]
 
 
@@ -801,6 +808,8 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
             children += [f"v = {obj}.{name}", "if v is None:", f"    {kind_var} = {var} = None", "else:",
                          f"    {kind_var}, collect = collect_{elem}[v.__class__.__name__]",
                          f"    {var} = collect(v, values)"]
+            if any(m in schema.aligned_tables() for m in schema.unions[str(elem)]):
+                children += [f"    if {var} is None:", "        return None"]  # a big blob below
             continue
         parts.append(var)
         if kind == "TABLE_VECTOR":
@@ -810,7 +819,7 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
             children += [f"v = {obj}.{name}", "if v is None:", f"    {var} = None",
                          "elif v.__class__ is list and len(v) <= FLAT_VECTOR:",
                          f"    {var} = tuple([_collect_{elem}(x, values) for x in v]) if v else ()"]
-            if elem not in schema.flat_tables():
+            if elem not in schema.flat_tables() or elem in schema.aligned_tables():
                 children += [f"    if None in {var}:", "        return None"]
             children += ["else:", "    return None"]
             continue
@@ -826,6 +835,8 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
                        "?": "bool_bytes(v)"}.get(str(elem), "v.encode()")
             children += ["if v is None:", f"    {var} = None", "else:",
                          f"    v = {convert}", "    values.append(v)", f"    {var} = len(v)"]
+            if f.force_align:  # a big blob is never packed: the table goes through the writer
+                children += [f"    if {var} >= BIG_BLOB:", "        return None"]
         elif elem == "d":
             children.append(f"{var} = None if v is None else items(v, 'd', values)")
         elif elem == "f":
@@ -849,9 +860,30 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
     return scalars + children, shape
 
 
+def aligned_lines(schema: Schema, table: str) -> List[str]:
+    """For a flat table holding force-aligned vectors (Schema.aligned_tables):
+    its _collect_ function (None for a blob too big to pack), its encoder
+    through the writer (_write_<Table>), and its encoder, which writes it as
+    one subtree when the writer's aligns allow (Writer.aligned_templates) and
+    the reader gives a shape, and else through the writer."""
+    lines, shape = flat_block(schema, table, "o", "")
+    return [f"def _collect_{table}(o: Any, values: List[Any]) -> Any:",
+            *[f"    {line}" for line in lines], f"    return {shape}", "",
+            *encoder_lines(schema, table),
+            f"def _{table}(w: Writer, o: Any) -> int:",
+            "    if w.aligned_templates:",
+            "        values: List[Any] = []",
+            f"        shape = _collect_{table}(o, values)",
+            "        if shape is not None:",
+            f"            return w.aligned_subtree({table!r}, shape, values)",
+            f"    return _write_{table}(w, o)", ""]
+
+
 def flat_lines(schema: Schema, table: str, root: bool, member: bool) -> List[str]:
     """For a flat table: the reader a union or a vector of it calls
     (``member``), and for a subtree's ``root``, its encoder."""
+    if table in schema.aligned_tables():
+        return aligned_lines(schema, table)
     lines, shape = flat_block(schema, table, "o", "")
     body = [f"    {line}" for line in lines]
     out = []
@@ -870,16 +902,20 @@ def small_lines(schema: Schema, table: str) -> List[str]:
     as one subtree when the reader allows, small enough (Writer.small_table),
     and otherwise through the writer (_write_<Table>)."""
     lines, shape = flat_block(schema, table, "o", "")
+    # (one holding force-aligned vectors: only when the writer's aligns allow, keyed by them)
+    aligned = table in schema.aligned_tables()
     return [f"def _collect_{table}(o: Any, values: List[Any]) -> Any:",
             *[f"    {line}" for line in lines], f"    return {shape}", "",
             f"def _{table}(w: Writer, o: Any) -> int:",
-            "    if w.serial == 1:  # the first buffer: see Writer.small_table",
+            "    if w.serial == 1"  + (" or not w.aligned_templates" if aligned else "")
+            + ":  # the first buffer: see Writer.small_table",
             f"        return _write_{table}(w, o)",
             "    values: List[Any] = []",
             f"    shape = _collect_{table}(o, values)",
             "    if shape is None or len(values) > SMALL_VALUES:",
             f"        return _write_{table}(w, o)",
-            f"    return w.small_table({table!r}, shape, values, _write_{table}, o)", ""]
+            f"    return w.{'aligned_small_table' if aligned else 'small_table'}({table!r}, shape, values, "
+            f"_write_{table}, o)", ""]
 
 
 def render_encoders(schema: Schema, schema_path: Path, engine: str,
@@ -904,7 +940,10 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str,
             functions += encoder_lines(schema, table)
             if table in schema.small_tables():
                 functions += small_lines(schema, table)
+    aligned = schema.aligned_tables()
     owners = {(f.elem, table in flat) for table in schema.tables for f in schema.fields(table, "UNION")}
+    # (a flat table holding force-aligned vectors may write its union through the writer too)
+    owners |= {(f.elem, False) for table in aligned for f in schema.fields(table, "UNION")}
     for name, members in schema.unions.items():
         if (name, True) in owners:
             functions.append(f"collect_{name}: Dict[str, Tuple[int, Callable[[Any, List[Any]], Any]]] = {{")
@@ -920,6 +959,8 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str,
     float32 = any(f.kind in ("SCALAR", "VECTOR") and f.elem == "f" for fields in schema.tables.values()
                   for f in fields)
     plan_names = "FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES" if schema.small_tables() else "SHORT_VECTOR"
+    if aligned:
+        plan_names = "BIG_BLOB, " + plan_names
     out = header(schema_path, f"The table encoders of schema/{schema_path.name}.")
     out += [
         "",

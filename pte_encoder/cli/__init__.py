@@ -1,5 +1,5 @@
 """The pte-encoder command: writing (cli/encode.py: ``encode``, ``encode-data``,
-``demo``; cli/xnnpack.py: ``encode-xnnpack``) and reading (cli/read.py:
+``demo``; cli/bundled.py: ``encode-bundled``; cli/xnnpack.py: ``encode-xnnpack``) and reading (cli/read.py:
 ``inspect``, ``decode``) ExecuTorch's files.
 Every failure is one line on stderr, with exit status 2."""
 
@@ -12,17 +12,19 @@ from typing import List, Optional
 
 from .. import __version__
 from ..engine.errors import FlatBufferError, one_line
-from . import encode, read, xnnpack
+from . import bundled, encode, read, xnnpack
 from .report import CommandError
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pte-encoder",
-        description="Write and read ExecuTorch program files (.pte) and data files (.ptd).")
+        description="Write and read ExecuTorch program files (.pte), data files (.ptd), "
+                    "bundled programs (.bpte) and XNNPACK delegate blobs.")
     parser.add_argument("--version", action="version", version=f"pte-encoder {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     encode.add_commands(commands)
+    bundled.add_commands(commands)
     read.add_commands(commands)
     xnnpack.add_commands(commands)
     return parser

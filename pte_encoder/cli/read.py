@@ -14,6 +14,7 @@ import json
 import os
 from typing import Any, Callable, Dict, List, NamedTuple
 
+from ..schemas.bundled_program.codec import BUNDLED_PROGRAM
 from ..schemas.flat_tensor.codec import FLAT_TENSOR
 from ..formats.pte.json import program_to_json
 from ..formats.common.output import write_file
@@ -21,7 +22,9 @@ from ..formats.pte.options import infer_options, options_to_json_form
 from ..formats.ptd.read import PtdFile, analyze_data_file
 from ..formats.common.mapped import map_file
 from ..formats.pte.read import decode_program
+from ..views.bundled import format_bundled_summary
 from ..views.summary import format_data_summary, format_summary, summarize, summarize_data_file
+from .bundled import decode_bundled_file, summarize_bundled_file
 from .report import CommandError, report_stream
 from .xnnpack import decode_blob, format_blob_summary, summarize_blob
 
@@ -135,6 +138,8 @@ KINDS: List[FileKind] = [
     # an XNNPACK delegate blob: its header's magic sits where an identifier does
     FileKind("XNNPACK blob", b"XH00", 4, summarize_blob, format_blob_summary, decode_blob),
     FileKind("XNNPACK blob", b"XN01", 4, summarize_blob, format_blob_summary, decode_blob),
+    FileKind(".bpte", BUNDLED_PROGRAM.schema.file_identifier, 4, summarize_bundled_file,
+             format_bundled_summary, decode_bundled_file),
 ]
 # A file of no kind above: a program (decode_program names the identifier it expected).
 PROGRAM_KIND = FileKind(".pte", b"ET12", 4, lambda data: summarize(decode_program(data)),
@@ -152,27 +157,30 @@ def kind_of(data: Any) -> FileKind:
 def add_commands(commands: Any) -> None:
     """Add ``inspect`` and ``decode`` to the pte-encoder subcommands."""
     inspect = commands.add_parser(
-        "inspect", help="show what is inside a .pte, a .ptd or an XNNPACK blob",
+        "inspect", help="show what is inside a .pte, .ptd, .bpte or an XNNPACK blob",
         description="Show a .pte file's methods (inputs, outputs, values by kind, operators "
                     "with call counts, delegates), its segments, constants, named data and "
                     "bytes by category; or a .ptd file's named data (sizes, dtype and "
-                    "shape), segments and bytes by category; or an XNNPACK delegate blob's "
-                    "graph (nodes by type, values, constants), as for each XNNPACK delegate "
-                    "of a .pte. The file is checked "
+                    "shape), segments and bytes by category; or a .bpte file's test cases "
+                    "(inputs and expected outputs) and its program, as for a .pte; or an "
+                    "XNNPACK delegate blob's graph (nodes by type, values, constants), as for "
+                    "each XNNPACK delegate of a .pte. The file is checked "
                     "throughout; a bad one is reported in one line.")
     inspect.add_argument("file", metavar="FILE")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
     inspect.set_defaults(run=_inspect)
     decode = commands.add_parser(
-        "decode", help="write a .pte's Program, or a .ptd's payload, in JSON",
+        "decode", help="write a .pte's Program, a .ptd's payload or a .bpte in JSON",
         description="Decode a .pte into the JSON form `encode` reads, constants and delegate "
                     "blobs back in the program; with --options-out, also the options (blobs "
                     "included) under which `encode` writes the same bytes again. Decode a "
                     ".ptd into the payload's JSON form `encode-data` reads (segment "
-                    "alignment and entry alignments inferred from the file). Decode an "
-                    "XNNPACK delegate blob into its graph's JSON form `encode-xnnpack` reads.")
-    decode.add_argument("file", metavar="FILE.pte|FILE.ptd")
-    decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json|PAYLOAD.json")
+                    "alignment and entry alignments inferred from the file). Decode a .bpte "
+                    "into ExecuTorch's dataclass JSON form with its layout, which "
+                    "`encode-bundled` writes back byte for byte. Decode an XNNPACK delegate "
+                    "blob into its graph's JSON form `encode-xnnpack` reads.")
+    decode.add_argument("file", metavar="FILE.pte|FILE.ptd|FILE.bpte|BLOB.bin")
+    decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json|PAYLOAD.json|BUNDLED.json|GRAPH.json")
     decode.add_argument("--options-out", metavar="OPTIONS.json")
     decode.add_argument("--constant-data-out", metavar="FILE",
                         help="an XNNPACK blob's constant data (for `encode-xnnpack --constant-data`)")

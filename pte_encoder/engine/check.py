@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence
 
 from .errors import EncodeError, bad_value, subpath
 from .schema import Schema
-from .values import PointerBufferError, holds_pointers, to_bool, to_float
+from .values import PointerBufferError, StreamedBlob, holds_pointers, to_bool, to_float
 
 # A [ubyte] vector or a string, like the whole FlatBuffer, must stay under
 # 2 GiB (the format's offsets are signed 32-bit).
@@ -96,14 +96,17 @@ def check_scalar(path: str, value: Any, fmt: str) -> None:
 
 def check_vector(path: str, value: Any, fmt: str) -> None:
     if fmt == "B" and not isinstance(value, (list, tuple)):
-        try:
-            view = memoryview(value)
-        except (TypeError, ValueError):  # ValueError: a released memoryview
-            raise bad_value(path, value, "a bytes-like object or a list of integers") from None
-        size, fmt = view.nbytes, view.format
-        view.release()
-        if holds_pointers(fmt):
-            raise bad_value(path, value, PointerBufferError(fmt).expected)
+        if isinstance(value, StreamedBlob):
+            size = len(value)
+        else:
+            try:
+                view = memoryview(value)
+            except (TypeError, ValueError):  # ValueError: a released memoryview
+                raise bad_value(path, value, "a bytes-like object or a list of integers") from None
+            size, fmt = view.nbytes, view.format
+            view.release()
+            if holds_pointers(fmt):
+                raise bad_value(path, value, PointerBufferError(fmt).expected)
         if size > MAX_VECTOR_BYTES:
             expected = f"at most {MAX_VECTOR_BYTES} bytes (the FlatBuffer limit)"
             raise EncodeError(f"{path}: expected {expected}, got {size} bytes",

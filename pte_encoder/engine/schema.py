@@ -140,24 +140,57 @@ class Schema:
 
     def flat_tables(self) -> Tuple[str, ...]:
         """Tables whose whole subtree the templates write with one struct: no
-        table vectors, no force_align, and only such tables below."""
+        table vectors, and only such tables below. A force-aligned [ubyte]
+        may be in it beside other fields (see :meth:`aligned_tables`); a
+        table holding nothing else (a program's Buffer) is not flat: its
+        template would pack only the blob, copying it."""
         flat: Dict[str, None] = {}
         changed = True
         while changed:
             changed = False
             for table, fields in self.tables.items():
-                if table in flat or any(f.kind == "TABLE_VECTOR" or f.force_align for f in fields):
+                if table in flat or any(f.kind == "TABLE_VECTOR" for f in fields) \
+                        or (len(fields) == 1 and fields[0].force_align):
                     continue
                 if all(t in flat for t in self.subtables(table)):
                     flat[table] = None
                     changed = True
         return tuple(t for t in self.tables if t in flat)
 
+    def aligned_tables(self) -> Dict[str, Tuple[int, ...]]:
+        """The flat and small tables whose subtree holds force-aligned vectors,
+        each with the indexes of those fields in :attr:`force_aligned`. Their
+        templates depend on where the subtree starts modulo the alignments
+        (the writer's ``aligns``), and a big blob there is written through
+        the writer instead (the _collect_ function gives None)."""
+        # (Made for each codec's templates, the program's at import: a schema
+        # whose force-aligned fields are all in tables that cannot be flat
+        # has none, found without computing the flat tables.)
+        if not any(len(self.tables[table]) > 1 and not self.fields(table, "TABLE_VECTOR")
+                   for table, _name, _align in self.force_aligned):
+            return {}
+        flat = self.flat_tables()
+        small = self.small_tables()
+        found: Dict[str, Tuple[int, ...]] = {}
+        changed = True
+        while changed:
+            changed = False
+            for table in flat + small:
+                indexes = {i for i, (owner, _name, _align) in enumerate(self.force_aligned) if owner == table}
+                for sub in self.subtables(table):
+                    indexes.update(found.get(sub, ()))
+                if indexes and found.get(table) != tuple(sorted(indexes)):
+                    found[table] = tuple(sorted(indexes))
+                    changed = True
+        return {table: found[table] for table in self.tables if table in found}
+
     def small_tables(self) -> Tuple[str, ...]:
         """Tables that are not flat, but whose subtree the templates still write
         with one struct when it is small (its table vectors short: see
         Writer.small_table): no force_align, and only flat or such tables
-        below. A small method (ExecutionPlan), its chains, its delegates."""
+        below (flat ones may hold force-aligned vectors: see
+        :meth:`aligned_tables`). A small method (ExecutionPlan), its chains,
+        its delegates; a bundled program's test cases and suites."""
         flat = set(self.flat_tables())
         small: Dict[str, None] = {}
         changed = True

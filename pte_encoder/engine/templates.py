@@ -26,6 +26,15 @@ compiled :data:`Template`.
 Each layout of a codec (layout.py) has its own Templates: the policy decides
 the order of a table's fields and how empty vectors align, and the
 encoders built for it decide which scalars count as present.
+
+A flat subtree may hold force-aligned byte vectors (Schema.aligned_tables:
+a test tensor's data, a program's constant). Its padding then depends on
+where it starts modulo those alignments (the writer's ``aligns``), so its
+key holds the alignments with the shape, and the start modulo the largest
+of them (Writer.aligned_subtree). A writer takes that way only if those
+alignments are at most MAX_TEMPLATE_ALIGN (Writer.aligned_templates), and a
+blob of BIG_BLOB bytes or more is never packed: the _collect_ function
+then gives None and the table is written through the writer.
 """
 
 from __future__ import annotations
@@ -85,6 +94,14 @@ MIN_RUN = 8
 RUN_CAP = 32
 RUN_PAYBACK = 16
 
+# A force-aligned vector of this many bytes or more is never packed into a
+# template (the writer places it as a block of its own, uncopied).
+BIG_BLOB = 1 << 16
+
+# Largest force_align the templates take (start modulo it is part of a
+# template's key): above it, such subtrees are written through the writer.
+MAX_TEMPLATE_ALIGN = 64
+
 # Most flat values a subtree made of a vector (Writer.flat_tables) or of a
 # small table (Writer.small_table) may have: a bound on the size of its
 # template (and on the time to compile it, about a millisecond).
@@ -134,7 +151,9 @@ ShapeKey = Tuple[str, Any, int]
 # subtree, see Writer.small_table), element the vector's format, the table
 # (or the vector's item table), or the union's member tables.
 TableParts = Tuple[Tuple[Tuple[int, int], ...], Dict[int, int], Tuple[Tuple[int, int, Any, int], ...]]
-_UNION, _VECTOR, _STRING, _TABLE, _TABLES = range(5)
+# (_ALIGNED: a force-aligned [ubyte], its element the field's index in the
+# writer's aligns.)
+_UNION, _VECTOR, _STRING, _TABLE, _TABLES, _ALIGNED = range(6)
 # What a table's stored field holds, in a TablePiece.
 _SCALAR, _OFFSET, _TYPE = range(3)
 # A table laid out for the walk (see Templates.piece): its struct format, its
@@ -165,11 +184,17 @@ class Templates:
         self.serials = count(1)  # each writer takes the next, as its serial
         self.parts: Dict[str, TableParts] = {}
         self.pieces: Dict[Tuple[str, int], TablePiece] = {}
+        # flat table -> the indexes in the writer's aligns of the force-aligned
+        # vectors in its subtree (see Writer.aligned_subtree), and all of them
+        self.aligned = schema.aligned_tables()
+        self.aligned_indexes = tuple(sorted({i for found in self.aligned.values() for i in found}))
+        aligned_field = {(table, name): index for index, (table, name, _a) in enumerate(schema.force_aligned)}
         for table, fields in schema.tables.items():
             mask = {slot: 1 << bit for bit, slot, _fmt, _flag in schema.specs[table]}
             scalars = tuple((f.slot, mask[f.slot]) for f in fields if f.kind == "SCALAR")
-            rows = tuple((f.slot, _KINDS[f.kind],
-                          schema.unions[str(f.elem)] if f.kind == "UNION" else str(f.elem), mask[f.slot])
+            rows = tuple((f.slot, _ALIGNED, aligned_field[(table, f.name)], mask[f.slot]) if f.force_align
+                         else (f.slot, _KINDS[f.kind],
+                               schema.unions[str(f.elem)] if f.kind == "UNION" else str(f.elem), mask[f.slot])
                          for f in schema.children(table))
             self.parts[table] = (scalars, {slot: rank for rank, (slot, _m) in enumerate(scalars)}, rows)
 
@@ -231,7 +256,10 @@ class Templates:
         table's end, of each vtable it reuses (Writer.subtree walks the
         decisions, and calls this at a leaf not compiled yet)."""
         table, shape, start = key
-        sim = _Sim(self, start, flat_count, vtables)
+        aligns: Sequence[int] = ()
+        if table in self.aligned:  # (shape, the writer's aligns): see Writer.aligned_subtree
+            shape, aligns = shape
+        sim = _Sim(self, start, flat_count, vtables, aligns)
         if table[0] == "[":  # a vector of flat tables (Writer.flat_tables)
             sim.tables(table[1:-1], shape)
         elif table[0] == "*":  # a run of tables of one shape (Writer.flat_tables)
@@ -259,12 +287,16 @@ class _Sim:
     """Writes a shape as the writer would, recording struct formats and the
     index of each packed value (see the indices above) instead of bytes.
     Positions count from the end of the buffer, as in the writer, starting
-    at ``start`` (the real start modulo 8): alignment inside a subtree never
-    exceeds 8. Each piece written is a format and the indices of its values;
-    compile joins them in memory order (the reverse of writing order)."""
+    at ``start`` (the real start modulo 8, or modulo the largest force_align
+    of a subtree holding force-aligned vectors, ``aligns`` the writer's):
+    no other alignment inside a subtree exceeds 8. Each piece written is a
+    format and the indices of its values; compile joins them in memory order
+    (the reverse of writing order)."""
 
-    def __init__(self, templates: Templates, start: int, flat_count: int, vtables: Dict[bytes, int]) -> None:
+    def __init__(self, templates: Templates, start: int, flat_count: int, vtables: Dict[bytes, int],
+                 aligns: Sequence[int] = ()) -> None:
         self.templates = templates
+        self.aligns = aligns
         self.start = start
         self.pos = start
         self.flat_count = flat_count  # values the _collect_ function produced
@@ -307,6 +339,22 @@ class _Sim:
             self.indices.append([self._constant(count), *range(first, first + count)])
             self.next_value = first + count
         self.pos += 4 + count * size
+        if align > self.align:
+            self.align = align
+        return self.pos
+
+    def aligned_vector(self, count: int, force_align: int) -> int:
+        """A force-aligned [ubyte] as Writer.blob writes it: its data aligned
+        to ``force_align`` (at least 4), or, empty, as the policy aligns it."""
+        if count == 0:
+            align = 4 if force_align == 4 else self.templates.policy.empty_vector_alignment(force_align)
+        else:
+            align = force_align if force_align > 4 else 4
+        self._pad(-(self.pos + count) & (align - 1))
+        self.formats.append(f"I{count}s")
+        self.indices.append([self._constant(count), self.next_value])
+        self.next_value += 1
+        self.pos += 4 + count
         if align > self.align:
             self.align = align
         return self.pos
@@ -359,6 +407,8 @@ class _Sim:
             bits |= mask
             if kind == _VECTOR:
                 children[slot] = self.vector(elem, part)
+            elif kind == _ALIGNED:
+                children[slot] = self.aligned_vector(part, self.aligns[elem])
             elif kind == _STRING:
                 children[slot] = self.string(part)
             elif kind == _TABLE:

@@ -29,7 +29,8 @@ import struct
 from typing import Any, Callable, List, Sequence, Tuple
 
 __all__ = ["present_integer", "bool_bytes", "bytes_like", "holds_pointers", "PointerBufferError", "to_bool", "to_float",
-           "ubytes", "float32_from_text", "float32_field", "float32s_from_text", "float32_converters"]
+           "ubytes", "float32_from_text", "float32_field", "float32s_from_text", "float32_converters",
+           "StreamedBlob"]
 
 _INFINITIES = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
 
@@ -110,6 +111,22 @@ def bytes_like(value: Any) -> Any:
     if fmt != "B" or view.ndim != 1:
         view = view.cast("B")
     return view
+
+
+class StreamedBlob:
+    """The bytes of a [ubyte] vector that are not in memory: ``len()`` of
+    them, given by ``write_to_file(file)`` (a file-backed blob, say) only
+    when the buffer is written out. The writer places one as a block of its
+    own without reading it, and :meth:`Writer.pieces` hands it back as it is,
+    for the caller to stream (``Writer.join`` cannot join it)."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def write_to_file(self, file: Any) -> None:
+        raise NotImplementedError
 
 
 def present_integer(value: Any, default: int) -> bool:

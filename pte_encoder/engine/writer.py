@@ -22,8 +22,8 @@ from operator import sub
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .layout import SIZES, TablePacker, LayoutPolicy
-from .templates import FLAT_VECTOR, MIN_RUN, RUN_CAP, RUN_LEAD, RUN_PAYBACK, SMALL_VALUES, UNRESOLVED, Decision, Templates, Ready, Shape, ShapeKey
-from .values import bool_bytes, bytes_like, to_float
+from .templates import FLAT_VECTOR, MAX_TEMPLATE_ALIGN, MIN_RUN, RUN_CAP, RUN_LEAD, RUN_PAYBACK, SMALL_VALUES, UNRESOLVED, Decision, Templates, Ready, Shape, ShapeKey
+from .values import StreamedBlob, bool_bytes, bytes_like, to_float
 
 _PADS = [bytes(n) for n in range(64)]
 _CHUNKS_PER_BLOCK = 1024
@@ -42,7 +42,7 @@ class Writer:
     """One FlatBuffer being written, back to front."""
 
     __slots__ = ("chunks", "blocks", "size", "minalign", "vtables", "aligns", "serial", "policy",
-                 "_templates", "_shapes", "_vectors")
+                 "aligned_templates", "_aligned_mask", "_templates", "_shapes", "_vectors")
 
     def __init__(self, templates: Templates, vectors: Dict[Tuple[str, int], VectorPacker],
                  aligns: Sequence[int], policy: LayoutPolicy) -> None:
@@ -52,6 +52,14 @@ class Writer:
         self.minalign = 1
         self.vtables: Dict[bytes, int] = {}  # each vtable written, at its position
         self.aligns = aligns  # force_align of each aligned field, in Schema.force_aligned order
+        # Whether templates take subtrees holding force-aligned vectors, and
+        # the start modulo what their templates depend on (aligned_subtree).
+        self.aligned_templates = True
+        self._aligned_mask = 7
+        if templates.aligned_indexes:
+            largest = max([8] + [aligns[i] for i in templates.aligned_indexes])
+            self.aligned_templates = largest <= MAX_TEMPLATE_ALIGN
+            self._aligned_mask = largest - 1
         self.policy = policy  # the layout the templates were made for
         self._templates = templates
         self._shapes = templates.shapes
@@ -146,8 +154,32 @@ class Writer:
         return self.blob(bool_bytes(items), 4)
 
     def byte_vector(self, value: Any, align: int) -> int:
-        """A [ubyte] vector from a bytes-like object or a list of ints."""
-        return self.blob(value if value.__class__ is bytes else bytes_like(value), align)
+        """A [ubyte] vector from a bytes-like object, a list of ints or a
+        :class:`StreamedBlob`."""
+        if value.__class__ is bytes:
+            return self.blob(value, align)
+        if isinstance(value, StreamedBlob):
+            return self._streamed(value, align)
+        return self.blob(bytes_like(value), align)
+
+    def _streamed(self, data: StreamedBlob, align: int) -> int:
+        """A [ubyte] vector whose bytes come later: placed as :meth:`blob`
+        places a big blob, as a block of its own, whatever its size."""
+        n = len(data)
+        if n == 0:
+            return self.blob(b"", align)
+        if align < 4:
+            align = 4
+        pad = -(self.size + n) & (align - 1)
+        if pad:
+            self.pad(pad)
+        self.flush()
+        self.blocks.append(data)
+        self.chunks.append(_U32(n))
+        self.size += n + 4
+        if self.minalign < align:  # align_to, inline
+            self.minalign = align
+        return self.size
 
     def blob(self, data: Any, align: int) -> int:
         """Bytes as a vector whose data is aligned to ``align`` (at least 4)."""
@@ -468,6 +500,42 @@ class Writer:
         self.size = size + plan_size
         return size + root
 
+    def aligned_subtree(self, table: str, shape: Any, values: List[Any]) -> int:
+        """:meth:`subtree` for a flat table holding force-aligned vectors
+        (Schema.aligned_tables), when ``aligned_templates``: its bytes depend
+        on the writer's aligns and on where it starts modulo the largest of
+        them (at most MAX_TEMPLATE_ALIGN), so its key holds both."""
+        key = (table, (shape, self.aligns), self.size & self._aligned_mask)
+        return self._aligned(key, values, self._shapes.get(key))
+
+    def aligned_small_table(self, table: str, shape: Any, values: List[Any],
+                            encode: Callable[[Writer, Any], int], item: Any) -> int:
+        """:meth:`small_table` for a small table holding force-aligned vectors,
+        keyed as :meth:`aligned_subtree` keys a flat one."""
+        key = (table, (shape, self.aligns), self.size & self._aligned_mask)
+        templates = self._shapes.get(key)
+        if templates is None and self._templates.first_sight(key):
+            return encode(self, item)
+        return self._aligned(key, values, templates)
+
+    def _aligned(self, key: ShapeKey, values: List[Any], templates: Optional[Shape]) -> int:
+        """Write the subtree ``key`` of :meth:`aligned_subtree` (its templates
+        if already looked up)."""
+        size = self.size
+        if templates is None:
+            templates = self._templates.new_shape(key)
+        serial, ready = templates.ready
+        if serial != self.serial:
+            ready = self._resolve(templates, key, len(values))
+        root: int
+        pack, pick, constants, known, plan_size, root = ready
+        values += constants
+        for at in known:
+            values.append(at - size)
+        self.chunks.append(pack(*pick(values)))
+        self.size = size + plan_size
+        return size + root
+
     def _resolve(self, templates: Shape, key: ShapeKey, flat_count: int, learn: bool = True) -> Ready:
         """The template of the subtree ``key`` (of ``flat_count`` flat values)
         starting at ``size``, as this writer uses it: the shape's decisions
@@ -527,7 +595,8 @@ class Writer:
     def pieces(self) -> List[Any]:
         """The finished buffer's pieces in order: the root offset and the
         identifier first, each a piece of its own (containers insert a header
-        after them), then the rest in blocks. The writer is spent."""
+        after them), then the rest in blocks (a :class:`StreamedBlob` as it
+        is). The writer is spent."""
         chunks = self.chunks
         root_offset = chunks.pop()
         identifier = chunks.pop()

@@ -15,10 +15,12 @@ def test_quick_benchmark_runs_and_writes_markdown(tmp_path: Path) -> None:
                              "--markdown", str(out)], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     table = out.read_text()
-    for case in ("| mlp |", "| synthetic 10k values |"):
+    for case in ("| mlp |", "| synthetic 10k values |", "| corpus twomethods |",
+                 "| 1,000 cases x 5 tensors of 256 B |"):
         assert case in table
     assert "geometric mean" in table and "peaks at" in table
     assert "XNNPACK blobs, encode_xnnpack_blob vs ExecuTorch's serialize_xnnpack_binary" in table
+    assert "## .bpte bundled programs" in table and "write_bundled_program" in table
 
 
 def test_regimes_run_on_a_tiny_program(tmp_path: Path) -> None:

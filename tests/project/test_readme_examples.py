@@ -43,7 +43,9 @@ def environment() -> Dict[str, str]:
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("readme")
+    made = tmp_path_factory.mktemp("readme")
+    (made / "tests").symlink_to(ROOT / "tests")  # as from a clone: the test data where examples find it
+    return made
 
 
 def test_the_readme_has_examples() -> None:

@@ -16,7 +16,8 @@ UPSTREAM = next((p / "shared" / "upstream" / "executorch-1.5.1" for p in (ROOT.p
                  if (p / "shared" / "upstream" / "executorch-1.5.1").exists()),
                 ROOT.parent / "shared" / "upstream" / "executorch-1.5.1")
 # Our schemas (schema/<ours>.fbs), each with the name of ExecuTorch's file it matches.
-SCHEMAS = {"program": "program", "flat_tensor": "flat_tensor", "xnnpack": "xnnpack_schema"}
+SCHEMAS = {"program": "program", "flat_tensor": "flat_tensor", "xnnpack": "xnnpack_schema",
+           "bundled_program": "bundled_program_schema"}
 
 
 def upstream_bfbs(name: str) -> Path:
@@ -28,7 +29,9 @@ def upstream_bfbs(name: str) -> Path:
     return ROOT / "tests" / "data" / f"upstream-1.5.1-{name}.bfbs"
 
 
-def binary_schema(fbs: Path, tmp_path: Path) -> bytes:
+def binary_schema(fbs: Path, tmp_path: Path, name: str = "") -> bytes:
+    """The binary schema of ``fbs``, compiled as ``name``.fbs (flatc writes
+    the file's name into it) beside a copy of scalar_type.fbs."""
     out = tmp_path / fbs.parent.name
     subprocess.run([FLATC, "-b", "--schema", "--bfbs-builtins", "-o", str(out), str(fbs)], check=True)
     return (out / fbs.with_suffix(".bfbs").name).read_bytes()
@@ -85,6 +88,12 @@ def test_generator_reads_ours_as_upstream(ours: str) -> None:
     ("xnnpack", "scale_bf16: [ushort] (deprecated);", "scale_bf16: [ushort];"),
     ("xnnpack", "storage: [ubyte] (deprecated, force_align: 16);", "storage: [ubyte] (deprecated, force_align: 8);"),
     ("xnnpack", "  constant_buffer: [Buffer] (deprecated);", "  constant_buffer: [Buffer];"),
+    # built-in attributes count (--bfbs-builtins): a force_align changed
+    ("program", "storage: [ubyte] (force_align: 16);", "storage: [ubyte] (force_align: 8);"),
+    ("bundled_program", "(force_align: 32)", "(force_align: 16)"),
+    ("bundled_program", "  version: uint;\n", "  version: int;\n"),
+    ("bundled_program", "  Bool,\n  Double,\n", "  Double,\n  Bool,\n"),
+    ("bundled_program", "file_identifier \"BP08\";", "file_identifier \"BP09\";"),
 ])
 def test_a_changed_schema_would_be_noticed(ours: str, old: str, new: str, tmp_path: Path) -> None:
     text = (ROOT / "schema" / f"{ours}.fbs").read_text()

@@ -10,6 +10,7 @@ import io
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+import executorch_bundled_mirror as bp
 import executorch_mirror as et
 import executorch_xnnpack_mirror as ext
 import pte_encoder as pe
@@ -137,3 +138,15 @@ xnn.XNNGraph(xnodes=[xnn.XNNAdd()])  # E: List item 0 has incompatible type "XNN
 blob_graph: pe.Program = pe.decode_xnnpack_blob(b"").graph  # E: Incompatible types in assignment
 xnn.decode_xnnpack_blob(b"").constant_data.decode()  # E: "memoryview
 xnn.graph_from_json(42)  # E: incompatible type "int"
+bundled = pe.bundled.BundledProgram()
+pe.encode_bundled_program(program)  # E: incompatible type "Program"
+pe.encode_bundled_program(b"bytes")  # E: incompatible type "bytes"
+pe.encode_bundled_program(bundled, layout="flatbufers")  # E: Argument "layout" to "encode_bundled_program" has incompatible type
+pe.write_bundled_program(bundled, 3)  # E: incompatible type "int"
+pe.write_bundled_program(bundled, io.StringIO())  # E: incompatible type "StringIO"
+pe.write_bundled_program(bundled, "x.bpte", segment_alignment=64)  # E: Unexpected keyword argument "segment_alignment"
+pe.bundled.BundledMethodTestCase(inputs=[pe.bundled.Tensor()])  # E: List item 0 has incompatible type "Tensor"
+pe.bundled.Value(pe.Tensor())  # E: incompatible type "pte_encoder.schemas.program.model.Tensor"
+pe.encode_bundled_program(bp.BundledProgram(2, [], "program"))  # E: Argument 3 to "BundledProgram" has incompatible type "str"
+pe.encode_bundled_program(bp.BundledMethodTestSuite("forward", []))  # E: incompatible type "BundledMethodTestSuite"
+not_bundled: bytes = pe.decode_bundled_program(b"")  # E: Incompatible types in assignment

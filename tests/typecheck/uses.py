@@ -11,10 +11,12 @@ import io
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+import executorch_bundled_mirror as bp
 import executorch_mirror as et
 import executorch_xnnpack_mirror as ext
 import pte_encoder as pe
 from pte_encoder import xnnpack as xnn
+from pte_encoder.formats.bundled.types import BundledProgramInput, TensorInput
 from pte_encoder.types import (DataEntryLike, EncodeOptions, ExecutionPlanLike, IntLike, IntListLike,
                                KernelTypesLike, MutableBlob, NamedDataStoreLike, ProgramLike,
                                LayoutName, TensorLike, Blob, DataFileOptions, DataPayloadLike)
@@ -171,6 +173,43 @@ def data_files(path: str) -> None:
     as_payload: DataPayloadLike = executorch_payload
     as_blob: Blob = et.FileBackedData(path)
     print(as_payload, as_blob)
+
+def bundled_programs(path: str, program: bytes) -> None:
+    # ExecuTorch's bp_schema objects as they are (dim_order annotated List[bytes], holding ints)
+    tensor = bp.Tensor(bp.ScalarType.FLOAT, [2], bytes(8), [0])  # type: ignore[list-item]
+    theirs = bp.BundledProgram(2, [bp.BundledMethodTestSuite("forward", [bp.BundledMethodTestCase(
+        [bp.Value(tensor), bp.Value(bp.Int(1)), bp.Value(bp.Bool(True)), bp.Value(bp.Double(0.5))],
+        [bp.Value(tensor)])])], program)
+    data: bytes = pe.encode_bundled_program(theirs)
+    pe.write_bundled_program(theirs, path, layout="flatbuffers")
+    pe.write_bundled_program(theirs, io.BytesIO())
+    # ours, in the pe.bundled namespace
+    B = pe.bundled
+    ours = B.BundledProgram(version=2, method_test_suites=[B.BundledMethodTestSuite("forward", [
+        B.BundledMethodTestCase([B.Value(B.Tensor(B.ScalarType.FLOAT, [2], bytes(8), b"\0")), B.Value()], [])])],
+        program=memoryview(program))
+    B.encode_bundled_program(ours, layout="flatc")
+    back: pe.bundled.BundledProgram = pe.decode_bundled_program(data)
+    mapped: pe.bundled.BundledProgram = pe.read_bundled_program(path)
+    pe.decode_program(back.program or b"")
+    as_input: BundledProgramInput = mapped
+    as_tensor: TensorInput = tensor
+    print(as_input, as_tensor)
+
+
+@dataclass
+class OnDisk:
+    """A bundled program whose program stays in a file."""
+
+    version: int
+    method_test_suites: List[bp.BundledMethodTestSuite]
+    program: pe.FileData
+
+
+def file_backed(path: str) -> None:
+    pe.write_bundled_program(OnDisk(2, [], pe.FileData(path)), path + ".bpte")
+    pe.encode_bundled_program(OnDisk(2, [], pe.FileData(path)))
+
 
 # infer_options gives encode_program's keyword arguments, layout included.
 found, exact = pe.infer_options(pe.read_program("x.pte"))

@@ -15,11 +15,11 @@ import os
 from typing import Any, List, Optional, Sequence
 
 from .output import write_stream
-from ...engine.values import PointerBufferError, bytes_like
+from ...engine.values import PointerBufferError, StreamedBlob, bytes_like
 from ...engine.errors import EncodeError, describe, bad_value
 from .payload import FileData
 
-__all__ = ["FileBlob", "blob", "check_files", "join_chunks"]
+__all__ = ["FileBlob", "blob", "check_files", "is_file_backed", "join_chunks"]
 
 
 def is_file_backed(value: Any) -> bool:
@@ -78,8 +78,9 @@ class _Counter:
         return True
 
 
-class FileBlob:
-    """A file-backed blob at ``place`` in a payload, as a chunk of a file."""
+class FileBlob(StreamedBlob):
+    """A file-backed blob at ``place`` in a payload, as a chunk of a file (or,
+    as a :class:`StreamedBlob`, a byte vector inside a FlatBuffer)."""
 
     def __init__(self, place: str, source: Any) -> None:
         self.place = place
