@@ -11,9 +11,9 @@ not. ``NamedDataStoreLike`` is the shape of the ``named_data`` option
 (:class:`pte_encoder.NamedDataOutput`, or ExecuTorch's
 ``NamedDataStoreOutput``; a ``Blob`` is bytes-like or file-backed),
 ``MutableBlob`` an item of ``mutable_data``, ``LayoutName`` the ``layout``
-option, ``ReadableBuffer`` what the decoders read (bytes-like or mmap), and ``EncodeOptions`` the keyword arguments ``options_from_json``
-returns (all but ``layout``, which the JSON form does not carry), so that
-``encode_program(p, **options)`` is checked keyword by keyword. For .ptd
+option, ``ReadableBuffer`` what the decoders read (bytes-like or mmap),
+and ``EncodeOptions`` the keyword arguments ``options_from_json`` returns
+(``layout`` included), so that ``encode_program(p, **options)`` is checked keyword by keyword. For .ptd
 files, ``DataPayloadLike`` is what ``encode_data_file`` takes and
 ``DataFileOptions`` what ``payload_from_json`` returns with it.
 

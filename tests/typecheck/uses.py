@@ -120,7 +120,8 @@ def options(program: pe.Program, other: et.Program, path: Optional[str]) -> None
     pe.write_program(other, path or "x.pte", **options)
     typed: EncodeOptions = {"segment_alignment": 64, "mutable_data": [b"m"], "delegate_alignment": None}
     pe.encode_program(other, **typed)
-    pe.write_program(program, io.BytesIO(), layout="flatbuffers", **options)
+    pe.write_program(program, io.BytesIO(), **options)
+    typed["layout"] = "flatbuffers"
     pe.encode_flatbuffer(other, layout="flatc")
     layout: LayoutName = "flatbuffers"
     pe.encode_program(program, layout=layout)

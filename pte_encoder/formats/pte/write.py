@@ -180,7 +180,7 @@ class _SharedBlobs:
 
 
 def _delegates(plans_value: Any, inline_value: Any, segments: List[_Segment], extract: bool
-               ) -> Tuple[List[Any], List[Any], int]:
+               ) -> Tuple[Optional[List[Any]], Any, int]:
     """The execution plans with each delegate's reference as read once, and
     the inline data left in the FlatBuffer.
 
