@@ -33,8 +33,9 @@ value is absent reads as ``None``.
 
 Every failure raises :class:`~.errors.DecodeError` naming the
 field path and the byte offset. ``[ubyte]`` vectors come back as
-``memoryview`` slices of the input, not copies: they stay valid as long as
-the input object (bytes, bytearray, mmap) is alive and unchanged.
+``memoryview`` slices of the input, not copies (fields pointing at one
+vector get one view): they stay valid as long as the input object (bytes,
+bytearray, mmap) is alive and unchanged.
 """
 
 from __future__ import annotations
@@ -199,6 +200,8 @@ class _Session:
         self.types = reader.types
         # per table type, per (vtable position, table position % 8): the compiled reads
         self.table_readers: Dict[str, Dict[Tuple[int, int], Any]] = {name: {} for name in reader.types}
+        # the [ubyte] vectors met, by where their items start
+        self.blobs: Dict[int, memoryview] = {}
 
     # -- entry ----------------------------------------------------------------
 
@@ -396,8 +399,11 @@ class _Session:
         start = pos + 4
         if start % size and n:  # flatc leaves empty vectors unaligned
             raise _Fail(f"vector items at {start} are not {size}-byte aligned", start)
-        if fmt == "B" and not enum:
-            return self.view[start:start + n]
+        if fmt == "B" and not enum:  # one view per vector, however many fields point at it
+            blob = self.blobs.get(start)
+            if blob is None:
+                blob = self.blobs[start] = self.view[start:start + n]
+            return blob
         items = list(struct.unpack_from(f"<{n}{fmt}", self.data, start))
         if enum:
             items = [enum.get(v, v) for v in items]

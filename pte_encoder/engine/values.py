@@ -27,7 +27,7 @@ import operator
 import re
 from typing import Any
 
-__all__ = ["present_integer", "bool_bytes", "bytes_like", "holds_pointers", "PointerBufferError", "to_bool", "to_float",
+__all__ = ["present_integer", "bool_bytes", "bytes_like", "text_bytes", "holds_pointers", "PointerBufferError", "to_bool", "to_float",
            "ubytes"]
 
 
@@ -50,6 +50,15 @@ def to_bool(value: Any) -> bool:
     if is_foreign_bool(value):
         return bool(value == True)  # noqa: E712
     raise TypeError("not a bool")
+
+
+def text_bytes(value: Any) -> bytes:
+    """A string field's UTF-8 bytes (the slow path: a str is encoded as it is).
+    Only a str (or a subclass) is text: an object that merely has an
+    ``encode`` method is refused, as the checker refuses it."""
+    if isinstance(value, str):
+        return value.encode()
+    raise TypeError("not a str")
 
 
 def bool_bytes(items: Any) -> bytes:

@@ -59,6 +59,28 @@ class _Overlay:
         return getattr(self._base, name)
 
 
+# The field names of the tables snapshot, in the models' order.
+_NAMES_OF = {table: tuple(f.name for f in PROGRAM.schema.tables[table])
+             for table in ("ExecutionPlan", "BackendDelegate")}
+
+
+def _snapshot(obj: Any, table: str, path: str, **changes: Any) -> Any:
+    """A model object of ``table`` holding ``obj``'s fields, each read once
+    (an EncodeError at its place if it cannot be), with ``changes`` made:
+    what the encoder then reads instead of ``obj`` (faster than an overlay,
+    whose every other attribute goes through ``__getattr__``)."""
+    names = _NAMES_OF[table]
+    check_object(path, obj, table, _ROOT)
+    try:
+        values = [changes[name] if name in changes else getattr(obj, name) for name in names]
+    except Exception:  # name the place: missing, or a property that raises
+        for name in names:
+            if name not in changes:
+                _field(obj, name, path, table)
+        raise EncodeError(f"{path}: cannot be read", path=path) from None
+    return PROGRAM.models[table](*values)
+
+
 class _Segment:
     """A segment's bytes as chunks (views, not copies), and its alignment."""
 
@@ -188,9 +210,9 @@ def _delegates(plans_value: Any, inline_value: Any, segments: List[_Segment], ex
     identical ones sharing one; the inline data left is the empty blobs, one
     per delegate. Without, the inline data stays as it is. Either way an
     inline reference must name an entry of ``backend_delegate_data``.
-    Each plan's ``delegates``, each delegate's ``processed`` and its fields,
-    and each entry's ``data`` are read once: the encoder reads the overlays
-    made here, not the caller's objects again. Returns the plans, the inline
+    Each field of each plan and delegate, each reference's fields and each
+    entry's ``data`` are read once: the encoder reads the snapshots made
+    here, not the caller's objects again. Returns the plans, the inline
     data and the number of byte comparisons made to share blobs.
     """
     inline = _list("backend_delegate_data", inline_value)
@@ -200,14 +222,17 @@ def _delegates(plans_value: Any, inline_value: Any, segments: List[_Segment], ex
     seen = set()
     plans = []
     for p, plan in enumerate(_list("execution_plan", plans_value)):
-        delegates = []
         where_plan = f"execution_plan[{p}]"
-        listed = _field(plan, "delegates", where_plan, "ExecutionPlan")
-        for d, delegate in enumerate(_list(f"{where_plan}.delegates", listed)):
-            where = f"{where_plan}.delegates[{d}].processed"
-            ref = _field(delegate, "processed", f"{where_plan}.delegates[{d}]", "BackendDelegate")
+        plan = _snapshot(plan, "ExecutionPlan", where_plan)  # every field read once
+        plans.append(plan)
+        delegates = []
+        for d, delegate in enumerate(_list(f"{where_plan}.delegates", plan.delegates)):
+            where_delegate = f"{where_plan}.delegates[{d}]"
+            where = f"{where_delegate}.processed"
+            delegate = _snapshot(delegate, "BackendDelegate", where_delegate)
+            delegates.append(delegate)
+            ref = delegate.processed
             if ref is None and not extract:  # absent: no reference written (extracting, refused below)
-                delegates.append(_Overlay(delegate, processed=None))
                 continue
             location = _field(ref, "location", where, "BackendDelegateDataReference")
             check_scalar(f"{where}.location", location, "b")
@@ -219,13 +244,11 @@ def _delegates(plans_value: Any, inline_value: Any, segments: List[_Segment], ex
                                       "in a segment", path=f"{where}.location", value=location,
                                       expected="INLINE (0)", has_value=True)
                 check_scalar(f"{where}.index", raw_index, "I")
-                reference = model.BackendDelegateDataReference(location=location, index=raw_index)
-                delegates.append(_Overlay(delegate, processed=reference))
+                delegate.processed = model.BackendDelegateDataReference(location=location, index=raw_index)
                 continue
             used = _index(f"{where}.index", raw_index, len(inline), "backend_delegate_data entries")
             if not extract:
-                reference = model.BackendDelegateDataReference(location=location, index=used)
-                delegates.append(_Overlay(delegate, processed=reference))
+                delegate.processed = model.BackendDelegateDataReference(location=location, index=used)
                 continue
             seen.add(used)
             entry = f"backend_delegate_data[{used}]"
@@ -239,9 +262,9 @@ def _delegates(plans_value: Any, inline_value: Any, segments: List[_Segment], ex
             else:
                 location, index = model.DataLocation.INLINE, len(remaining)
                 remaining.append(model.BackendDelegateInlineData(data=data))
-            reference = model.BackendDelegateDataReference(location=location, index=index)
-            delegates.append(_Overlay(delegate, processed=reference))
-        plans.append(_Overlay(plan, delegates=delegates if listed is not None else None))
+            delegate.processed = model.BackendDelegateDataReference(location=location, index=index)
+        if plan.delegates is not None:
+            plan.delegates = delegates
     if not extract:  # the fields as the caller has them (None stays absent)
         return (None if plans_value is None else plans), inline_value, 0
     unused = sorted(set(range(len(inline))) - seen)
