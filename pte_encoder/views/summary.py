@@ -34,10 +34,7 @@ def _describe(value: Optional[model.EValue]) -> str:
         return "none"
     kind = type(val).__name__
     if isinstance(val, model.Tensor):
-        dims = val.sizes or []
-        sizes = ", ".join(str(s) for s in dims[:_DIMS])
-        if len(dims) > _DIMS:
-            sizes += f", ... ({len(dims)} dims)"
+        sizes = _listed(val.sizes or [])
         dynamic = "" if val.shape_dynamism in (0, None) else " (dynamic)"
         return f"Tensor {_dtype(val.scalar_type)}[{sizes}]{dynamic}"
     if isinstance(val, model.Int):
@@ -279,10 +276,16 @@ def summarize_data_file(ptd: PtdFile) -> Dict[str, Any]:
 def _shape(entry: Dict[str, Any]) -> str:
     if "dtype" not in entry:
         return "no tensor layout"
-    text = f"{entry['dtype']}[{', '.join(str(s) for s in entry['sizes'])}]"
+    text = f"{entry['dtype']}[{_listed(entry['sizes'])}]"
     if entry["dim_order"] != list(range(len(entry["dim_order"]))):
-        text += f" dim_order ({', '.join(str(d) for d in entry['dim_order'])})"
+        text += f" dim_order ({_listed(entry['dim_order'])})"
     return text
+
+
+def _listed(numbers: List[int]) -> str:
+    """The first few of ``numbers``, and how many there are if not all shown."""
+    text = ", ".join(str(n) for n in numbers[:_DIMS])
+    return text + f", ... ({len(numbers)} dims)" if len(numbers) > _DIMS else text
 
 
 def _named_total(named: List[Dict[str, Any]], holder: str) -> str:

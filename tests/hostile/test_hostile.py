@@ -559,26 +559,6 @@ def test_flatbuffer_only_takes_the_options_decode_writes(tmp_path: Path) -> None
 # A user's first ten minutes
 # ==========================================================================
 
-def _mypy(tmp_path: Path, code: str, mypy_path: Optional[str]) -> subprocess.CompletedProcess:
-    if shutil.which("mypy") is None and subprocess.run([sys.executable, "-m", "mypy", "--version"],
-                                                       capture_output=True).returncode:
-        pytest.skip("mypy is not installed")
-    script = tmp_path / "user.py"
-    script.write_text(code)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MYPY"))}
-    if mypy_path:
-        env["MYPYPATH"] = mypy_path
-    return subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(script)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-
-
-def test_decode_functions_are_typed(tmp_path: Path) -> None:
-    """Issue: decode_* take Any: `pe.decode_program(123)` is no type error."""
-    result = _mypy(tmp_path, "import pte_encoder as pe\n\npe.decode_program(123)\n"
-                             "pe.decode_data_file(123)\npe.analyze_data_file(123)\n", str(ROOT))
-    assert result.stdout.count("error:") >= 3, result.stdout
-
-
 def test_decode_says_the_layout_and_options_carry_it(tmp_path: Path) -> None:
     """Issue: `decode` of a file in the flatbuffers layout says nothing (the
     note comes only with --options-out) and `layout` is refused in the options
