@@ -68,7 +68,7 @@ def _check_form(path: str, parsed: Any, form: str) -> None:
 
 
 def _encode(args: argparse.Namespace) -> None:
-    refuse_overwrite([args.program, args.options], [args.output])
+    refuse_overwrite({"the program": args.program, "--options": args.options}, {"-o": args.output})
     parsed = _read(args.program, "program")
     _check_form(args.program, parsed, "program")
     program = program_from_json(parsed)
@@ -102,7 +102,7 @@ def _encode(args: argparse.Namespace) -> None:
 
 
 def _encode_data(args: argparse.Namespace) -> None:
-    refuse_overwrite([args.payload], [args.output])
+    refuse_overwrite({"the payload": args.payload}, {"-o": args.output})
     parsed = _read(args.payload, "payload")
     _check_form(args.payload, parsed, "payload")
     payload, options = payload_from_json(parsed)

@@ -26,6 +26,7 @@ from ..formats.common.mapped import HEAD_SIZE, map_file
 from ..formats.pte.read import PteFile, decode_program
 from ..views.summary import format_data_summary, format_summary, summarize, summarize_data_file
 from .report import CommandError, refuse_overwrite, report_stream
+from .xnnpack import decode_blob, format_blob_summary, summarize_blob
 
 # Files up to this size are read, not mapped: a mapped file truncated by
 # another process while a command runs would kill it (SIGBUS).
@@ -75,17 +76,25 @@ def _wrote(path: str, size: int) -> str:
     return f"wrote {one_line(path)} ({size} bytes)"
 
 
+def _refuse_constant_data_out(args: argparse.Namespace, kind: str) -> None:
+    if getattr(args, "constant_data_out", None):
+        raise CommandError(f"{args.file} is a {kind}: it has no constant data of its own; "
+                           "--constant-data-out is for an XNNPACK blob")
+
+
 def _decode_data_file(args: argparse.Namespace, data: Any) -> None:
     if args.options_out:
         raise CommandError(f"{args.file} is a .ptd: its options (the segment alignment) are in "
                            "the payload's JSON form; --options-out is for a .pte")
+    _refuse_constant_data_out(args, ".ptd")
     text = json.dumps(_payload_json_form(analyze_data_file(data)), indent=1, ensure_ascii=False)
     (size,) = write_files([(args.output, [text.encode("utf-8")])])
     print(_wrote(args.output, size), file=report_stream(args.output))
 
 
 def _decode(args: argparse.Namespace) -> None:
-    refuse_overwrite([args.file], [args.output, args.options_out])
+    refuse_overwrite({"the input": args.file}, {"-o": args.output, "--options-out": args.options_out,
+                                                "--constant-data-out": args.constant_data_out})
     data = _load(args.file)
     kind_of(data, args.file).decode(args, data)
 
@@ -108,6 +117,7 @@ def _layout_note(layout: str, how: str) -> str:
 
 
 def _decode_program(args: argparse.Namespace, data: Any) -> None:
+    _refuse_constant_data_out(args, ".pte")
     pte = decode_program(data)
     text, lost = _program_json(pte)
     notes = [f"note: {message}" for message in lost]
@@ -163,6 +173,9 @@ KINDS: List[FileKind] = [
     FileKind(".ptd", FLAT_TENSOR.schema.file_identifier, 4,
              lambda data: summarize_data_file(analyze_data_file(data)), format_data_summary,
              _decode_data_file),
+    # an XNNPACK delegate blob: its header's magic sits where an identifier does
+    FileKind("XNNPACK blob", b"XH00", 4, summarize_blob, format_blob_summary, decode_blob),
+    FileKind("XNNPACK blob", b"XN01", 4, summarize_blob, format_blob_summary, decode_blob),
 ]
 
 
@@ -181,25 +194,29 @@ def kind_of(data: Any, path: str = "the file") -> FileKind:
     kind = kind_of_bytes(data)
     if kind is not None or len(data) < HEAD_SIZE:
         return kind or PROGRAM_KIND
-    names = " or ".join(k.name for k in KINDS)
+    known = list(dict.fromkeys(k.name for k in KINDS))
+    names = " or ".join(n for n in known if n.startswith(".")) + " file"
+    names += "".join(f" or {n}" for n in known if not n.startswith("."))
     head = bytes(data[:HEAD_SIZE])
     looks = ""
     if head.lstrip()[:1] in (b"{", b"["):
         looks = "; it looks like JSON, which `encode` and `encode-data` read"
     elif all(32 <= b < 127 or b in b"\t\r\n" for b in head):
         looks = "; it looks like text"
-    raise CommandError(f"{path} is not a {names} file (bytes 4 to 8 are {head[4:8]!r}, no file "
+    raise CommandError(f"{path} is not a {names} (bytes 4 to 8 are {head[4:8]!r}, no file "
                        f"identifier pte-encoder knows{looks})")
 
 
 def add_commands(commands: Any) -> None:
     """Add ``inspect`` and ``decode`` to the pte-encoder subcommands."""
     inspect = commands.add_parser(
-        "inspect", help="show what is inside a .pte or .ptd",
+        "inspect", help="show what is inside a .pte, a .ptd or an XNNPACK blob",
         description="Show a .pte file's methods (inputs, outputs, values by kind, operators "
                     "with call counts, delegates), its segments, constants, named data and "
                     "bytes by category; or a .ptd file's named data (sizes, dtype and "
-                    "shape), segments and bytes by category. The file is checked "
+                    "shape), segments and bytes by category; or an XNNPACK delegate blob's "
+                    "graph (nodes by type, values, constants), as for each XNNPACK delegate "
+                    "of a .pte. The file is checked "
                     "throughout; a bad one is reported in one line.")
     inspect.add_argument("file", metavar="FILE")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -211,9 +228,12 @@ def add_commands(commands: Any) -> None:
                     "the options (layout and blobs included) under which `encode` writes the "
                     "same bytes again, checked on the JSON written. Decode a .ptd into the "
                     "payload's JSON form `encode-data` reads (segment alignment and entry "
-                    "alignments inferred from the file). Every output is written, or none; "
-                    "none may be the input.")
+                    "alignments inferred from the file). Decode an XNNPACK delegate blob into "
+                    "its graph's JSON form `encode-xnnpack` reads. Every output is written, or "
+                    "none; none may be the input.")
     decode.add_argument("file", metavar="FILE.pte|FILE.ptd")
     decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json|PAYLOAD.json")
     decode.add_argument("--options-out", metavar="OPTIONS.json")
+    decode.add_argument("--constant-data-out", metavar="FILE",
+                        help="an XNNPACK blob's constant data (for `encode-xnnpack --constant-data`)")
     decode.set_defaults(run=_decode)

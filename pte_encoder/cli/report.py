@@ -7,7 +7,7 @@ import io
 import os
 import stat
 import sys
-from typing import Optional, Sequence, TextIO
+from typing import Mapping, Optional, TextIO
 
 __all__ = ["CommandError", "report_stream", "refuse_overwrite"]
 
@@ -47,19 +47,20 @@ def _is_character_device(path: str) -> bool:
         return False
 
 
-def refuse_overwrite(inputs: Sequence[Optional[str]], outputs: Sequence[Optional[str]]) -> None:
+def refuse_overwrite(inputs: Mapping[str, Optional[str]], outputs: Mapping[str, Optional[str]]) -> None:
     """:class:`CommandError` if an output names an input, or two outputs name
     one file (which the second write would replace, or run together with the
-    first); checked before anything is read or written. A character device
+    first); checked before anything is read or written. ``inputs`` maps what
+    each input is ("the input", "--options") to its path, ``outputs`` each
+    output's flag to its path (None: not given). A character device
     (``/dev/null``, a terminal) may take several outputs."""
-    given_inputs = [path for path in inputs if path is not None]
-    given_outputs = [path for path in outputs if path is not None]
-    for i, output in enumerate(given_outputs):
-        for source in given_inputs:
-            if _same_file(source, output):
-                raise CommandError(f"{output} is {source}, an input of this command: refusing "
-                                   "to write over it (give another output)")
-        for other in given_outputs[:i]:
-            if _same_file(other, output) and not _is_character_device(output):
-                raise CommandError(f"{other} and {output} name one file: give each output "
-                                   "its own")
+    given = [(flag, path) for flag, path in outputs.items() if path is not None]
+    for i, (flag, output) in enumerate(given):
+        for what, source in inputs.items():
+            if source is not None and _same_file(source, output):
+                raise CommandError(f"{flag} {output} is {what} {source} too: choose another file "
+                                   "(no command writes over its input)")
+        for other, path in given[:i]:
+            if _same_file(path, output) and not _is_character_device(output):
+                raise CommandError(f"{flag} {output} is {other} {path} too: choose another file "
+                                   "(each output needs its own)")
