@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import pytest
 
 import pte_encoder as pe
+import pte_encoder.xnnpack as xnn
 from hostile import (COMMAND_SECONDS, CORPUS, EVIL, INSPECT_FACTOR, OUTPUT_FACTOR, OUTPUT_SLACK,
                      TRACED_FACTOR, TRACED_SLACK, MiB, assert_bounded, big_delegate_alignment, delegate,
                      long_string_named_many, long_tensor_named_many, named_segment_at_zero, names_program,
@@ -85,6 +86,29 @@ def _json_text(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
+def _xnnpack_blob(values: int = 2000, dims: int = 50, nodes: int = 2000) -> bytes:
+    """A graph whose tensors have many dimensions and whose nodes all name one
+    value: what inspect's XNNPACK view describes per value and per node."""
+    tensor = xnn.XNNTensorValue(xnn.XNNDatatype.xnn_datatype_fp32, dims, [1] * dims, 0, 0, 1, 0)
+    return xnn.encode_xnnpack_blob(xnn.XNNGraph(
+        version="0", xvalues=[xnn.XValue(tensor) for _ in range(values)],
+        xnodes=[xnn.XNode(xnn.XNNAdd(0, 0, 0, 0), i) for i in range(nodes)],
+        constant_data=[xnn.ConstantDataOffset(0, 1 << 20, "k" * 1000) for _ in range(100)]), bytes(64))
+
+
+def _pte_with_xnnpack_blob() -> bytes:
+    """A .pte whose XnnpackBackend delegate holds _xnnpack_blob (inspect looks inside)."""
+    prog = program([plan(delegates=[delegate(0)])],
+                   backend_delegate_data=[pe.BackendDelegateInlineData(data=_xnnpack_blob(500, 20, 500))])
+    return pe.encode_program(prog)
+
+
+XNNPACK: Dict[str, Callable[[], bytes]] = {
+    "wide-graph": _xnnpack_blob,
+    "truncated": lambda: _xnnpack_blob()[:3000],
+}
+PTE["xnnpack-delegate"] = (_pte_with_xnnpack_blob, OUTPUT_FACTOR)
+
 # name -> JSON text, for encode (programs), encode --options, encode-data (payloads)
 PROGRAM_JSON: Dict[str, Callable[[], bytes]] = {
     "empty-tables": lambda: b'{"execution_plan": [' + b", ".join([b"{}"] * 50_000) + b"]}",
@@ -97,6 +121,10 @@ OPTIONS_JSON: Dict[str, Callable[[], bytes]] = {
         "buffers": [base64.b64encode(bytes(100_000)).decode()],
         "pte_data": {f"k{i}": {"buffer_index": 0} for i in range(10_000)}}}),
 }
+GRAPH_JSON: Dict[str, Callable[[], bytes]] = {
+    "empty-nodes": lambda: b'{"version": "0", "xnodes": [' + b", ".join([b"{}"] * 50_000) + b"]}",
+    "deep": lambda: b"[" * 100_000,
+}
 PAYLOAD_JSON: Dict[str, Callable[[], bytes]] = {
     "many-keys-one-buffer": lambda: _json_text({"buffers": [base64.b64encode(bytes(100_000)).decode()],
                                                 "named_data": {f"k{i}": {"buffer_index": 0}
@@ -106,10 +134,11 @@ PAYLOAD_JSON: Dict[str, Callable[[], bytes]] = {
 
 # command -> the inputs it is run on
 COMMANDS = ["inspect", "inspect --json", "decode", "decode --options-out", "encode", "encode --options",
-            "encode --flatbuffer-only", "encode-data", "demo"]
+            "encode --flatbuffer-only", "encode-data", "encode-xnnpack", "demo"]
 READERS = ["decode_program", "read_program", "read_program(copy=True)", "decode_flatbuffer",
            "analyze_data_file", "decode_data_file", "read_data_file", "read_data_file(copy=True)",
-           "infer_options", "program_to_json", "program_from_json", "options_from_json", "payload_from_json"]
+           "infer_options", "program_to_json", "program_from_json", "options_from_json", "payload_from_json",
+           "decode_xnnpack_blob"]
 
 
 def test_every_command_is_covered() -> None:
@@ -130,8 +159,11 @@ def _cases() -> List[Tuple[str, str]]:
             cases += [(command, f"pte:{name}") for name in PTE]
             if command != "decode --options-out":
                 cases += [(command, f"ptd:{name}") for name in PTD]
+                cases += [(command, f"xnnpack:{name}") for name in XNNPACK]
         elif command == "encode-data":
             cases += [(command, f"payload:{name}") for name in PAYLOAD_JSON]
+        elif command == "encode-xnnpack":
+            cases += [(command, f"graph:{name}") for name in GRAPH_JSON]
         elif command == "encode --options":
             cases += [(command, f"options:{name}") for name in OPTIONS_JSON]
         elif command == "demo":
@@ -154,6 +186,10 @@ def _input(kind_name: str) -> Tuple[bytes, str]:
         return OPTIONS_JSON[name](), "options.json"
     if kind == "payload":
         return PAYLOAD_JSON[name](), "in.json"
+    if kind == "xnnpack":
+        return XNNPACK[name](), "in.bin"
+    if kind == "graph":
+        return GRAPH_JSON[name](), "in.json"
     return b"", ""
 
 
@@ -181,8 +217,8 @@ def test_command_is_bounded(tmp_path: Path, command: str, source: str) -> None:
         args = ["encode", "p.json", "--options", name, "-o", "out.bin"]
     elif words[0] == "encode":
         args = ["encode", name, "-o", "out.bin", *words[1:]]
-    elif words[0] == "encode-data":
-        args = ["encode-data", name, "-o", "out.bin"]
+    elif words[0] in ("encode-data", "encode-xnnpack"):
+        args = [words[0], name, "-o", "out.bin"]
     else:
         args = ["demo", "-o", "out.bin"]
     run = run_cli(args, tmp_path)
@@ -206,6 +242,8 @@ def _reader_cases() -> List[Tuple[str, str]]:
             cases += [(reader, f"program:{name}") for name in PROGRAM_JSON]
         elif reader == "options_from_json":
             cases += [(reader, f"options:{name}") for name in OPTIONS_JSON]
+        elif reader == "decode_xnnpack_blob":
+            cases += [(reader, f"xnnpack:{name}") for name in XNNPACK]
         else:
             cases += [(reader, f"payload:{name}") for name in PAYLOAD_JSON]
     return cases
