@@ -133,16 +133,17 @@ def _decode_program(args: argparse.Namespace, data: Any) -> None:
             raise CommandError("the options' JSON form does not read back as written")
         sizes = write_files([(args.output, [text]), (args.options_out, [options_text])])
         lines = [_wrote(args.output, sizes[0]), _wrote(args.options_out, sizes[1])]
-        layout = options.get("layout", "flatc")
         if exact:
-            lines.append(_layout_note(layout, "checked by encoding again"))
-        elif lost:
+            lines.append(_layout_note(options.get("layout", "flatc"), "checked by encoding again"))
+        else:
+            lines.append(_layout_note(guess_layout(data), "by the order of the root table's fields"))
+        if not exact and lost:
             notes.append("note: so `encode` of these files gives other bytes (the same "
                          "program, but for that value)")
-        else:
+        elif not exact:
             notes.append("note: no options make `encode` give back these exact bytes (the "
-                          "file is in neither layout, or was changed after writing); it gives "
-                          "back the same program")
+                         "file is in neither layout, or was changed after writing); it gives "
+                         "back the same program")
     else:
         (size,) = write_files([(args.output, [text])])
         lines = [_wrote(args.output, size), _layout_note(guess_layout(data),

@@ -179,7 +179,7 @@ class FlatBufferReader:
             path = "".join(reversed(exc.path)).lstrip(".")
             where = f" (at byte {exc.offset})" if exc.offset is not None else ""
             if exc.past_end and end == len(view):  # the buffer is the whole input
-                where += f": the data ends at byte {end}, truncated?"
+                where += ", past the end of the data: truncated?"
             raise DecodeError(f"{path or self.schema.root_table}: {exc.message}{where}",
                               path, exc.offset) from None
         except RecursionError:  # cannot happen within max_depth; kept as a guard

@@ -32,8 +32,6 @@ import tracemalloc
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import pytest
-
 import pte_encoder as pe
 
 ROOT = Path(pe.__file__).resolve().parent.parent

@@ -25,9 +25,9 @@ import pytest
 
 import pte_encoder as pe
 from hostile import (CORPUS, EVIL, INSPECT_FACTOR, MiB, OUTPUT_FACTOR, OUTPUT_SLACK, ROOT, TRACED_FACTOR,
-                     TRACED_SLACK, PTD_SEGMENTS, assert_bounded, big_delegate_alignment, delegate, flaky,
+                     TRACED_SLACK, assert_bounded, big_delegate_alignment, delegate, flaky,
                      long_string_named_many, long_tensor_named_many, named_segment_at_zero, names_program,
-                     one_error_line, overlapping_delegate_segments, patch_segments, plan, program,
+                     one_error_line, overlapping_delegate_segments, plan, program,
                      pte_overlapping_named_segments, ptd_overlapping_segments, run_cli,
                      shared_empty_delegates, shared_segment_blob, traced, write)
 
