@@ -832,7 +832,7 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
         children.append(f"v = {obj}.{name}")
         if kind == "STRING" or elem in ("B", "?"):
             convert = {"B": "bytes(v) if v.__class__ is list else ubytes(v)",
-                       "?": "bool_bytes(v)"}.get(str(elem), "v.encode()")
+                       "?": "bool_bytes(v)"}.get(str(elem), "v.encode() if v.__class__ is str else text_bytes(v)")
             children += ["if v is None:", f"    {var} = None", "else:",
                          f"    v = {convert}", "    values.append(v)", f"    {var} = len(v)"]
             if f.force_align:  # a big blob is never packed: the table goes through the writer
@@ -982,7 +982,7 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str,
         f"from {engine}.codec import LayoutEncoders, Encoder",
         f"from {engine}.templates import {plan_names}, items",
         f"from {engine}.values import bool_bytes, {'float32_converters, ' if float32 else ''}present_integer, "
-        "to_bool, to_float, ubytes",
+        "text_bytes, to_bool, to_float, ubytes",
         f"from {engine}.writer import Writer",
         "",
         "",

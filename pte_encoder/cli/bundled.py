@@ -6,16 +6,15 @@ one (cli/read.py finds the kind by its identifier, ``BP08``, and calls
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any, Dict
 
 from ..engine.reader import byte_view
-from ..formats.bundled.json import bundled_from_json, bundled_to_json
+from ..formats.bundled.json import bundled_from_json, bundled_json_chunks
 from ..formats.bundled.read import decode_bundled_program, infer_layout
 from ..formats.bundled.write import write_bundled_program
 from ..formats.common.output import write_file
 from ..views.bundled import summarize_bundled
-from .report import CommandError, report_stream
+from .report import CommandError, refuse_overwrite, report_stream
 
 __all__ = ["add_commands", "summarize_bundled_file", "decode_bundled_file"]
 
@@ -35,8 +34,7 @@ def decode_bundled_file(args: argparse.Namespace, data: Any) -> None:
     view = byte_view(data)
     bundled = decode_bundled_program(view)
     layout = infer_layout(view, bundled)
-    text = bundled_to_json(bundled, layout or "flatc").encode("utf-8")
-    size = write_file(args.output, [text])
+    size = write_file(args.output, bundled_json_chunks(bundled, layout or "flatc"))
     report = report_stream(args.output)
     print(f"wrote {args.output} ({size} bytes)", file=report)
     if layout is None:
@@ -46,12 +44,10 @@ def decode_bundled_file(args: argparse.Namespace, data: Any) -> None:
 
 
 def _encode_bundled(args: argparse.Namespace) -> None:
-    try:
-        text = Path(args.bundled).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CommandError(f"cannot read bundled program {args.bundled}: "
-                           f"{getattr(exc, 'strerror', None) or exc}") from None
-    bundled, layout = bundled_from_json(text)
+    from .encode import read_json  # (here: cli/encode.py imports cli/read.py, which imports this)
+
+    refuse_overwrite({"the bundled program": args.bundled}, {"-o": args.output})
+    bundled, layout = bundled_from_json(read_json(args.bundled, "bundled program"))
     size = write_bundled_program(bundled, args.output, layout=args.layout or layout or "flatc")
     print(f"wrote {args.output} ({size} bytes)", file=report_stream(args.output))
 

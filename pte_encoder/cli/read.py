@@ -2,8 +2,9 @@
 
 Both tell a file's kind by its FlatBuffer file identifier (:data:`KINDS`:
 each kind's identifier, where it sits, and its inspect and decode
-functions); a file of no known kind is read as a .pte, and refused as one.
-A new file format adds its entry there.
+functions), looked at before the rest of the file is read; a file of no
+known kind is refused, naming the kinds known. A new file format adds its
+entry there.
 """
 
 from __future__ import annotations
@@ -11,37 +12,52 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import sys
 import os
-from typing import Any, Callable, Dict, List, NamedTuple
+import warnings
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+from ..engine.errors import one_line
 from ..schemas.bundled_program.codec import BUNDLED_PROGRAM
 from ..schemas.flat_tensor.codec import FLAT_TENSOR
-from ..formats.pte.json import program_to_json
-from ..formats.common.output import write_file
-from ..formats.pte.options import infer_options, options_to_json_form
+from ..formats.pte.json import options_from_json, program_from_json, program_to_json
+from ..formats.common.output import write_files
+from ..formats.pte.options import guess_layout, infer_options, options_to_json_form
 from ..formats.ptd.read import PtdFile, analyze_data_file
-from ..formats.common.mapped import map_file
-from ..formats.pte.read import decode_program
+from ..formats.common.mapped import HEAD_SIZE, map_file
+from ..formats.pte.read import PteFile, decode_program
 from ..views.bundled import format_bundled_summary
 from ..views.summary import format_data_summary, format_summary, summarize, summarize_data_file
 from .bundled import decode_bundled_file, summarize_bundled_file
-from .report import CommandError, report_stream
+from .report import CommandError, refuse_overwrite, report_stream
 from .xnnpack import decode_blob, format_blob_summary, summarize_blob
 
+# Files up to this size are read, not mapped: a mapped file truncated by
+# another process while a command runs would kill it (SIGBUS).
+_READ_LIMIT = 64 << 20
 
-def _mapped(path: str) -> Any:
+
+def _load(path: str) -> Any:
+    """The file at ``path`` (read, or mapped if big), its kind checked on its
+    first bytes before the rest is read (so ``/dev/zero`` is refused at once)."""
     try:
-        return map_file(path)
+        size = os.stat(path).st_size
+        return map_file(path, copy=size <= _READ_LIMIT, check_head=lambda head: _check_kind(head, path))
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def _check_kind(head: bytes, path: str) -> None:
+    kind_of(head, path)
+
+
 def _inspect(args: argparse.Namespace) -> None:
-    data = _mapped(args.file)
-    kind = kind_of(data)
+    data = _load(args.file)
+    kind = kind_of(data, args.file)
     summary = kind.summarize(data)
     if args.json:
-        print(json.dumps(summary, indent=1))
+        json.dump(summary, sys.stdout, indent=1)  # (written as it is made: a big summary is never whole)
+        print()
     else:
         print(kind.format(args.file, summary))
 
@@ -61,63 +77,88 @@ def _payload_json_form(ptd: PtdFile) -> Dict[str, Any]:
             "named_data": named}
 
 
+def _wrote(path: str, size: int) -> str:
+    return f"wrote {one_line(path)} ({size} bytes)"
+
+
+def _refuse_constant_data_out(args: argparse.Namespace, kind: str) -> None:
+    if getattr(args, "constant_data_out", None):
+        raise CommandError(f"{args.file} is a {kind}: it has no constant data of its own; "
+                           "--constant-data-out is for an XNNPACK blob")
+
+
 def _decode_data_file(args: argparse.Namespace, data: Any) -> None:
     if args.options_out:
         raise CommandError(f"{args.file} is a .ptd: its options (the segment alignment) are in "
-                        "the payload's JSON form; --options-out is for a .pte")
+                           "the payload's JSON form; --options-out is for a .pte")
+    _refuse_constant_data_out(args, ".ptd")
     text = json.dumps(_payload_json_form(analyze_data_file(data)), indent=1, ensure_ascii=False)
-    size = write_file(args.output, [text.encode("utf-8")])
-    print(f"wrote {args.output} ({size} bytes)", file=report_stream(args.output))
-
-
-def _write_both(output: str, data: bytes, options_out: str, options: bytes) -> None:
-    """Write the program's JSON, then the options'; if the second cannot be
-    written, the first is taken back (when it is a file this call made), so
-    that a failed decode leaves no output behind."""
-    existed = os.path.lexists(output)
-    write_file(output, [data])
-    try:
-        write_file(options_out, [options])
-    except BaseException:
-        if not existed:
-            try:
-                os.unlink(output)
-            except OSError:
-                pass
-        raise
+    (size,) = write_files([(args.output, [text.encode("utf-8")])])
+    print(_wrote(args.output, size), file=report_stream(args.output))
 
 
 def _decode(args: argparse.Namespace) -> None:
-    data = _mapped(args.file)
-    kind_of(data).decode(args, data)
+    refuse_overwrite({"the input": args.file}, {"-o": args.output, "--options-out": args.options_out,
+                                                "--constant-data-out": args.constant_data_out})
+    data = _load(args.file)
+    kind_of(data, args.file).decode(args, data)
+
+
+def _program_json(pte: PteFile) -> Tuple[bytes, List[str]]:
+    """The program's JSON form, and what it cannot carry (program_to_json's
+    warnings: a NaN with a sign or payload)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text = program_to_json(pte.program).encode("utf-8")
+    return text, [str(w.message) for w in caught]
+
+
+def _layout_note(layout: str, how: str) -> str:
+    if layout == "flatc":
+        return f"layout: flatc ({how}; `encode` writes it by default)"
+    return (f"layout: {layout} ({how}; ExecuTorch 1.5.1's default writer): pass --layout "
+            f"{layout} to `encode` for the same bytes, or --options with the options "
+            "--options-out writes, which carry it")
 
 
 def _decode_program(args: argparse.Namespace, data: Any) -> None:
+    _refuse_constant_data_out(args, ".pte")
     pte = decode_program(data)
-    text = program_to_json(pte.program).encode("utf-8")
-    notes = []
+    text, lost = _program_json(pte)
+    notes = [f"note: {message}" for message in lost]
     if args.options_out:
-        options, exact = infer_options(pte)
-        form = json.dumps(options_to_json_form(options), indent=1).encode("utf-8")
-        _write_both(args.output, text, args.options_out, form)
-        notes.append(f"wrote {args.output} ({len(text)} bytes)")
-        notes.append(f"wrote {args.options_out}")
-        if exact and options.get("layout", "flatc") != "flatc":
-            notes.append(f"note: the FlatBuffer is in the {options['layout']} layout: pass "
-                         f"--layout {options['layout']} to `encode` for the same bytes")
-        if not exact:
-            notes.append("note: no options make `encode` give back these exact bytes (the file is "
-                         "in neither layout, or was changed after writing); it gives back the "
-                         "same program")
+        # Checked on what is written: the program read back from its JSON
+        # text, with the options read back from theirs.
+        written = PteFile(program_from_json(text), pte.mutable_data, pte.named_data, pte.header,
+                          pte.stored, pte.segment_roles, pte.size, pte.data)
+        options, exact = infer_options(written)
+        form = options_to_json_form(options)
+        options_text = json.dumps(form, indent=1).encode("utf-8")
+        if options_to_json_form(options_from_json(options_text)) != form:  # pragma: no cover
+            raise CommandError("the options' JSON form does not read back as written")
+        sizes = write_files([(args.output, [text]), (args.options_out, [options_text])])
+        lines = [_wrote(args.output, sizes[0]), _wrote(args.options_out, sizes[1])]
+        if exact:
+            lines.append(_layout_note(options.get("layout", "flatc"), "checked by encoding again"))
+        else:
+            lines.append(_layout_note(guess_layout(data), "by the order of the root table's fields"))
+        if not exact and lost:
+            notes.append("note: so `encode` of these files gives other bytes (the same "
+                         "program, but for that value)")
+        elif not exact:
+            notes.append("note: no options make `encode` give back these exact bytes (the "
+                         "file is in neither layout, or was changed after writing); it gives "
+                         "back the same program")
     else:
-        write_file(args.output, [text])
-        notes.append(f"wrote {args.output} ({len(text)} bytes)")
+        (size,) = write_files([(args.output, [text])])
+        lines = [_wrote(args.output, size), _layout_note(guess_layout(data),
+                                                         "by the order of the root table's fields")]
         if pte.mutable_data is not None or pte.named_data is not None:
             notes.append("note: the file has mutable or named data, which go in the options: "
                          "pass --options-out to keep them")
     report = report_stream(args.output, args.options_out)
-    for note in notes:
-        print(note, file=report)
+    for line in lines + notes:
+        print(line, file=report)
 
 
 class FileKind(NamedTuple):
@@ -131,7 +172,10 @@ class FileKind(NamedTuple):
     decode: Callable[[argparse.Namespace, Any], None]        # the decode command's work
 
 
+PROGRAM_KIND = FileKind(".pte", b"ET12", 4, lambda data: summarize(decode_program(data)),
+                        format_summary, _decode_program)
 KINDS: List[FileKind] = [
+    PROGRAM_KIND,
     FileKind(".ptd", FLAT_TENSOR.schema.file_identifier, 4,
              lambda data: summarize_data_file(analyze_data_file(data)), format_data_summary,
              _decode_data_file),
@@ -141,17 +185,34 @@ KINDS: List[FileKind] = [
     FileKind(".bpte", BUNDLED_PROGRAM.schema.file_identifier, 4, summarize_bundled_file,
              format_bundled_summary, decode_bundled_file),
 ]
-# A file of no kind above: a program (decode_program names the identifier it expected).
-PROGRAM_KIND = FileKind(".pte", b"ET12", 4, lambda data: summarize(decode_program(data)),
-                        format_summary, _decode_program)
 
 
-def kind_of(data: Any) -> FileKind:
-    """The kind of the file in ``data``, by its file identifier."""
+def kind_of_bytes(head: Any) -> Optional[FileKind]:
+    """The kind whose file identifier ``head`` (a file's first bytes) holds, or None."""
     for kind in KINDS:
-        if bytes(data[kind.at:kind.at + 4]) == kind.identifier:
+        if bytes(head[kind.at:kind.at + 4]) == kind.identifier:
             return kind
-    return PROGRAM_KIND
+    return None
+
+
+def kind_of(data: Any, path: str = "the file") -> FileKind:
+    """The kind of the file in ``data``, by its file identifier;
+    :class:`CommandError` for a file of no known kind. A file too short to
+    hold an identifier is left to the program reader, which says so."""
+    kind = kind_of_bytes(data)
+    if kind is not None or len(data) < HEAD_SIZE:
+        return kind or PROGRAM_KIND
+    known = list(dict.fromkeys(k.name for k in KINDS))
+    names = " or ".join(n for n in known if n.startswith(".")) + " file"
+    names += "".join(f" or {n}" for n in known if not n.startswith("."))
+    head = bytes(data[:HEAD_SIZE])
+    looks = ""
+    if head.lstrip()[:1] in (b"{", b"["):
+        looks = "; it looks like JSON, which `encode` and `encode-data` read"
+    elif all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        looks = "; it looks like text"
+    raise CommandError(f"{path} is not a {names} (bytes 4 to 8 are {head[4:8]!r}, no file "
+                       f"identifier pte-encoder knows{looks})")
 
 
 def add_commands(commands: Any) -> None:
@@ -172,13 +233,15 @@ def add_commands(commands: Any) -> None:
     decode = commands.add_parser(
         "decode", help="write a .pte's Program, a .ptd's payload or a .bpte in JSON",
         description="Decode a .pte into the JSON form `encode` reads, constants and delegate "
-                    "blobs back in the program; with --options-out, also the options (blobs "
-                    "included) under which `encode` writes the same bytes again. Decode a "
-                    ".ptd into the payload's JSON form `encode-data` reads (segment "
-                    "alignment and entry alignments inferred from the file). Decode a .bpte "
-                    "into ExecuTorch's dataclass JSON form with its layout, which "
-                    "`encode-bundled` writes back byte for byte. Decode an XNNPACK delegate "
-                    "blob into its graph's JSON form `encode-xnnpack` reads.")
+                    "blobs back in the program, and say its layout; with --options-out, also "
+                    "the options (layout and blobs included) under which `encode` writes the "
+                    "same bytes again, checked on the JSON written. Decode a .ptd into the "
+                    "payload's JSON form `encode-data` reads (segment alignment and entry "
+                    "alignments inferred from the file). Decode a .bpte into ExecuTorch's "
+                    "dataclass JSON form with its layout, which `encode-bundled` writes back "
+                    "byte for byte. Decode an XNNPACK delegate blob into its graph's JSON form "
+                    "`encode-xnnpack` reads. Every output is written, or none; none may be the "
+                    "input.")
     decode.add_argument("file", metavar="FILE.pte|FILE.ptd|FILE.bpte|BLOB.bin")
     decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json|PAYLOAD.json|BUNDLED.json|GRAPH.json")
     decode.add_argument("--options-out", metavar="OPTIONS.json")

@@ -20,7 +20,7 @@ from .values import PointerBufferError, StreamedBlob, holds_pointers, to_bool, t
 # 2 GiB (the format's offsets are signed 32-bit).
 MAX_VECTOR_BYTES = 2**31 - 1
 
-__all__ = ["check_root", "check_table", "check_object", "check_scalar", "integer", "missing",
+__all__ = ["check_root", "check_table", "check_object", "check_scalar", "check_string", "integer", "missing",
            "check_vector", "unreadable", "MAX_VECTOR_BYTES"]
 
 _RANGES = {c: (0, 2 ** (8 * struct.calcsize(c))) if c.isupper() else
@@ -131,9 +131,24 @@ def missing(path: str, obj: Any, name: str, table: str, names: Sequence[str],
 
 def check_object(path: str, obj: Any, table: str, root: str = "") -> None:
     """Refuse what cannot be a table object: None, numbers, text, bytes,
-    containers (``root`` names the place if ``path`` is empty; else the table)."""
-    if obj is None or isinstance(obj, _NOT_TABLES):
+    containers (``root`` names the place if ``path`` is empty; else the table).
+    A named tuple is an object with attributes, as the writer reads it."""
+    if obj is None or isinstance(obj, _NOT_TABLES) and not (
+            isinstance(obj, tuple) and hasattr(type(obj), "_fields")):
         raise bad_value(path, obj, f"a {table} object", root=root or table)
+
+
+def check_string(path: str, value: Any) -> None:
+    """Refuse what a string field cannot take: anything but a str (a str
+    subclass is one), one not encodable as UTF-8, or too long."""
+    if not isinstance(value, str):
+        raise bad_value(path, value, "a str")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise bad_value(path, value, "a str encodable as UTF-8") from None
+    if size > MAX_VECTOR_BYTES:
+        raise bad_value(path, value, f"a str of at most {MAX_VECTOR_BYTES} bytes in UTF-8")
 
 
 def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "") -> None:
@@ -162,14 +177,7 @@ def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "")
         elif value is None:
             continue
         elif kind == "STRING":
-            if not isinstance(value, str):
-                raise bad_value(where, value, "a str")
-            try:
-                size = len(value.encode("utf-8"))
-            except UnicodeEncodeError:
-                raise bad_value(where, value, "a str encodable as UTF-8") from None
-            if size > MAX_VECTOR_BYTES:
-                raise bad_value(where, value, f"a str of at most {MAX_VECTOR_BYTES} bytes in UTF-8")
+            check_string(where, value)
         elif kind == "TABLE":
             check_table(schema, where, value, elem or "")
         elif kind == "UNION":

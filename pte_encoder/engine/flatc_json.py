@@ -4,10 +4,11 @@ written (:func:`to_json`) and read back into model objects (:func:`tree_from_jso
 Fields in schema order; a union field ``X`` followed by ``X_type`` naming the
 member table; enums as integers; byte vectors as lists of integers; absent
 fields as ``null``; infinite and NaN floats as the strings ``"inf"``,
-``"-inf"`` and ``"nan"``; integer fields as plain integers (an IntEnum, a bool
+``"-inf"`` and ``"nan"`` (a NaN's sign and payload cannot be carried: a
+warning names the value); integer fields as plain integers (an IntEnum, a bool
 or an integer-like such as a numpy integer is written as its number).
-The tree is checked first, as the codec checks it: bad input raises
-:class:`EncodeError` naming the place.
+The tree is checked as it is written, as the codec checks it (each
+attribute read once): bad input raises :class:`EncodeError` naming the place.
 
 Reading takes ``"+inf"`` for an infinity too, and a deprecated field set to
 ``null`` (as ExecuTorch's dataclass JSON has them). It refuses what flatc
@@ -21,20 +22,23 @@ from __future__ import annotations
 
 import math
 import operator
+import struct
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
-from .check import check_root, check_scalar
-from .errors import VALUE_LIMIT, EncodeError, member
+from .check import check_object, check_scalar, check_string, check_vector, missing, unreadable
+from .errors import VALUE_LIMIT, EncodeError, bad_value, member, subpath
 from .schema import Schema
 from .values import bytes_like, to_bool, to_float
+
+_MISSING = object()
 
 __all__ = ["table_to_json", "to_json", "tree_from_json", "parse_json", "json_error", "missing_key",
            "check_keys", "JsonObject"]
 
 
 def _value(value: Any, fmt: str) -> Any:
-    """A checked scalar as flatc reads it (float-likes and bool-likes as the
-    encoder takes them: values.py)."""
+    """A scalar as flatc reads it (float-likes and bool-likes as the encoder
+    takes them: values.py); TypeError or ValueError if it is none."""
     if fmt == "?":
         return to_bool(value)
     if fmt in "df":
@@ -49,41 +53,109 @@ def _value(value: Any, fmt: str) -> Any:
     return value if value.__class__ is int else operator.index(value)
 
 
-def table_to_json(schema: Schema, table: str, obj: Any) -> Dict[str, Any]:
-    """``obj``, a ``table`` of ``schema`` already checked, as a JSON-ready dict."""
+# Every NaN is written "nan", which flatc (and this reader) read back as the
+# canonical quiet NaN, positive.
+_NAN_BITS = {fmt: struct.pack("<" + fmt, math.nan) for fmt in "df"}
+
+
+def _scalar_json(path: str, value: Any, fmt: str, lost: List[Tuple[str, str]]) -> Any:
+    """A scalar field's value as JSON, converted once and checked as the
+    encoder checks it; a NaN the form cannot carry (a sign or payload) is
+    noted in ``lost``."""
+    try:
+        number = to_float(value) if fmt in "df" and not isinstance(value, str) else value
+        out = _value(number, fmt)
+    except Exception:
+        check_scalar(path, value, fmt)  # raises, naming the place
+        raise
+    check_scalar(path, number, fmt)  # the range, on the value converted (no user code runs)
+    if out == "nan":
+        bits = struct.pack("<" + fmt, number)
+        if bits != _NAN_BITS[fmt]:
+            lost.append((path, "0x" + bits[::-1].hex()))
+    return out
+
+
+def table_to_json(schema: Schema, table: str, obj: Any, path: str = "", root: str = "",
+                  lost: Optional[List[Tuple[str, str]]] = None) -> Dict[str, Any]:
+    """``obj``, a ``table`` of ``schema``, as a JSON-ready dict, checked as
+    the codec checks it in the same pass: each attribute is read once, and
+    what is written is what was checked. Raises :class:`EncodeError` at the
+    first bad value (``root`` names the place if ``path`` is empty). NaNs
+    that "nan" cannot carry are noted in ``lost`` as (place, bits)."""
+    if lost is None:
+        lost = []
+    check_object(path, obj, table, root)
     out: Dict[str, Any] = {}
-    for f in schema.tables[table]:
-        name, kind, elem = f.name, f.kind, f.elem
-        value = getattr(obj, name)
+    fields = schema.tables[table]
+    for f in fields:
+        name, kind, elem = f.name, f.kind, f.elem or ""
+        where = subpath(path, name)
+        try:
+            value = getattr(obj, name, _MISSING)
+        except Exception as exc:  # a property that raises: its error, with the place
+            raise unreadable(where, exc) from exc
+        if value is _MISSING:
+            raise missing(path, obj, name, table, [other.name for other in fields], root)
         if kind == "SCALAR":
-            out[name] = _value(value, str(elem))
+            out[name] = _scalar_json(where, value, elem, lost)
         elif value is None:
             if kind != "UNION":
                 out[name] = None
         elif kind == "STRING":
+            check_string(where, value)
             out[name] = value
         elif kind == "TABLE":
-            out[name] = table_to_json(schema, str(elem), value)
+            out[name] = table_to_json(schema, elem, value, where, "", lost)
         elif kind == "UNION":
+            members = schema.unions[elem]
             member = type(value).__name__
-            out[name] = table_to_json(schema, member, value)
+            if member not in members:
+                raise bad_value(where, value, f"one of {', '.join(members)} (a {elem})")
+            out[name] = table_to_json(schema, member, value, where, "", lost)
             out[name + "_type"] = member
         elif kind == "TABLE_VECTOR":
-            out[name] = [table_to_json(schema, str(elem), item) for item in value]
+            if not isinstance(value, (list, tuple)):
+                raise bad_value(where, value, f"a list of {elem}")
+            out[name] = [table_to_json(schema, elem, item, f"{where}[{i}]", "", lost)
+                         for i, item in enumerate(value)]
         elif elem == "B" and not isinstance(value, (list, tuple)):
+            check_vector(where, value, elem)
             out[name] = list(bytes(bytes_like(value)))  # strided buffers in logical order
         else:
-            out[name] = [_value(item, str(elem)) for item in value]
+            if not isinstance(value, (list, tuple)):
+                raise bad_value(where, value, "a list")
+            out[name] = [_scalar_json(f"{where}[{i}]", item, elem, lost)
+                         for i, item in enumerate(value)]
     return out
 
 
 def to_json(schema: Schema, root: Any) -> str:
     """``root``, a tree of ``schema``'s root table, as JSON text for flatc.
-    Raises :class:`EncodeError` at the first value that cannot be encoded."""
+    Raises :class:`EncodeError` at the first value that cannot be encoded.
+
+    A NaN is written "nan", which reads back as the canonical quiet NaN
+    (0x7ff8000000000000): one with a sign or a payload (``inf * 0`` on x86
+    gives 0xfff8000000000000) cannot be carried by this form, which flatc
+    reads. Its place and bits are then said in a warning (``UserWarning``);
+    the encoders, which write the bits as they are, keep it."""
     import json  # here, not at import: most programs are written without JSON
 
-    check_root(schema, root)
-    return json.dumps(table_to_json(schema, schema.root_table, root))
+    lost: List[Tuple[str, str]] = []
+    tree = table_to_json(schema, schema.root_table, root, "", schema.name, lost)
+    try:
+        text = json.dumps(tree)
+    except (TypeError, ValueError) as exc:  # a guard: every value above was converted
+        raise EncodeError(f"{schema.name}: cannot be written as JSON: {exc}") from None
+    if lost:
+        import warnings
+
+        path, bits = lost[0]
+        more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
+        warnings.warn(f"{path}: a NaN with a sign or payload ({bits}), which the JSON form "
+                      f"cannot carry: written \"nan\", it reads back as 0x7ff8000000000000{more}",
+                      stacklevel=4)
+    return text
 
 
 # --- reading

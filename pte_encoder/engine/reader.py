@@ -33,8 +33,9 @@ value is absent reads as ``None``.
 
 Every failure raises :class:`~.errors.DecodeError` naming the
 field path and the byte offset. ``[ubyte]`` vectors come back as
-``memoryview`` slices of the input, not copies: they stay valid as long as
-the input object (bytes, bytearray, mmap) is alive and unchanged.
+``memoryview`` slices of the input, not copies (fields pointing at one
+vector get one view): they stay valid as long as the input object (bytes,
+bytearray, mmap) is alive and unchanged.
 """
 
 from __future__ import annotations
@@ -59,10 +60,11 @@ _SCALAR, _ENUM, _STRING, _TABLE, _UNION, _VECTOR, _TABLE_VECTOR = range(7)
 class _Fail(Exception):
     """A check failed at ``offset``; ``path`` grows, innermost first, as it unwinds."""
 
-    def __init__(self, message: str, offset: Optional[int]) -> None:
+    def __init__(self, message: str, offset: Optional[int], past_end: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.offset = offset
+        self.past_end = past_end  # something was looked for past the buffer's end
         self.path: List[str] = []
 
 
@@ -176,6 +178,8 @@ class FlatBufferReader:
         except _Fail as exc:
             path = "".join(reversed(exc.path)).lstrip(".")
             where = f" (at byte {exc.offset})" if exc.offset is not None else ""
+            if exc.past_end and end == len(view):  # the buffer is the whole input
+                where += ", past the end of the data: truncated?"
             raise DecodeError(f"{path or self.schema.root_table}: {exc.message}{where}",
                               path, exc.offset) from None
         except RecursionError:  # cannot happen within max_depth; kept as a guard
@@ -196,6 +200,8 @@ class _Session:
         self.types = reader.types
         # per table type, per (vtable position, table position % 8): the compiled reads
         self.table_readers: Dict[str, Dict[Tuple[int, int], Any]] = {name: {} for name in reader.types}
+        # the [ubyte] vectors met, by where their items start
+        self.blobs: Dict[int, memoryview] = {}
 
     # -- entry ----------------------------------------------------------------
 
@@ -217,7 +223,7 @@ class _Session:
     def _within(self, pos: int, length: int, what: str) -> None:
         if pos < 0 or pos + length > self.size:
             raise _Fail(f"{what} of {length} bytes at {pos} runs past the end of the "
-                        f"{self.size}-byte buffer", pos)
+                        f"{self.size}-byte buffer", pos, pos >= 0)
 
     def _charge(self, amount: int, pos: int) -> None:
         self.budget -= amount
@@ -232,7 +238,7 @@ class _Session:
         """Check the vtable at ``vt`` for a ``ttype`` table at ``pos`` and compile
         the reads of its fields: (inline size, unpacker, actions)."""
         if vt < 0 or vt + 4 > self.size:
-            raise _Fail(f"vtable offset points to {vt}, outside the buffer", pos)
+            raise _Fail(f"vtable offset points to {vt}, outside the buffer", pos, vt >= 0)
         if vt & 1:
             raise _Fail(f"vtable at {vt} is not 2-byte aligned", pos)
         vsize, tsize = _VTABLE_HEAD.unpack_from(self.data, vt)
@@ -313,7 +319,7 @@ class _Session:
     def table(self, name: str, pos: int, depth: int) -> Any:
         if pos & 3 or pos + 4 > self.size:
             raise _Fail(f"a {name} table at {pos}: expected a 4-byte aligned position "
-                        "inside the buffer", pos)
+                        "inside the buffer", pos, pos + 4 > self.size)
         if depth >= self.max_depth:
             raise _Fail(f"nesting deeper than {self.max_depth} levels", pos)
         ttype = self.types[name]
@@ -324,7 +330,7 @@ class _Session:
             found = self.table_readers[name][key] = self._table_reader(ttype, vt, pos)
         tsize, unpacker, actions = found
         if pos + tsize > self.size:
-            raise _Fail(f"a {name} table of {tsize} bytes at {pos} runs past the end", pos)
+            raise _Fail(f"a {name} table of {tsize} bytes at {pos} runs past the end", pos, True)
         self.budget -= tsize
         if self.budget < 0:
             self._charge(0, pos)
@@ -375,12 +381,12 @@ class _Session:
         """The item count of the vector or string at ``pos``, checked to fit."""
         if pos & 3 or pos + 4 > self.size:
             raise _Fail(f"a {what} at {pos}: expected a 4-byte aligned position inside "
-                        "the buffer", pos)
+                        "the buffer", pos, pos + 4 > self.size)
         n: int = _U32.unpack_from(self.data, pos)[0]
         if pos + 4 + n * item_size > self.size:
             count = f"{n} bytes" if what == "string" else f"{n} items of {item_size} bytes"
             raise _Fail(f"a {what} of {count} at {pos} runs past the end of the "
-                        f"{self.size}-byte buffer", pos)
+                        f"{self.size}-byte buffer", pos, True)
         self.budget -= 4 + n * item_size
         if self.budget < 0:
             self._charge(0, pos)
@@ -393,8 +399,11 @@ class _Session:
         start = pos + 4
         if start % size and n:  # flatc leaves empty vectors unaligned
             raise _Fail(f"vector items at {start} are not {size}-byte aligned", start)
-        if fmt == "B" and not enum:
-            return self.view[start:start + n]
+        if fmt == "B" and not enum:  # one view per vector, however many fields point at it
+            blob = self.blobs.get(start)
+            if blob is None:
+                blob = self.blobs[start] = self.view[start:start + n]
+            return blob
         items = list(struct.unpack_from(f"<{n}{fmt}", self.data, start))
         if enum:
             items = [enum.get(v, v) for v in items]
@@ -404,7 +413,8 @@ class _Session:
         n = self._length(pos, 1, "string")
         end = pos + 4 + n
         if end >= self.size or self.data[end] != 0:
-            raise _Fail(f"the string of {n} bytes at {pos} lacks its terminating NUL", end)
+            raise _Fail(f"the string of {n} bytes at {pos} lacks its terminating NUL", end,
+                        end >= self.size)
         try:
             return str(self.view[pos + 4:end], "utf-8")
         except UnicodeDecodeError as exc:

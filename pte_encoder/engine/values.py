@@ -28,9 +28,9 @@ import re
 import struct
 from typing import Any, Callable, List, Sequence, Tuple
 
-__all__ = ["present_integer", "bool_bytes", "bytes_like", "holds_pointers", "PointerBufferError", "to_bool", "to_float",
-           "ubytes", "float32_from_text", "float32_field", "float32s_from_text", "float32_converters",
-           "StreamedBlob"]
+__all__ = ["present_integer", "bool_bytes", "bytes_like", "text_bytes", "holds_pointers", "PointerBufferError",
+           "to_bool", "to_float", "ubytes", "float32_from_text", "float32_field", "float32s_from_text",
+           "float32_converters", "StreamedBlob"]
 
 _INFINITIES = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
 
@@ -54,6 +54,15 @@ def to_bool(value: Any) -> bool:
     if is_foreign_bool(value):
         return bool(value == True)  # noqa: E712
     raise TypeError("not a bool")
+
+
+def text_bytes(value: Any) -> bytes:
+    """A string field's UTF-8 bytes (the slow path: a str is encoded as it is).
+    Only a str (or a subclass) is text: an object that merely has an
+    ``encode`` method is refused, as the checker refuses it."""
+    if isinstance(value, str):
+        return value.encode()
+    raise TypeError("not a str")
 
 
 def bool_bytes(items: Any) -> bytes:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .layout import SIZES, TablePacker, LayoutPolicy
 from .templates import FLAT_VECTOR, MAX_TEMPLATE_ALIGN, MIN_RUN, RUN_CAP, RUN_LEAD, RUN_PAYBACK, SMALL_VALUES, UNRESOLVED, Decision, Templates, Ready, Shape, ShapeKey
-from .values import StreamedBlob, bool_bytes, bytes_like, to_float
+from .values import StreamedBlob, bool_bytes, bytes_like, text_bytes, to_float
 
 _PADS = [bytes(n) for n in range(64)]
 _CHUNKS_PER_BLOCK = 1024
@@ -87,7 +87,7 @@ class Writer:
         self.size += count
 
     def string(self, text: str) -> int:
-        data = text.encode("utf-8")
+        data = text.encode() if text.__class__ is str else text_bytes(text)
         n = len(data)
         pad = -(self.size + n + 1) & 3
         self.chunks.append(b"".join((_U32(n), data, _PADS[pad + 1])))

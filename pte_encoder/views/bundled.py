@@ -50,8 +50,10 @@ def summarize_bundled(bundled: model.BundledProgram, size: int,
     valid .pte is a :class:`DecodeError` naming it."""
     program = bundled.program
     program_bytes = _nbytes(program)
+    # (decoded, ``program`` is a view of the file; a model built by hand may hold a list of ints)
+    data = program if isinstance(program, (bytes, bytearray, memoryview)) else bytes(program or b"")
     try:
-        program_summary = summarize(decode_program(program)) if program_bytes else None
+        program_summary = summarize(decode_program(data)) if program_bytes else None
     except DecodeError as exc:
         raise DecodeError(f"program (the embedded .pte): {exc}", "program", exc.offset) from None
     suites: List[Dict[str, Any]] = []

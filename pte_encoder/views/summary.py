@@ -7,12 +7,16 @@ from collections import Counter
 from typing import Any, Dict, List, Optional
 
 from ..schemas.program import model
-from ..engine.errors import one_line
+from ..engine.errors import describe, one_line
 from ..formats.ptd.read import PtdFile
 from ..formats.pte.read import PteFile
 from .xnnpack import delegate_lines, xnnpack_delegate
 
 __all__ = ["summarize", "format_summary", "summarize_data_file", "format_data_summary"]
+
+# The most inputs or outputs, dimensions of a shape, listed in text; the rest are counted.
+_LISTED = 16
+_DIMS = 8
 
 
 def _nbytes(blob: Any) -> int:
@@ -31,7 +35,7 @@ def _describe(value: Optional[model.EValue]) -> str:
         return "none"
     kind = type(val).__name__
     if isinstance(val, model.Tensor):
-        sizes = ", ".join(str(s) for s in val.sizes or [])
+        sizes = _listed(val.sizes or [])
         dynamic = "" if val.shape_dynamism in (0, None) else " (dynamic)"
         return f"Tensor {_dtype(val.scalar_type)}[{sizes}]{dynamic}"
     if isinstance(val, model.Int):
@@ -40,8 +44,8 @@ def _describe(value: Optional[model.EValue]) -> str:
         return f"{kind} {val.bool_val}"
     if isinstance(val, model.Double):
         return f"{kind} {val.double_val}"
-    if isinstance(val, model.String):
-        return f"String {val.string_val!r}"
+    if isinstance(val, model.String):  # shortened: one value may be named many times
+        return f"String {describe(val.string_val)}"
     items = getattr(val, "items", None)
     if items is not None:
         return f"{kind} of {len(items)}"
@@ -51,10 +55,14 @@ def _describe(value: Optional[model.EValue]) -> str:
 def _method(pte: PteFile, index: int, plan: model.ExecutionPlan,
             stored_plan: Optional[model.ExecutionPlan]) -> Dict[str, Any]:
     values = plan.values or []
+    described: Dict[int, str] = {}  # each value described once, however often it is named
 
-    def describe(i: int) -> Dict[str, Any]:
-        value = values[i] if 0 <= i < len(values) else None
-        return {"index": i, "value": _describe(value) if value is not None else "out of range"}
+    def value_of(i: int) -> Dict[str, Any]:
+        text = described.get(i)
+        if text is None:
+            value = values[i] if 0 <= i < len(values) else None
+            text = described[i] = _describe(value) if value is not None else "out of range"
+        return {"index": i, "value": text}
 
     operators = plan.operators or []
     calls: Counter[str] = Counter()
@@ -84,8 +92,8 @@ def _method(pte: PteFile, index: int, plan: model.ExecutionPlan,
                           **xnnpack_delegate(pte, delegate.id, blob)})
     return {
         "name": plan.name,
-        "inputs": [describe(i) for i in plan.inputs or []],
-        "outputs": [describe(i) for i in plan.outputs or []],
+        "inputs": [value_of(i) for i in plan.inputs or []],
+        "outputs": [value_of(i) for i in plan.outputs or []],
         "values": dict(Counter(type(v.val).__name__ if v.val is not None else "none"
                                for v in values).most_common()),
         "value_count": len(values),
@@ -117,8 +125,11 @@ def summarize(pte: PteFile) -> Dict[str, Any]:
                 "mutable data" if kind == "mutable" else
                 "delegate data" if kind == "delegate" else kind] += segment.size
     constants = [_nbytes(b.storage) for b in program.constant_buffer or []]
-    inline_constants = sum(_nbytes(b.storage) for b in stored.constant_buffer or [])
-    inline_delegates = sum(_nbytes(d.data) for d in stored.backend_delegate_data or [])
+    # Blobs counted once each (the reader gives tables pointing at one vector one view).
+    inline_constants = sum(_nbytes(blob) for blob in
+                           {id(b.storage): b.storage for b in stored.constant_buffer or []}.values())
+    inline_delegates = sum(_nbytes(blob) for blob in
+                           {id(d.data): d.data for d in stored.backend_delegate_data or []}.values())
     named = []
     if pte.named_data is not None:
         for key, entry in pte.named_data.pte_data.items():
@@ -165,8 +176,18 @@ def _counts(counts: Dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in counts.items()) or "none"
 
 
+def _escaped(lines: List[str]) -> str:
+    """The lines as one text, every character that is not printable escaped
+    (names from the file, and the file's own name, may hold ESC, BEL, CR,
+    newlines...): the one place every field goes through."""
+    return "\n".join(line if line.isprintable() else "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)
+        for line in lines)
+
+
 def format_summary(name: str, summary: Dict[str, Any]) -> str:
-    """The summary as text for a terminal."""
+    """The summary as text for a terminal (at most 16 inputs and outputs
+    listed per method; control characters escaped)."""
     lines: List[str] = []
     header = summary["extended_header"]
     where = (f"program {_n(header['program_size'])} bytes, segments from byte "
@@ -180,7 +201,9 @@ def format_summary(name: str, summary: Dict[str, Any]) -> str:
                      f"({_counts(method['instructions'])})")
         for label in ("inputs", "outputs"):
             items = method[label]
-            text = "; ".join(f"%{v['index']} {v['value']}" for v in items) or "none"
+            text = "; ".join(f"%{v['index']} {v['value']}" for v in items[:_LISTED]) or "none"
+            if len(items) > _LISTED:
+                text += f"; ... and {_n(len(items) - _LISTED)} more"
             lines.append(f"  {label}: {text}")
         lines.append(f"  values: {_counts(method['values'])}")
         lines.append(f"  operators (calls): {_counts(method['operators'])}")
@@ -209,7 +232,7 @@ def format_summary(name: str, summary: Dict[str, Any]) -> str:
                          f"{one_line(', '.join(s['holds'])) or 'unused'}")
     lines.append("bytes by category: " + ", ".join(
         f"{name} {_n(size)}" for name, size in summary["bytes_by_category"].items()))
-    return "\n".join(lines)
+    return _escaped(lines)
 
 
 def summarize_data_file(ptd: PtdFile) -> Dict[str, Any]:
@@ -256,10 +279,16 @@ def summarize_data_file(ptd: PtdFile) -> Dict[str, Any]:
 def _shape(entry: Dict[str, Any]) -> str:
     if "dtype" not in entry:
         return "no tensor layout"
-    text = f"{entry['dtype']}[{', '.join(str(s) for s in entry['sizes'])}]"
+    text = f"{entry['dtype']}[{_listed(entry['sizes'])}]"
     if entry["dim_order"] != list(range(len(entry["dim_order"]))):
-        text += f" dim_order ({', '.join(str(d) for d in entry['dim_order'])})"
+        text += f" dim_order ({_listed(entry['dim_order'])})"
     return text
+
+
+def _listed(numbers: List[int]) -> str:
+    """The first few of ``numbers``, and how many there are if not all shown."""
+    text = ", ".join(str(n) for n in numbers[:_DIMS])
+    return text + f", ... ({len(numbers)} dims)" if len(numbers) > _DIMS else text
 
 
 def _named_total(named: List[Dict[str, Any]], holder: str) -> str:
@@ -292,4 +321,4 @@ def format_data_summary(name: str, summary: Dict[str, Any]) -> str:
                          f"{one_line(', '.join(s['holds'])) or 'unused'}")
     lines.append("bytes by category: " + ", ".join(
         f"{name} {_n(size)}" for name, size in summary["bytes_by_category"].items()))
-    return "\n".join(lines)
+    return _escaped(lines)

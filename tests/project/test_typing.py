@@ -116,7 +116,7 @@ def test_encode_options_are_encode_programs_keywords() -> None:
     from pte_encoder.formats.pte import json as json_form
     from pte_encoder.types import EncodeOptions
     keys = set(EncodeOptions.__annotations__)
-    assert keys == set(json_form._OPTION_KEYS)
+    assert keys == set(json_form.OPTION_KEYS)
     assert EncodeOptions.__total__ is False
     for function in (pe.encode_program, pe.write_program):
         assert keys <= keyword_options(function)

@@ -276,7 +276,7 @@ def test_the_container_helper_makes_good_files() -> None:
     (16, "Q", 8, "header.flatbuffer_offset: expected 40"),
     (24, "Q", 10**6, "header.flatbuffer_size: expected 8 to 256"),
     (32, "Q", 16, "header.segment_base_offset: expected 0 or 200"),
-    (40, "Q", 49, "header.segment_data_size: 49 bytes from 256 run past"),
+    (40, "Q", 49, "truncated: the header says the file is 305 bytes, it has 304"),
     (32, "Q", 0, "header.segment_base_offset: 0, but the file lists 1 segments"),
     (4, "4s", b"ET12", "FlatTensor: expected the file identifier 'FT01', got b'ET12'"),
 ])

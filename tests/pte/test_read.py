@@ -215,7 +215,7 @@ def test_errors_name_the_path_and_the_byte() -> None:
     assert info.value.offset == at
     assert str(info.value) == (f"execution_plan[0].operators[0].name: a string of 1000000 "
                                f"bytes at {at} runs past the end of the {len(data)}-byte "
-                               f"buffer (at byte {at})")
+                               f"buffer (at byte {at}), past the end of the data: truncated?")
     bad_utf8 = bytearray(data)
     bad_utf8[at + 4] = 0xFF
     with pytest.raises(pe.DecodeError, match=r"operators\[0\]\.name: the string at \d+ is not "

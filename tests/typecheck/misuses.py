@@ -127,6 +127,15 @@ inferred["layout"] = "flatbufers"  # E: Value of "layout" has incompatible type
 inferred["segment_alignmnet"] = 64  # E: has no key "segment_alignmnet"
 pe.encode_flatbuffer(program, **inferred)  # E: Extra argument
 
+pe.decode_program(123)  # E: incompatible type "int"
+pe.decode_program("x.pte")  # E: incompatible type "str"
+pe.decode_flatbuffer([1, 2, 3])  # E: incompatible type "list[int]"
+pe.decode_data_file(None)  # E: incompatible type "None"
+pe.analyze_data_file(123)  # E: incompatible type "int"
+pe.read_program(b"x.pte")  # E: incompatible type "bytes"
+pe.read_program("x.pte", copy="yes")  # E: incompatible type "str"
+pe.read_data_file("x.ptd", True)  # E: Too many positional arguments
+
 # XNNPACK blobs
 xnn.encode_xnnpack_blob(program)  # E: incompatible type "Program"
 xnn.encode_xnnpack_blob(ext.XNode(ext.XNNAdd(0, 1, 2, 0), 0))  # E: incompatible type "XNode"

@@ -8,6 +8,8 @@ ExecuTorch 1.5.1's exir/schema.py annotates them.
 from __future__ import annotations
 
 import io
+import mmap
+import pathlib
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -124,7 +126,8 @@ def options(program: pe.Program, other: et.Program, path: Optional[str]) -> None
     pe.write_program(other, path or "x.pte", **options)
     typed: EncodeOptions = {"segment_alignment": 64, "mutable_data": [b"m"], "delegate_alignment": None}
     pe.encode_program(other, **typed)
-    pe.write_program(program, io.BytesIO(), layout="flatbuffers", **options)
+    pe.write_program(program, io.BytesIO(), **options)
+    typed["layout"] = "flatbuffers"
     pe.encode_flatbuffer(other, layout="flatc")
     layout: LayoutName = "flatbuffers"
     pe.encode_program(program, layout=layout)
@@ -214,6 +217,17 @@ def file_backed(path: str) -> None:
 # infer_options gives encode_program's keyword arguments, layout included.
 found, exact = pe.infer_options(pe.read_program("x.pte"))
 rewritten: bytes = pe.encode_program(pe.read_program("x.pte").program, **found)
+
+# The readers take bytes-like data or an mmap; read_* a path, owned bytes with copy=True.
+decoded = pe.decode_program(bytearray(b"x"))
+flat = pe.decode_flatbuffer(memoryview(b"x"))
+owned = pe.read_program("x.pte", copy=True)
+payload_read = pe.read_data_file(pathlib.Path("x.ptd"), copy=True)
+with open("x.ptd", "rb") as ptd_file:
+    analyzed = pe.analyze_data_file(mmap.mmap(ptd_file.fileno(), 0, access=mmap.ACCESS_READ))
+print(decoded, flat, owned, payload_read, analyzed)
+with_layout: EncodeOptions = pe.options_from_json('{"layout": "flatbuffers"}')
+pe.encode_program(pe.Program(), **with_layout)
 
 
 def xnnpack_blobs(path: str) -> None:

@@ -16,7 +16,7 @@ writes ``Infinity`` and ``NaN``, which flatc refuses); an empty Value has no
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Union, cast
 
 from ...engine.check import check_root
 from ...engine.flatc_json import JsonObject, json_error, parse_json, table_to_json
@@ -27,7 +27,9 @@ if TYPE_CHECKING:  # not loaded at run time: see types.py
     from ..common.types import LayoutName
     from ...schemas.bundled_program.types import BundledProgramLike
 
-__all__ = ["bundled_to_json", "bundled_from_json", "LAYOUT_KEY"]
+__all__ = ["bundled_to_json", "bundled_json_chunks", "bundled_from_json", "LAYOUT_KEY"]
+
+_PIECE = 1 << 16
 
 #: The key the layout goes in, beside the bundled program's fields.
 LAYOUT_KEY = "layout"
@@ -38,13 +40,30 @@ def bundled_to_json(bundled: BundledProgramLike, layout: Optional[LayoutName] = 
     """``bundled`` in ExecuTorch's dataclass JSON form (indented by one space,
     with a final newline), and ``"layout": layout`` last unless ``layout`` is
     None. Raises :class:`EncodeError` naming the place of a bad value."""
+    return b"".join(bundled_json_chunks(bundled, layout)).decode("utf-8")
+
+
+def bundled_json_chunks(bundled: BundledProgramLike, layout: Optional[LayoutName] = None
+                        ) -> Iterator[bytes]:
+    """:func:`bundled_to_json`'s text, UTF-8 encoded, in pieces of about 64 KiB:
+    written as they come, the text is never whole in memory (indented JSON
+    would be some ten small strings per number of a tensor's shape)."""
     schema = BUNDLED_PROGRAM.schema
     check_root(schema, bundled)
     form = table_to_json(schema, schema.root_table, bundled)
     if layout is not None:
         BUNDLED_PROGRAM.layout(layout)
         form[LAYOUT_KEY] = layout
-    return json.dumps(form, indent=1) + "\n"
+    batch: List[str] = []
+    size = 0
+    for piece in json.JSONEncoder(indent=1).iterencode(form):
+        batch.append(piece)
+        size += len(piece)
+        if size >= _PIECE:
+            yield "".join(batch).encode("utf-8")
+            batch, size = [], 0
+    batch.append("\n")
+    yield "".join(batch).encode("utf-8")
 
 
 def bundled_from_json(source: Union[str, bytes, Dict[str, Any]]

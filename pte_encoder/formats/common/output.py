@@ -43,7 +43,7 @@ import io
 import operator
 import os
 import stat
-from typing import Any, Iterable, List, Optional, Protocol, Tuple, Union
+from typing import Any, Iterable, List, Optional, Protocol, Sequence, Tuple, Union
 
 from ...engine.errors import EncodeError, bad_value
 
@@ -129,29 +129,91 @@ def write_path(target: Union[str, bytes], chunks: Iterable[Any], *,
                temporary_prefix: str = ".pte-") -> int:
     """Write ``chunks`` to the file at path ``target`` (see the module
     docstring) and return the number of bytes written."""
-    # One type inside; fsdecode and the os functions' fsencode are inverses.
-    path = os.fsdecode(target)
-    used: List[str] = [path]  # the names an error may carry instead of the user's
+    return write_files([(target, chunks)], temporary_prefix=temporary_prefix)[0]
+
+
+def write_files(outputs: Sequence[Tuple[Target, Iterable[Any]]], *,
+                temporary_prefix: str = ".pte-") -> List[int]:
+    """Write several files, each as :func:`write_file` writes one, so that a
+    failure leaves every regular file among them as it was: each is written
+    to its temporary file first; then what must be written through (devices,
+    ``/dev/stdout``, file objects) is written; then every temporary file is
+    renamed over its target. Returns the number of bytes written to each.
+
+    (Renames in a folder where a file could just be created do not fail in
+    practice; if one did, the files renamed before it would stay new.)
+    """
+    paths = [check_target(target) for target, _chunks in outputs]
+    sizes = [0] * len(outputs)
+    pending: List[Tuple[str, str, Union[str, bytes], List[str]]] = []  # temporary, real, target, names
+    through: List[Tuple[int, Optional[str]]] = []  # written after the temporaries are ready
     try:
-        status = _status(path)
-        real, through = _resolve(path, used)
-        if status is not None and not through:
-            # What open() reaches must be the file the links name; if not (a
-            # link changed meanwhile, or names no path), write through.
-            through = not stat.S_ISREG(status.st_mode) or not _same_file(real, status)
-        if through:  # a folder too: open() raises IsADirectoryError
-            with open(path, "wb") as out:
-                return write_stream(out, chunks)
-        if status is not None and not _writable(real):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), target)
-        return _replace(real, status, chunks, temporary_prefix, used)
-    except OSError as exc:
-        # The temporary file and the resolved target are ours, not the user's;
-        # an error about another file (from the chunks) keeps its name.
-        if exc.filename is None or exc.filename not in used:
-            raise
-        renamed = type(exc)(exc.errno, exc.strerror, target)
-        raise renamed.with_traceback(exc.__traceback__) from None
+        for i, ((target, chunks), path) in enumerate(zip(outputs, paths)):
+            if path is None:
+                through.append((i, None))
+                continue
+            # One type inside; fsdecode and the os functions' fsencode are inverses.
+            name: str = os.fsdecode(path)
+            used: List[str] = [name]  # the names an error may carry instead of the user's
+            try:
+                real, status, direct = _plan(name, used)
+                if direct:
+                    through.append((i, name))
+                    continue
+                temporary, sizes[i] = _temporary(real, status, chunks, temporary_prefix, used)
+            except OSError as exc:
+                raise _users_error(exc, path, used) from None
+            pending.append((temporary, real, path, used))
+        for i, stream_name in through:
+            target, chunks = outputs[i]
+            if stream_name is None:
+                sizes[i] = write_stream(target, chunks)
+                continue
+            try:  # a folder too: open() raises IsADirectoryError
+                with open(stream_name, "wb") as out:
+                    sizes[i] = write_stream(out, chunks)
+            except OSError as exc:
+                raise _users_error(exc, paths[i] or stream_name, [stream_name]) from None
+        while pending:
+            temporary, real, path, used = pending[0]
+            try:
+                os.replace(temporary, real)
+            except OSError as exc:
+                raise _users_error(exc, path, used) from None
+            pending.pop(0)
+    except BaseException:
+        for temporary, _real, _path, _used in pending:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+        raise
+    return sizes
+
+
+def _users_error(exc: OSError, target: Union[str, bytes], used: List[str]) -> OSError:
+    """``exc`` naming the user's ``target``: the temporary file and the
+    resolved target are ours, not the user's; an error about another file
+    (from the chunks) keeps its name."""
+    if exc.filename is None or exc.filename not in used:
+        return exc
+    renamed = type(exc)(exc.errno, exc.strerror, target)
+    return renamed.with_traceback(exc.__traceback__)
+
+
+def _plan(path: str, used: List[str]) -> Tuple[str, Optional[os.stat_result], bool]:
+    """The file to replace at ``path`` (its links followed), its status (None:
+    new), and whether it must be written through instead (not a regular file,
+    or a link into /proc)."""
+    status = _status(path)
+    real, through = _resolve(path, used)
+    if status is not None and not through:
+        # What open() reaches must be the file the links name; if not (a
+        # link changed meanwhile, or names no path), write through.
+        through = not stat.S_ISREG(status.st_mode) or not _same_file(real, status)
+    if not through and status is not None and not _writable(real):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+    return real, status, through
 
 
 def write_stream(file: Any, chunks: Iterable[Any]) -> int:
@@ -305,8 +367,10 @@ def _writable(path: str) -> bool:
     return os.access(path, os.W_OK)
 
 
-def _replace(real: str, status: Optional[os.stat_result], chunks: Iterable[Any],
-             temporary_prefix: str, used: List[str]) -> int:
+def _temporary(real: str, status: Optional[os.stat_result], chunks: Iterable[Any],
+               temporary_prefix: str, used: List[str]) -> Tuple[str, int]:
+    """A temporary file in ``real``'s folder holding ``chunks``, flushed to
+    disk, and its size; removed if anything fails."""
     folder = os.path.dirname(real) or os.curdir
     # A new file is created as open() creates it (0o666 less the umask);
     # a replacement starts private and takes the old file's mode at the end.
@@ -320,14 +384,13 @@ def _replace(real: str, status: Optional[os.stat_result], chunks: Iterable[Any],
             total = write_stream(out, chunks)
             out.flush()
             os.fsync(handle)
-        os.replace(temporary, real)
     except BaseException:
         try:
             os.unlink(temporary)
         except OSError:
             pass
         raise
-    return total
+    return temporary, total
 
 
 def _create_temporary(folder: str, prefix: str, mode: int, used: List[str]) -> Tuple[int, str]:

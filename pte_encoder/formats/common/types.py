@@ -6,12 +6,17 @@ The package's modules import this module only while type checking.
 
 from __future__ import annotations
 
+import mmap
 from typing import Any, Literal, Mapping, Optional, Protocol, Sequence, SupportsIndex, Union
 
 from ...schemas.program.model import ByteVector
 
-__all__ = ["LayoutName", "FileBackedLike", "Blob", "DataEntryLike", "NamedDataStoreLike", "TensorLayoutLike",
+__all__ = ["ReadableBuffer", "LayoutName", "FileBackedLike", "Blob", "DataEntryLike", "NamedDataStoreLike", "TensorLayoutLike",
            "PayloadEntryLike", "DataPayloadLike"]
+
+#: What the readers take (``decode_program``, ``decode_data_file``, ...): a
+#: file's bytes, or a writable or mapped buffer of them.
+ReadableBuffer = Union[bytes, bytearray, memoryview, mmap.mmap]
 
 #: The ``layout`` option: whose bytes to write (flatc's, or the flatbuffers
 #: runtime's that ExecuTorch 1.5.1's default writer uses).

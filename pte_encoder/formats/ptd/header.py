@@ -76,12 +76,18 @@ def read_header(view: memoryview) -> DataFileHeader:
         raise _fail("header.magic", f"expected {MAGIC!r} after the file identifier "
                     f"(ExecuTorch refuses a .ptd without it), got {bytes(view[8:12])!r}", 8)
     if size < 8 + LENGTH:
-        raise _fail("header", f"the file ends at byte {size}, inside it", size)
+        raise _fail("header", f"truncated: the file ends at byte {size}, inside the header", size)
     length = _U32.unpack_from(view, 12)[0]
     if length < LENGTH or 8 + length > size:
         raise _fail("header.length", f"expected {LENGTH} to {size - 8} (the file's "
                     f"size less 8), got {length}", 12)
     fb_offset, fb_size, base, data_size = struct.unpack_from("<4Q", view, 16)
+    if LENGTH <= length <= fb_offset and 8 <= fb_size and (not base or fb_offset + fb_size <= base):
+        # numbers that agree with one another, but may reach past the end
+        expected = max(fb_offset + fb_size, base + data_size if base else 0)
+        if expected > size:
+            raise DecodeError(f"truncated: the header says the file is {expected:,} bytes, it "
+                              f"has {size:,}", "header", size)
     if not length <= fb_offset <= size - 8:
         raise _fail("header.flatbuffer_offset", f"expected {length} (the header's length) to "
                     f"{size - 8}, got {fb_offset}", 16)

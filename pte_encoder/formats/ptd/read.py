@@ -20,7 +20,7 @@ Where this differs from ExecuTorch:
   default 128, ``encode_data_file(decode_data_file(data)) == data``).
 - Every offset and size is checked (ExecuTorch slices past the end
   silently): a header whose length or sizes are impossible, a segment
-  outside the segment data, a key naming a missing segment, a key given
+  outside the segment data, segments that overlap, a key naming a missing segment, a key given
   twice (ExecuTorch keeps the last) and a missing key raise
   :class:`DecodeError`, as a missing or damaged header does (ExecuTorch
   raises ``RuntimeError``) and a version newer than 0 (ExecuTorch raises
@@ -28,13 +28,14 @@ Where this differs from ExecuTorch:
 
 Blobs are ``memoryview`` slices of the input, not copies: they stay valid
 while the input object lives and is not changed (for :func:`read_data_file`,
-the file's mmap, which stays open as long as any of them does).
+the file's mmap, which stays open as long as any of them does, unless
+``copy=True``).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ...schemas.flat_tensor import model as ft
 from ...schemas.program import model
@@ -44,6 +45,9 @@ from ..common.payload import DataEntry, DataPayload, Record, TensorLayout
 from .header import FLAT_TENSOR_VERSION, DataFileHeader, read_header
 from ...engine.reader import byte_view
 from ...engine.errors import DecodeError
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from ..common.types import ReadableBuffer
 
 __all__ = ["decode_data_file", "read_data_file", "analyze_data_file", "PtdFile",
            "DataFileHeader"]
@@ -136,7 +140,7 @@ def _layout(layout: Optional[ft.TensorLayout]) -> Optional[TensorLayout]:
                         dim_order=list(layout.dim_order or b""))
 
 
-def analyze_data_file(data: Any) -> PtdFile:
+def analyze_data_file(data: ReadableBuffer) -> PtdFile:
     """Decode a whole .ptd file (bytes, bytearray, memoryview or mmap) into a
     :class:`PtdFile`: the payload, the header, the FlatTensor as stored, the
     inferred segment alignment and which keys name each segment. Raises
@@ -160,10 +164,19 @@ def analyze_data_file(data: Any) -> PtdFile:
         raise _fail("header.segment_base_offset", f"0, but the file lists {len(table)} "
                     "segments", 32)
     buffers: List[memoryview] = []
+    end = 0
     for i, segment in enumerate(table):
         if segment.offset > data_size or segment.size > data_size - segment.offset:
             raise _fail(f"segments[{i}]", f"{segment.size} bytes at {segment.offset} run past "
                         f"the {data_size} bytes of segment data")
+        if segment.size and segment.offset < end:
+            # The writer places segments in table order, apart (the schema
+            # says "sorted by offset"); overlapping ones would let a small
+            # file name the same bytes many times.
+            raise _fail(f"segments[{i}]", f"{segment.size} bytes at {segment.offset} overlap "
+                        f"the segment before, which ends at {end} (the writer places segments "
+                        "one after another)")
+        end = max(end, segment.offset + segment.size)
         start = base + segment.offset
         buffers.append(view[start:start + segment.size])
     segment_alignment, alignments = _infer_alignments(header, table)
@@ -188,7 +201,7 @@ def analyze_data_file(data: Any) -> PtdFile:
                    blobs=buffers, size=size)
 
 
-def decode_data_file(data: Any) -> DataPayload:
+def decode_data_file(data: ReadableBuffer) -> DataPayload:
     """The payload of a .ptd file (bytes, bytearray, memoryview or mmap), as
     ExecuTorch's ``FlatTensorSerializer.deserialize`` returns it: one buffer
     per segment (``memoryview``s of ``data``), each key's
@@ -198,10 +211,14 @@ def decode_data_file(data: Any) -> DataPayload:
     return analyze_data_file(data).payload
 
 
-def read_data_file(path: Union[str, "os.PathLike[str]"]) -> DataPayload:
+def read_data_file(path: Union[str, "os.PathLike[str]"], *, copy: bool = False) -> DataPayload:
     """Decode the .ptd file at ``path``, mapping it into memory (not reading it).
 
     The buffers are views of the mapping, which stays open as long as any of
-    them is alive. An empty file is refused.
+    them is alive. The mapping shows the file as it is: a file rewritten in
+    place meanwhile changes the buffers, and one truncated meanwhile kills
+    the process with SIGBUS when a buffer past its new end is touched. With
+    ``copy=True`` the file is read instead, and the buffers are views of
+    bytes the payload owns. An empty file is refused.
     """
-    return decode_data_file(map_file(path))
+    return decode_data_file(map_file(path, copy=copy))

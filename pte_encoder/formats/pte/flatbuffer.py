@@ -29,7 +29,7 @@ from ...schemas.program.codec import PROGRAM
 from ..common.segments import check_alignment
 
 if TYPE_CHECKING:  # not loaded at run time: see types.py
-    from ..common.types import LayoutName
+    from ..common.types import LayoutName, ReadableBuffer
     from ...schemas.program import model
     from ...schemas.program.types import ProgramLike
 
@@ -100,7 +100,7 @@ def encode_flatbuffer(program: ProgramLike, *, constant_tensor_alignment: Option
     return PROGRAM.encode(program, alignments, layout)
 
 
-def decode_flatbuffer(data: Any) -> model.Program:
+def decode_flatbuffer(data: ReadableBuffer) -> model.Program:
     """The Program in a FlatBuffer (bytes, bytearray, memoryview or mmap).
 
     Any valid FlatBuffer of the schema is read, whichever writer laid it out;

@@ -57,8 +57,8 @@ def read_header(view: memoryview) -> Optional[ExtendedHeader]:
     if len(view) < 12 or bytes(view[8:12]) != MAGIC:
         return None
     if len(view) < 8 + MINIMUM_LENGTH:
-        raise DecodeError(f"extended header: the file ends at byte {len(view)}, inside it",
-                          "header", len(view))
+        raise DecodeError(f"truncated: the file ends at byte {len(view)}, inside the extended "
+                          "header", "header", len(view))
     length = _U32.unpack_from(view, 12)[0]
     if length < MINIMUM_LENGTH:
         raise DecodeError(f"header.length: expected at least {MINIMUM_LENGTH}, "
@@ -69,6 +69,7 @@ def read_header(view: memoryview) -> Optional[ExtendedHeader]:
     program_size = _U64.unpack_from(view, 16)[0]
     base = _U64.unpack_from(view, 24)[0]
     data_size = _U64.unpack_from(view, 32)[0] if length >= 32 else 0
+    _check_size(view, length, program_size, base, data_size)
     if not 8 + length <= program_size <= len(view):
         raise DecodeError(f"header.program_size: expected {8 + length} to {len(view)} "
                           f"(the file's size), got {program_size} (at byte 16)",
@@ -82,3 +83,20 @@ def read_header(view: memoryview) -> Optional[ExtendedHeader]:
                           f"the end of the {len(view)}-byte file (at byte 32)",
                           "header.segment_data_size", 32)
     return ExtendedHeader(length, program_size, base, data_size)
+
+
+def _check_size(view: memoryview, length: int, program_size: int, base: int, data_size: int) -> None:
+    """A :class:`DecodeError` saying the file is truncated when the header's
+    numbers agree with one another but reach past the file's end."""
+    if not 8 + length <= program_size or (base and not program_size <= base):
+        return  # numbers that disagree: the checks after this one name them
+    size = len(view)
+    if base and not data_size:  # no size recorded: the segments start at base, at least
+        if base > size:
+            raise DecodeError(f"truncated: the header says the segments start at byte {base:,}, "
+                              f"the file has {size:,} bytes", "header.segment_base_offset", 24)
+        return
+    expected = base + data_size if base else program_size
+    if expected > size:
+        raise DecodeError(f"truncated: the header says the file is {expected:,} bytes, it has "
+                          f"{size:,}", "header", size)

@@ -47,8 +47,9 @@ def program_to_json(program: ProgramLike) -> str:
     return PROGRAM.to_json(program)
 
 
-_OPTION_KEYS = ("extract_delegate_segments", "segment_alignment", "constant_tensor_alignment",
+OPTION_KEYS = ("layout", "extract_delegate_segments", "segment_alignment", "constant_tensor_alignment",
                 "delegate_alignment", "mutable_data", "named_data")
+_LAYOUTS = ("flatc", "flatbuffers")
 
 
 def _alignment(path: str, value: Any, limit: int) -> Any:
@@ -95,7 +96,8 @@ def _named_data(path: str, value: Any) -> NamedDataOutput:
 def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> EncodeOptions:
     """Read :func:`encode_program`'s keyword arguments from their JSON form.
 
-    The form is that of the corpus ``options.json``: the alignments and
+    The form is that of the corpus ``options.json``: ``layout`` ("flatc" or
+    "flatbuffers"), the alignments and
     ``extract_delegate_segments`` as they are, ``mutable_data`` as a list of
     base64 blobs, ``named_data`` as ``buffers`` (base64 blobs) and
     ``pte_data`` (key -> ``buffer_index``, ``alignment``). ``null`` or a
@@ -113,9 +115,9 @@ def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> EncodeOption
         raise EncodeError(f"{where}: option set more than once", path=where)
     options: Dict[str, Any] = {}
     for key, value in source.items():
-        if key not in _OPTION_KEYS:
+        if key not in OPTION_KEYS:
             where = member("", key)
-            raise EncodeError(f"{where}: not an option (expected one of {', '.join(_OPTION_KEYS)})",
+            raise EncodeError(f"{where}: not an option (expected one of {', '.join(OPTION_KEYS)})",
                               path=where, value=key, has_value=True)
         if value is None:
             continue
@@ -125,6 +127,9 @@ def options_from_json(source: Union[str, bytes, Dict[str, Any]]) -> EncodeOption
             value = [base64_blob(f"{key}[{i}]", blob) for i, blob in enumerate(value)]
         elif key == "named_data":
             value = _named_data(key, value)
+        elif key == "layout":
+            if value not in _LAYOUTS:
+                raise json_error(key, value, " or ".join(f'"{name}"' for name in _LAYOUTS))
         elif key == "extract_delegate_segments":
             if not isinstance(value, bool):
                 raise json_error(key, value, "true or false")

@@ -1,16 +1,26 @@
 """Which ``encode_program`` options write a decoded .pte back as the same bytes.
 
 A .pte does not record the options it was written with, but they leave
-traces: the segment base offset and the segment offsets are rounded up to
-``segment_alignment`` (named blobs to their own alignment too), constants
-are padded to ``constant_tensor_alignment``, and the extended header is
-padded to the largest ``force_align`` (``constant_tensor_alignment`` or
-``delegate_alignment``). :func:`infer_options` reads those traces, prefers
-the defaults where they fit, and checks its answer by encoding again.
+traces, and :func:`infer_options` reads them where they are, in time linear
+in the file:
 
-The FlatBuffer's layout is found the same way: flatc's (the default) is
-tried first, then the flatbuffers runtime's (``layout="flatbuffers"``, what
-ExecuTorch 1.5.1 writes by default).
+- ``segment_alignment``: the segment base offset and the segment offsets are
+  rounded up to it (named blobs to their own alignment too);
+- ``constant_tensor_alignment``: the constants are padded to it, so their
+  offsets show it;
+- both FlatBuffer alignments (``constant_tensor_alignment``,
+  ``delegate_alignment``): the extended header is padded to the larger (its
+  zero bytes, with the FlatBuffer's own leading padding, which is shorter
+  than that alignment, tell its size), and each force-aligned vector
+  (``Buffer.storage``, ``BackendDelegateInlineData.data``; empty ones too in
+  the flatbuffers layout) starts at a position its alignment divides;
+- the layout: flatc adds a table's fields biggest first, the flatbuffers
+  runtime in field order, so the root table's field offsets tell which wrote
+  it.
+
+The defaults are preferred where they fit, and the answer is checked by
+encoding again: at most :data:`MAX_CHECKS` candidates per layout, the likely
+layout first.
 
 What cannot be recovered: an alignment that left no trace (any value that
 gives the same bytes is as good), and the exact bytes of a file laid out by
@@ -22,9 +32,11 @@ from __future__ import annotations
 
 import math
 import operator
+import struct
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, cast
 
 from ...engine.errors import EncodeError
+from ...schemas.program.codec import PROGRAM
 from ..common.payload import DataEntry, NamedDataOutput
 from .header import LENGTH as HEADER_LENGTH
 from .write import write_program
@@ -33,13 +45,20 @@ from .read import PteFile
 if TYPE_CHECKING:  # not loaded at run time: see types.py
     from .types import InferredOptions
 
-__all__ = ["infer_options"]
+__all__ = ["infer_options", "options_to_json_form", "guess_layout", "MAX_CHECKS"]
 
 _DEFAULT_SEGMENT_ALIGNMENT = 128
 _DEFAULT_FORCE_ALIGN = 16  # the schema's force_align, and the default tensor alignment
 _MAX_ALIGNMENT = 1 << 24
+_MAX_FLATBUFFER_ALIGNMENT = 1 << 30
 _DEFAULT_LAYOUT = "flatc"
 _LAYOUTS = (_DEFAULT_LAYOUT, "flatbuffers")
+#: Candidates checked by encoding, per layout.
+MAX_CHECKS = 3
+
+_U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
+_U16 = struct.Struct("<H")
 
 
 def _round_up(value: int, alignment: int) -> int:
@@ -48,6 +67,11 @@ def _round_up(value: int, alignment: int) -> int:
 
 def _powers(limit: int = _MAX_ALIGNMENT) -> List[int]:
     return [1 << k for k in range(limit.bit_length()) if 1 << k <= limit]
+
+
+def _lowest_bit(value: int, limit: int) -> int:
+    """The largest power of two dividing ``value`` (``limit`` for 0)."""
+    return min(value & -value, limit) if value else limit
 
 
 def _segment_alignment(pte: PteFile) -> Tuple[int, Dict[int, int]]:
@@ -65,7 +89,8 @@ def _segment_alignment(pte: PteFile) -> Tuple[int, Dict[int, int]]:
         end = 0
         for index, segment in enumerate(table):
             at = _round_up(end, candidate)
-            if at != segment.offset and index in named and segment.offset % candidate == 0:
+            if at != segment.offset and index in named and segment.offset and \
+                    segment.offset % candidate == 0:
                 # the named blob asked for more: the largest power of two its offset allows
                 alignment = segment.offset & -segment.offset
                 if _round_up(end, math.lcm(alignment, candidate)) == segment.offset:
@@ -79,38 +104,105 @@ def _segment_alignment(pte: PteFile) -> Tuple[int, Dict[int, int]]:
     return _DEFAULT_SEGMENT_ALIGNMENT, {}
 
 
-def _tensor_alignments(pte: PteFile) -> List[Optional[int]]:
-    """Constant alignments that pad the constants as the file has them, default first."""
+def _tensor_alignments(pte: PteFile) -> List[int]:
+    """The constant alignments that pad the constants in their segment as the
+    file has them (all, when no padding shows)."""
     stored = pte.stored
     offsets = stored.constant_segment.offsets if stored and stored.constant_segment else None
     sizes = [len(b.storage or b"") for b in pte.program.constant_buffer or []]
-    found: List[Optional[int]] = []
-    for candidate in [_DEFAULT_FORCE_ALIGN] + _powers(1 << 16):
-        if offsets and len(sizes) == len(offsets):
-            if any(offsets[i + 1] != _round_up(offsets[i] + sizes[i], candidate)
-                   for i in range(len(offsets) - 1)):
-                continue
-        value = None if candidate == _DEFAULT_FORCE_ALIGN else candidate
-        if value not in found:
-            found.append(value)
-    return found or [None]
+    if not offsets or len(sizes) != len(offsets) or not any(sizes[:-1]):
+        return _powers(_MAX_FLATBUFFER_ALIGNMENT)
+    found = []
+    for candidate in _powers(_MAX_FLATBUFFER_ALIGNMENT):
+        if all(offsets[i + 1] == _round_up(offsets[i] + sizes[i], candidate)
+               for i in range(len(offsets) - 1)):
+            found.append(candidate)
+        elif found:
+            break  # a larger alignment pads at least as much: none further fits
+    return found
 
 
-def _header_sizes(data: Any, pte: PteFile) -> List[int]:
-    """Header sizes (32 padded to the largest force_align) the zero bytes allow."""
+def _header_size(pte: PteFile, view: memoryview) -> Optional[int]:
+    """The extended header's size, padded to the larger FlatBuffer alignment.
+
+    After its 32 bytes come zeros: its padding (H - 32 bytes), then the
+    FlatBuffer's own leading padding, which is shorter than its alignment
+    (at most H), before the root table's vtable. So Z zero bytes mean the
+    power of two H with H - 32 <= Z < 2H - 32."""
     if pte.header is None:
-        return []
-    view = memoryview(data)
-    root = int.from_bytes(view[0:4], "little")
-    sizes = []
-    for alignment in _powers(1 << 16):
-        size = HEADER_LENGTH + -HEADER_LENGTH % alignment
-        if size in sizes:
-            continue
-        if 8 + size > root or any(view[8 + HEADER_LENGTH:8 + size]):
+        return None
+    start = 8 + HEADER_LENGTH
+    end = min(pte.header.program_size, len(view))
+    zeros = 0
+    step = 4096
+    while start + zeros < end:  # in chunks: the header may be padded to megabytes
+        chunk = view[start + zeros:min(end, start + zeros + step)].tobytes()
+        rest = chunk.lstrip(b"\0")
+        zeros += len(chunk) - len(rest)
+        if rest:
             break
-        sizes.append(size)
-    return sizes
+        step = min(step * 4, 1 << 24)
+    size = HEADER_LENGTH
+    while size * 2 - HEADER_LENGTH <= zeros:
+        size *= 2
+    return size
+
+
+def _field_position(view: memoryview, table: int, slot: int) -> Optional[int]:
+    """Where field ``slot`` of the table at ``table`` is (None: absent)."""
+    vtable = table - _I32.unpack_from(view, table)[0]
+    if not 0 <= vtable <= len(view) - 4:
+        return None
+    if _U16.unpack_from(view, vtable)[0] <= 4 + 2 * slot:
+        return None
+    offset = _U16.unpack_from(view, vtable + 4 + 2 * slot)[0]
+    return table + offset if offset else None
+
+
+def _slot(table: str, name: str) -> int:
+    return next(f.slot for f in PROGRAM.schema.tables[table] if f.name == name)
+
+
+def _vector_starts(pte: PteFile, view: memoryview, holder: str, table: str, field: str
+                   ) -> List[Tuple[int, int]]:
+    """(where the items start, item count) of the byte vector ``field`` of each
+    ``table`` in the root's ``holder`` vector, from the file's bytes (which
+    the reader has checked)."""
+    found: List[Tuple[int, int]] = []
+    try:
+        root = _U32.unpack_from(view, 0)[0]
+        at = _field_position(view, root, _slot("Program", holder))
+        if at is None:
+            return found
+        vector = at + _U32.unpack_from(view, at)[0]
+        slot = _slot(table, field)
+        for i in range(_U32.unpack_from(view, vector)[0]):
+            item = vector + 4 + 4 * i
+            item += _U32.unpack_from(view, item)[0]
+            at = _field_position(view, item, slot)
+            if at is not None:
+                data = at + _U32.unpack_from(view, at)[0]
+                found.append((data + 4, _U32.unpack_from(view, data)[0]))
+    except struct.error:  # cannot happen in a file the reader accepted; no trace then
+        return []
+    return found
+
+
+def guess_layout(data: Any) -> str:
+    """The layout the root table's fields suggest ("flatc" when they do not
+    tell): flatc adds fields of one size highest slot first, so their offsets
+    grow with the slot; the flatbuffers runtime adds them in slot order, so
+    they shrink. ``data`` is a .pte or FlatBuffer the reader has accepted."""
+    view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data
+    try:
+        root = _U32.unpack_from(view, 0)[0]
+        offsets = [at for at in (_field_position(view, root, f.slot)
+                                 for f in PROGRAM.schema.tables["Program"]) if at is not None]
+    except struct.error:
+        return _DEFAULT_LAYOUT
+    if len(offsets) > 1 and all(a > b for a, b in zip(offsets, offsets[1:])):
+        return "flatbuffers"
+    return _DEFAULT_LAYOUT
 
 
 def _inline_blobs(pte: PteFile) -> bool:
@@ -144,24 +236,27 @@ def infer_options(pte: PteFile, data: Any = None) -> Tuple[InferredOptions, bool
     the bytes it was decoded from (``data``, by default ``pte.data``), and
     whether they were checked to do so.
 
-    ``layout`` is among the options only when it is not flatc's. When no
-    candidate gives back the same bytes (a file from another writer), the
-    most likely options are returned with ``False``.
+    The options are read from where the file puts things (see this module's
+    docstring), then checked by encoding ``pte.program`` again: a few times
+    at most, so the time is a small multiple of one encode. ``layout`` is
+    among the options only when it is not flatc's. When no candidate gives
+    back the same bytes (a file from another writer), the most likely options
+    are returned with ``False``.
     """
     if data is None:
         data = pte.data
+    view = memoryview(data)
+    if view.format != "B" or view.ndim != 1:
+        view = view.cast("B")
     segment_alignment, named_extra = _segment_alignment(pte)
     base: Dict[str, Any] = {"extract_delegate_segments": not _inline_blobs(pte),
                             "segment_alignment": segment_alignment}
     base.update(_blob_options(pte, named_extra))
-    header_sizes = _header_sizes(data, pte) or [HEADER_LENGTH]
     first: Optional[Dict[str, Any]] = None
-    view = memoryview(data)
-    # flatc's layout first (the default), then the flatbuffers runtime's
-    # (ExecuTorch 1.5.1's default writer); options name the layout only
-    # when it is not the default.
-    for layout in _LAYOUTS:
-        for tensor, delegate in _alignment_candidates(pte, header_sizes, layout):
+    likely = guess_layout(view)
+    header = _header_size(pte, view)
+    for layout in sorted(_LAYOUTS, key=lambda name: name != likely):
+        for tensor, delegate in _alignment_candidates(pte, view, layout, header):
             options = dict(base, constant_tensor_alignment=tensor, delegate_alignment=delegate)
             if layout != _DEFAULT_LAYOUT:
                 options["layout"] = layout
@@ -172,56 +267,91 @@ def infer_options(pte: PteFile, data: Any = None) -> Tuple[InferredOptions, bool
     return cast("InferredOptions", first or base), False
 
 
-def _header_size(tensor: Optional[int], delegate: Optional[int]) -> int:
-    """The extended header's size: padded to the largest force_align."""
-    largest = max(tensor or _DEFAULT_FORCE_ALIGN, delegate or _DEFAULT_FORCE_ALIGN)
-    return HEADER_LENGTH + -HEADER_LENGTH % largest
+def _choices(values: Sequence[int], bound: int, header: Optional[int], vectors: bool
+             ) -> List[Optional[int]]:
+    """The values of one FlatBuffer alignment worth checking, most likely
+    first: those of ``values`` (the ones the other traces allow) that the
+    positions of its vectors (``bound``) and the header's size allow, the
+    default (None for 16) first. Without vectors of its own the alignment
+    shows only in the header's size: the default, or the header's size."""
+    allowed = [v for v in values if v <= bound and (header is None or v <= header)]
+    out: List[Optional[int]] = []
+    if _DEFAULT_FORCE_ALIGN in allowed:
+        out.append(None)
+    if vectors:  # the largest the positions allow first (a smaller one pads less)
+        out += [v for v in sorted(allowed, reverse=True) if v != _DEFAULT_FORCE_ALIGN]
+    else:
+        if header is not None and header > HEADER_LENGTH and header in allowed:
+            out.append(header)
+        if not out:
+            small = [v for v in allowed if v <= HEADER_LENGTH]
+            out += [max(small)] if small else allowed[:1]
+    return out or [None]
 
 
-def _alignment_candidates(pte: PteFile, header_sizes: List[int], layout: str
+def _alignment_candidates(pte: PteFile, view: memoryview, layout: str, header: Optional[int]
                           ) -> Iterator[Tuple[Optional[int], Optional[int]]]:
-    """(constant_tensor_alignment, delegate_alignment) pairs to try, most
-    likely first, each once: the tensor alignments the constants allow, with
-    the delegate alignment the header's size asks for."""
-    tried = set()
-    for tensor in _tensor_alignments(pte):
-        for header_size in header_sizes:
-            largest = header_size if header_size > HEADER_LENGTH else 1
-            delegate: Optional[int] = None
-            if _header_size(tensor, None) != header_size:
-                delegate = largest if largest > (tensor or _DEFAULT_FORCE_ALIGN) else None
-            if (tensor, delegate) not in tried:
-                tried.add((tensor, delegate))
-                yield tensor, delegate
-    if layout == _DEFAULT_LAYOUT:
-        return
-    # The flatbuffers runtime aligns an empty vector to its force_align (above
-    # 4), so there a delegate alignment the header does not show can still
-    # leave a trace: try those that keep the header's size (1 stands for 1 to
-    # 4, None for 16), or any without a header.
-    delegates = [1, 8] + _powers(1 << 16)[5:] if pte.header is None else [1, 8, 32]
-    for tensor in _tensor_alignments(pte):
-        for delegate in delegates:
-            if (tensor, delegate) not in tried and (
-                    pte.header is None or _header_size(tensor, delegate) in header_sizes):
-                tried.add((tensor, delegate))
-                yield tensor, delegate
+    """Up to :data:`MAX_CHECKS` (constant_tensor_alignment, delegate_alignment)
+    pairs for ``layout``, most likely first, each consistent with every trace:
+    the constants' padding, the header's size (``header``, from
+    :func:`_header_size`) and the positions of the force-aligned vectors."""
+    aligned_empty = layout != _DEFAULT_LAYOUT  # the flatbuffers runtime aligns empty vectors too
+    # The FlatBuffer's size is a multiple of the largest alignment used in it.
+    size = len(view) if pte.header is None else pte.header.program_size - (header or 0)
+    fields = []
+    traced = []
+    for holder, table, field, values in (
+            ("constant_buffer", "Buffer", "storage", _tensor_alignments(pte)),
+            # Below 4 the alignment of a byte vector leaves no trace (its
+            # items follow its 4-aligned length): 1 stands for 1, 2 and 4.
+            ("backend_delegate_data", "BackendDelegateInlineData", "data",
+             [1] + _powers(_MAX_FLATBUFFER_ALIGNMENT)[3:])):
+        bound, vectors = _lowest_bit(size, _MAX_FLATBUFFER_ALIGNMENT), False
+        for start, count in _vector_starts(pte, view, holder, table, field):
+            if count or aligned_empty:
+                bound, vectors = min(bound, _lowest_bit(start, _MAX_FLATBUFFER_ALIGNMENT)), True
+        if not vectors:
+            bound = _MAX_FLATBUFFER_ALIGNMENT
+        fields.append(_choices(values, bound, header, vectors))
+        traced.append(vectors)
+    pairs = []
+    seen = set()
+    for i, tensor in enumerate(fields[0][:2 * MAX_CHECKS]):
+        for j, delegate in enumerate(fields[1][:2 * MAX_CHECKS]):
+            largest = max(HEADER_LENGTH, tensor or _DEFAULT_FORCE_ALIGN, delegate or _DEFAULT_FORCE_ALIGN)
+            if header is not None and largest != header:
+                continue
+            # An alignment without vectors of its own shows only in the
+            # header's size: pairs that differ only there write the same bytes.
+            same = (tensor if traced[0] else None, delegate if traced[1] else None, largest)
+            if same not in seen:
+                seen.add(same)
+                pairs.append((i + j, i, tensor, delegate))
+    if not pairs:  # traces that disagree (another writer): the defaults, as a guess
+        pairs.append((0, 0, None, None))
+    pairs.sort(key=lambda pair: pair[:2])
+    for _rank, _i, tensor, delegate in pairs[:MAX_CHECKS]:
+        yield tensor, delegate
+
+
+class _Mismatch(Exception):
+    """What _Comparer raises at the first byte that differs."""
 
 
 class _Comparer:
     """A file-like sink that checks what is written against ``view``, chunk by
-    chunk, so checking a big file never holds a second copy of it."""
+    chunk, so checking a big file never holds a second copy of it; it stops
+    the writing at the first difference."""
 
     def __init__(self, view: memoryview) -> None:
         self.view = view
         self.at = 0
-        self.same = True
 
     def write(self, chunk: Any) -> int:
-        n = len(memoryview(chunk).cast("B"))
-        if self.same:
-            self.same = self.at + n <= len(self.view) and \
-                self.view[self.at:self.at + n] == memoryview(chunk).cast("B")
+        part = memoryview(chunk).cast("B")
+        n = len(part)
+        if self.at + n > len(self.view) or self.view[self.at:self.at + n] != part:
+            raise _Mismatch
         self.at += n
         return n
 
@@ -230,17 +360,19 @@ def _reproduces(pte: PteFile, options: Dict[str, Any], view: memoryview) -> bool
     sink = _Comparer(view)
     try:
         write_program(pte.program, sink, **options)
-    except EncodeError:
+    except (EncodeError, _Mismatch):
         return False
-    return sink.same and sink.at == len(view)
+    return sink.at == len(view)
 
 
 def options_to_json_form(options: Mapping[str, Any]) -> Dict[str, Any]:
-    """The options in the form ``options_from_json`` reads (blobs as base64)."""
+    """The options in the form ``options_from_json`` reads (blobs as base64),
+    the layout always said ("flatc" when the options do not name one)."""
     import base64
-    out: Dict[str, Any] = {key: options.get(key) for key in (
+    out: Dict[str, Any] = {"layout": options.get("layout") or _DEFAULT_LAYOUT}
+    out.update((key, options.get(key)) for key in (
         "extract_delegate_segments", "segment_alignment", "constant_tensor_alignment",
-        "delegate_alignment")}
+        "delegate_alignment"))
     mutable: Optional[Sequence[Any]] = options.get("mutable_data")
     out["mutable_data"] = None if mutable is None else \
         [base64.b64encode(bytes(b)).decode("ascii") for b in mutable]

@@ -16,10 +16,15 @@ Where this is more exact than ExecuTorch:
   say its size (elements times item size) and the bytes cut off are all
   zero; ExecuTorch returns each constant with its padding.
 - The program's ``named_data`` is left ``None`` (as the writer was given it)
-  rather than ``[]``; entries sharing one segment share one buffer.
+  rather than ``[]``; entries sharing one segment share one buffer, and
+  delegates sharing one segment (what the writers make of identical blobs)
+  share one ``backend_delegate_data`` entry (ExecuTorch appends one per
+  delegate, so a small file could name a big blob a thousand times).
 - Every offset and size is checked (ExecuTorch slices past the end
-  silently): a segment outside the file, constant offsets that go
-  backwards or past their segment, references to missing segments, and an
+  silently): a segment outside the file, segments that overlap (both
+  writers place them one after another), constant offsets that go
+  backwards or past their segment, references to missing segments or to
+  missing inline delegate data (with or without segments), and an
   ``eh00`` header whose length or sizes are impossible (ExecuTorch ignores
   a header with a short length) raise :class:`DecodeError`. These errors
   name the field path and the values; the FlatBuffer's own errors also name
@@ -28,14 +33,14 @@ Where this is more exact than ExecuTorch:
 Blobs (constants, delegate data, mutable and named data, every ``[ubyte]``
 vector) are ``memoryview`` slices of the input, not copies: they stay valid
 while the input object lives (for :func:`read_program`, the file's mmap,
-which stays open as long as any of them does).
+which stays open as long as any of them does, unless ``copy=True``).
 """
 
 from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Dict, List, Optional, Sequence, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, TypeVar, Union
 
 from ...schemas.program import model
 from ...schemas.program.codec import PROGRAM
@@ -44,6 +49,9 @@ from ...engine.reader import byte_view
 from ...engine.errors import DecodeError
 from ..common.payload import DataEntry, NamedDataOutput, Record
 from .header import ExtendedHeader, read_header
+
+if TYPE_CHECKING:  # not loaded at run time: see types.py
+    from ..common.types import ReadableBuffer
 
 __all__ = ["decode_program", "read_program", "PteFile", "ExtendedHeader"]
 
@@ -156,7 +164,7 @@ def _segment(path: str, index: int, segments: List[memoryview]) -> memoryview:
     return segments[index]
 
 
-def decode_program(data: Any) -> PteFile:
+def decode_program(data: ReadableBuffer) -> PteFile:
     """Decode a whole .pte file (bytes, bytearray, memoryview or mmap).
 
     Returns a :class:`PteFile`: the Program with its segments moved back in
@@ -174,15 +182,24 @@ def decode_program(data: Any) -> PteFile:
     table = stored.segments or []
     pte.segment_roles = [[] for _ in table]
     if header is None or header.segment_base_offset == 0:
+        _check_inline_delegates(stored)
         return pte  # as ExecuTorch: no segments to restore, the program as stored
     base = header.segment_base_offset
     end = base + header.segment_data_size if header.segment_data_size else len(view)
     region = view[base:end]
     segments = []
+    end = 0
     for i, segment in enumerate(table):
         if segment.offset + segment.size > len(region):
             raise _fail(f"segments[{i}]", f"{segment.size} bytes at {segment.offset} run past "
                         f"the {len(region)} bytes of segment data")
+        if segment.size and segment.offset < end:
+            # Both writers place segments in table order, apart; overlapping
+            # ones would let a small file name the same bytes many times.
+            raise _fail(f"segments[{i}]", f"{segment.size} bytes at {segment.offset} overlap "
+                        f"the segment before, which ends at {end} (writers place segments "
+                        "one after another)")
+        end = max(end, segment.offset + segment.size)
         segments.append(region[segment.offset:segment.offset + segment.size])
 
     program = _replaced(stored, segments=[])
@@ -218,9 +235,24 @@ def decode_program(data: Any) -> PteFile:
     return pte
 
 
+def _check_inline_delegates(stored: model.Program) -> None:
+    """Every inline delegate reference names an entry of backend_delegate_data
+    (a file without segments: nothing else to restore)."""
+    count = len(stored.backend_delegate_data or [])
+    for p, plan in enumerate(stored.execution_plan or []):
+        for d, delegate in enumerate(plan.delegates or []):
+            ref = delegate.processed
+            if ref is not None and ref.location == model.DataLocation.INLINE \
+                    and not 0 <= ref.index < count:
+                raise _fail(f"execution_plan[{p}].delegates[{d}].processed.index",
+                            f"expected an index into the {count} backend_delegate_data "
+                            f"entries, got {ref.index}")
+
+
 def _restore_delegates(stored: model.Program, program: model.Program,
                        segments: List[memoryview], roles: List[List[str]]) -> None:
     inline = list(stored.backend_delegate_data or [])
+    restored: Dict[int, int] = {}  # segment index -> its inline entry (delegates may share one)
     plans = []
     for p, plan in enumerate(stored.execution_plan or []):
         delegates = []
@@ -240,9 +272,11 @@ def _restore_delegates(stored: model.Program, program: model.Program,
                             f"got {ref.location}")
             blob = _segment(f"{where}.index", ref.index, segments)
             roles[ref.index].append(f"delegate {delegate.id}")
-            inline.append(model.BackendDelegateInlineData(data=blob))
+            if ref.index not in restored:  # one entry per segment, however many delegates name it
+                restored[ref.index] = len(inline)
+                inline.append(model.BackendDelegateInlineData(data=blob))
             reference = model.BackendDelegateDataReference(
-                location=model.DataLocation.INLINE, index=len(inline) - 1)
+                location=model.DataLocation.INLINE, index=restored[ref.index])
             delegates.append(_replaced(delegate, processed=reference))
             changed = True
         plans.append(_replaced(plan, delegates=delegates) if changed else plan)
@@ -273,10 +307,14 @@ def _restore_named_data(stored: model.Program, segments: List[memoryview],
     return NamedDataOutput(buffers, entries)
 
 
-def read_program(path: Union[str, "os.PathLike[str]"]) -> PteFile:
+def read_program(path: Union[str, "os.PathLike[str]"], *, copy: bool = False) -> PteFile:
     """Decode the .pte file at ``path``, mapping it into memory (not reading it).
 
     The blobs of the result are views of the mapping, which stays open as
-    long as any of them (or the result) is alive. An empty file is refused.
+    long as any of them (or the result) is alive. The mapping shows the file
+    as it is: a file rewritten in place meanwhile changes the blobs, and one
+    truncated meanwhile kills the process with SIGBUS when a blob past its
+    new end is touched. With ``copy=True`` the file is read instead, and the
+    blobs are views of bytes the result owns. An empty file is refused.
     """
-    return decode_program(map_file(path))
+    return decode_program(map_file(path, copy=copy))

@@ -21,8 +21,7 @@ MutableBlob = Union[ByteVector, BufferLike]
 
 class EncodeOptions(TypedDict, total=False):
     """:func:`pte_encoder.encode_program`'s and :func:`pte_encoder.write_program`'s
-    keyword arguments, as :func:`pte_encoder.options_from_json` returns them
-    (``layout`` is passed on its own)."""
+    keyword arguments, as :func:`pte_encoder.options_from_json` returns them."""
 
     mutable_data: Optional[Sequence[MutableBlob]]
     named_data: Optional[NamedDataStoreLike]
@@ -30,11 +29,10 @@ class EncodeOptions(TypedDict, total=False):
     segment_alignment: int
     constant_tensor_alignment: Optional[int]
     delegate_alignment: Optional[int]
+    layout: LayoutName
 
 
 class InferredOptions(EncodeOptions, total=False):
     """What :func:`pte_encoder.infer_options` finds: :class:`EncodeOptions`
-    and, when it is not flatc's, the ``layout``; all of them keyword
-    arguments of :func:`pte_encoder.encode_program`."""
-
-    layout: LayoutName
+    (``layout`` only when it is not flatc's); all of them keyword arguments
+    of :func:`pte_encoder.encode_program`."""

@@ -59,6 +59,28 @@ class _Overlay:
         return getattr(self._base, name)
 
 
+# The field names of the tables snapshot, in the models' order.
+_NAMES_OF = {table: tuple(f.name for f in PROGRAM.schema.tables[table])
+             for table in ("ExecutionPlan", "BackendDelegate")}
+
+
+def _snapshot(obj: Any, table: str, path: str, **changes: Any) -> Any:
+    """A model object of ``table`` holding ``obj``'s fields, each read once
+    (an EncodeError at its place if it cannot be), with ``changes`` made:
+    what the encoder then reads instead of ``obj`` (faster than an overlay,
+    whose every other attribute goes through ``__getattr__``)."""
+    names = _NAMES_OF[table]
+    check_object(path, obj, table, _ROOT)
+    try:
+        values = [changes[name] if name in changes else getattr(obj, name) for name in names]
+    except Exception:  # name the place: missing, or a property that raises
+        for name in names:
+            if name not in changes:
+                _field(obj, name, path, table)
+        raise EncodeError(f"{path}: cannot be read", path=path) from None
+    return PROGRAM.models[table](*values)
+
+
 class _Segment:
     """A segment's bytes as chunks (views, not copies), and its alignment."""
 
@@ -179,46 +201,72 @@ class _SharedBlobs:
         return len(self.segments) - 1
 
 
-def _extract_delegates(program: Any, segments: List[_Segment]) -> Tuple[List[Any], List[Any], int]:
-    """Move non-empty inline delegate blobs into segments, sharing identical ones.
+def _delegates(plans_value: Any, inline_value: Any, segments: List[_Segment], extract: bool
+               ) -> Tuple[Optional[List[Any]], Any, int]:
+    """The execution plans with each delegate's reference as read once, and
+    the inline data left in the FlatBuffer.
 
-    Returns the execution plans (with the delegates' new references), the
-    inline data left in the FlatBuffer (the empty blobs, one per delegate),
-    and the number of byte comparisons made to share blobs.
+    With ``extract``, non-empty inline delegate blobs move into segments,
+    identical ones sharing one; the inline data left is the empty blobs, one
+    per delegate. Without, the inline data stays as it is. Either way an
+    inline reference must name an entry of ``backend_delegate_data``.
+    Each field of each plan and delegate, each reference's fields and each
+    entry's ``data`` are read once: the encoder reads the snapshots made
+    here, not the caller's objects again. Returns the plans, the inline
+    data and the number of byte comparisons made to share blobs.
     """
-    inline = _list("backend_delegate_data", program.backend_delegate_data)
+    inline = _list("backend_delegate_data", inline_value)
     shared = _SharedBlobs(segments)
     remaining: List[Any] = []
+    blobs: Dict[int, Any] = {}  # inline entry -> its data, as read
     seen = set()
     plans = []
-    for p, plan in enumerate(_list("execution_plan", program.execution_plan)):
-        delegates = []
+    for p, plan in enumerate(_list("execution_plan", plans_value)):
         where_plan = f"execution_plan[{p}]"
-        listed = _field(plan, "delegates", where_plan, "ExecutionPlan")
-        for d, delegate in enumerate(_list(f"{where_plan}.delegates", listed)):
-            where = f"{where_plan}.delegates[{d}].processed"
-            ref = _field(delegate, "processed", f"{where_plan}.delegates[{d}]", "BackendDelegate")
+        plan = _snapshot(plan, "ExecutionPlan", where_plan)  # every field read once
+        plans.append(plan)
+        delegates = []
+        for d, delegate in enumerate(_list(f"{where_plan}.delegates", plan.delegates)):
+            where_delegate = f"{where_plan}.delegates[{d}]"
+            where = f"{where_delegate}.processed"
+            delegate = _snapshot(delegate, "BackendDelegate", where_delegate)
+            delegates.append(delegate)
+            ref = delegate.processed
+            if ref is None and not extract:  # absent: no reference written (extracting, refused below)
+                continue
             location = _field(ref, "location", where, "BackendDelegateDataReference")
             check_scalar(f"{where}.location", location, "b")
+            raw_index = _field(ref, "index", where, "BackendDelegateDataReference")
             if location != model.DataLocation.INLINE:
-                raise EncodeError(f"{where}.location: expected INLINE (0), got {describe(location)}: "
-                                  "the delegate's data is already in a segment",
-                                  path=f"{where}.location", value=location,
-                                  expected="INLINE (0)", has_value=True)
-            used = _index(f"{where}.index", _field(ref, "index", where, "BackendDelegateDataReference"),
-                          len(inline), "backend_delegate_data entries")
+                if extract:
+                    raise EncodeError(f"{where}.location: expected INLINE (0), got "
+                                      f"{describe(location)}: the delegate's data is already "
+                                      "in a segment", path=f"{where}.location", value=location,
+                                      expected="INLINE (0)", has_value=True)
+                check_scalar(f"{where}.index", raw_index, "I")
+                delegate.processed = model.BackendDelegateDataReference(location=location, index=raw_index)
+                continue
+            used = _index(f"{where}.index", raw_index, len(inline), "backend_delegate_data entries")
+            if not extract:
+                delegate.processed = model.BackendDelegateDataReference(location=location, index=used)
+                continue
             seen.add(used)
             entry = f"backend_delegate_data[{used}]"
-            data = _blob(f"{entry}.data", _field(inline[used], "data", entry, "BackendDelegateInlineData"))
+            data = blobs.get(used)
+            if data is None:
+                data = blobs[used] = _blob(f"{entry}.data", _field(
+                    inline[used], "data", entry, "BackendDelegateInlineData"))
             size = _size(data)
             if size:
                 location, index = model.DataLocation.SEGMENT, shared.segment_of(data, size)
             else:
                 location, index = model.DataLocation.INLINE, len(remaining)
-                remaining.append(inline[used])
-            reference = model.BackendDelegateDataReference(location=location, index=index)
-            delegates.append(_Overlay(delegate, processed=reference))
-        plans.append(_Overlay(plan, delegates=delegates) if delegates else plan)
+                remaining.append(model.BackendDelegateInlineData(data=data))
+            delegate.processed = model.BackendDelegateDataReference(location=location, index=index)
+        if plan.delegates is not None:
+            plan.delegates = delegates
+    if not extract:  # the fields as the caller has them (None stays absent)
+        return (None if plans_value is None else plans), inline_value, 0
     unused = sorted(set(range(len(inline))) - seen)
     if unused:
         raise EncodeError(f"backend_delegate_data: entries {describe(unused)} are used by no delegate",
@@ -250,8 +298,9 @@ def _extract_named_data(program: Any, named_data: Any, segments: List[_Segment])
     return entries
 
 
-def _segment_end(table: Sequence[Any]) -> int:
-    """Where the program's own last segment ends (new segments go after it)."""
+def _segment_end(table: List[Any]) -> int:
+    """Where the program's own last segment ends (new segments go after it);
+    the last segment is replaced in ``table`` by its values as read."""
     if not table:
         return 0
     where = f"segments[{len(table) - 1}]"
@@ -259,6 +308,7 @@ def _segment_end(table: Sequence[Any]) -> int:
     size = _field(table[-1], "size", where, "DataSegment")
     check_scalar(f"{where}.offset", offset, "Q")
     check_scalar(f"{where}.size", size, "Q")
+    table[-1] = model.DataSegment(offset=offset, size=size)
     return int(integer(offset)) + int(integer(size))
 
 
@@ -288,12 +338,14 @@ def _pte_parts(program: Any, mutable_data: Optional[Sequence[Any]], named_data: 
         tensor_alignment = DEFAULT_TENSOR_ALIGNMENT
     alignments = resolve_alignments(tensor_alignment, delegate_alignment)
     check_object("", program, "Program", _ROOT)
-    for attribute in ("constant_buffer", "segments", "execution_plan", "backend_delegate_data"):
-        _field(program, attribute, "", "Program")
+    # Each field the layout looks at is read once, here, and handed to the
+    # encoder in the overlay: an object whose attributes change between
+    # reads still gets a file of one state.
+    changes: Dict[str, Any] = {attribute: _field(program, attribute, "", "Program") for attribute in (
+        "constant_buffer", "segments", "execution_plan", "backend_delegate_data")}
 
     segments: List[_Segment] = []
-    changes: Dict[str, Any] = {}
-    constants = _list("constant_buffer", program.constant_buffer)
+    constants = _list("constant_buffer", changes["constant_buffer"])
     if constants:
         segment, offsets = _packed("constant_buffer", constants, tensor_alignment, "Buffer")
         changes["constant_segment"] = model.SubsegmentOffsets(len(segments), offsets)
@@ -304,13 +356,13 @@ def _pte_parts(program: Any, mutable_data: Optional[Sequence[Any]], named_data: 
         if segment.size:
             changes["mutable_data_segments"] = [model.SubsegmentOffsets(len(segments), offsets)]
             segments.append(segment)
-    if extract_delegate_segments:
-        changes["execution_plan"], changes["backend_delegate_data"], _compared = \
-            _extract_delegates(program, segments)
+    changes["execution_plan"], changes["backend_delegate_data"], _compared = _delegates(
+        changes["execution_plan"], changes["backend_delegate_data"], segments,
+        extract_delegate_segments)
     if named_data is not None:
         changes["named_data"] = _extract_named_data(program, named_data, segments)
 
-    table = list(_list("segments", program.segments))
+    table = list(_list("segments", changes["segments"]))
     data = SegmentData(segment_alignment, _segment_end(table))
     for segment in segments:
         table.append(model.DataSegment(offset=data.add(segment.chunks, segment.size, segment.alignment),

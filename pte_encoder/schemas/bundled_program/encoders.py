@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from ...engine.codec import LayoutEncoders, Encoder
 from ...engine.templates import BIG_BLOB, FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES, items
-from ...engine.values import bool_bytes, present_integer, to_bool, to_float, ubytes
+from ...engine.values import bool_bytes, present_integer, text_bytes, to_bool, to_float, ubytes
 from ...engine.writer import Writer
 
 
@@ -211,7 +211,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         v = o.test_cases

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from ...engine.codec import LayoutEncoders, Encoder
 from ...engine.templates import FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES, items
-from ...engine.values import bool_bytes, present_integer, to_bool, to_float, ubytes
+from ...engine.values import bool_bytes, present_integer, text_bytes, to_bool, to_float, ubytes
 from ...engine.writer import Writer
 
 
@@ -32,14 +32,14 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         v = o.encoded_out_str
         if v is None:
             k1 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k1 = len(v)
         return w.subtree('ContainerMetadata', (k0, k1), values)
@@ -94,7 +94,7 @@ def build(codec: LayoutEncoders) -> Encoder:
             if v is None:
                 t9_k1 = None
             else:
-                v = v.encode()
+                v = v.encode() if v.__class__ is str else text_bytes(v)
                 values.append(v)
                 t9_k1 = len(v)
             k9 = (((t9_s0 != 0 if t9_s0.__class__ is int or isinstance(t9_s0, int) else present_integer(t9_s0, 0)), (t9_s2 != 0 if t9_s2.__class__ is int or isinstance(t9_s2, int) else present_integer(t9_s2, 0)), (t9_s3 != 0 if t9_s3.__class__ is int or isinstance(t9_s3, int) else present_integer(t9_s3, 0)), (t9_s4 != 0 if t9_s4.__class__ is int or isinstance(t9_s4, int) else present_integer(t9_s4, 0))), t9_k1)
@@ -124,7 +124,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         return (k0,)
@@ -201,14 +201,14 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         v = o.overload
         if v is None:
             k1 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k1 = len(v)
         return (k0, k1)
@@ -219,14 +219,14 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         v = o.overload
         if v is None:
             k1 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k1 = len(v)
         return w.subtree('Operator', (k0, k1), values)
@@ -300,21 +300,21 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         v = o.name
         if v is None:
             k2 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k2 = len(v)
         v = o.context
         if v is None:
             k3 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k3 = len(v)
         return ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0, k2, k3)
@@ -327,21 +327,21 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         v = o.name
         if v is None:
             k2 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k2 = len(v)
         v = o.context
         if v is None:
             k3 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k3 = len(v)
         return w.subtree('Frame', ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0, k2, k3), values)
@@ -387,7 +387,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         v = o.value
@@ -405,7 +405,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         v = o.value
@@ -436,7 +436,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         t1 = o.processed
@@ -558,7 +558,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         t1 = o.container_meta_type
@@ -569,14 +569,14 @@ def build(codec: LayoutEncoders) -> Encoder:
             if v is None:
                 t1_k0 = None
             else:
-                v = v.encode()
+                v = v.encode() if v.__class__ is str else text_bytes(v)
                 values.append(v)
                 t1_k0 = len(v)
             v = t1.encoded_out_str
             if v is None:
                 t1_k1 = None
             else:
-                v = v.encode()
+                v = v.encode() if v.__class__ is str else text_bytes(v)
                 values.append(v)
                 t1_k1 = len(v)
             k1 = (t1_k0, t1_k1)
@@ -736,7 +736,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         return ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0)
@@ -749,7 +749,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         return w.subtree('NamedData', ((s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0)), k0), values)

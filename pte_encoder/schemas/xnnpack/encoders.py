@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from ...engine.codec import LayoutEncoders, Encoder
 from ...engine.templates import FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES, items
-from ...engine.values import bool_bytes, float32_converters, present_integer, to_bool, to_float, ubytes
+from ...engine.values import bool_bytes, float32_converters, present_integer, text_bytes, to_bool, to_float, ubytes
 from ...engine.writer import Writer
 
 
@@ -387,7 +387,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k2 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k2 = len(v)
         return (((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0))), k2)
@@ -401,7 +401,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k2 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k2 = len(v)
         return w.subtree('ConstantDataOffset', (((s0 != 0 if s0.__class__ is int or isinstance(s0, int) else present_integer(s0, 0)), (s1 != 0 if s1.__class__ is int or isinstance(s1, int) else present_integer(s1, 0))), k2), values)
@@ -438,7 +438,7 @@ def build(codec: LayoutEncoders) -> Encoder:
         if v is None:
             k0 = None
         else:
-            v = v.encode()
+            v = v.encode() if v.__class__ is str else text_bytes(v)
             values.append(v)
             k0 = len(v)
         v = o.xnodes
