@@ -59,6 +59,53 @@ def test_a_changed_schema_would_be_noticed(name: str, old: str, new: str, tmp_pa
     assert binary_schema(changed / f"{name}.fbs", tmp_path) != upstream_bfbs(name).read_bytes()
 
 
+# Ours under another name than upstream's: schema/<ours>.fbs is compiled as a
+# temporary copy named as upstream names it (the .bfbs records the file name),
+# with --bfbs-builtins so that builtin attributes (force_align, ...) count too.
+RENAMED = {"etdump": "etdump_schema_flatcc"}
+
+
+def builtins_bfbs(fbs: Path, name: str, tmp_path: Path) -> bytes:
+    """`flatc -b --schema --bfbs-builtins` of ``fbs`` (and scalar_type.fbs beside
+    it) compiled as ``name``.fbs."""
+    copy = tmp_path / "as-upstream"
+    copy.mkdir(exist_ok=True)
+    (copy / f"{name}.fbs").write_bytes(fbs.read_bytes())
+    (copy / "scalar_type.fbs").write_bytes((fbs.parent / "scalar_type.fbs").read_bytes())
+    out = tmp_path / "as-upstream-out"
+    subprocess.run([FLATC, "-b", "--schema", "--bfbs-builtins", "-o", str(out), str(copy / f"{name}.fbs")],
+                   check=True)
+    return (out / f"{name}.bfbs").read_bytes()
+
+
+@pytest.mark.parametrize("ours, name", sorted(RENAMED.items()))
+def test_renamed_schema_is_structurally_identical_to_executorch(ours: str, name: str, tmp_path: Path) -> None:
+    assert builtins_bfbs(ROOT / "schema" / f"{ours}.fbs", name, tmp_path) == upstream_bfbs(name).read_bytes()
+
+
+@pytest.mark.skipif(not UPSTREAM.exists(), reason="../shared/upstream is not beside the clone")
+@pytest.mark.parametrize("name", sorted(RENAMED.values()))
+def test_stored_renamed_upstream_binary_schema_is_current(name: str, tmp_path: Path) -> None:
+    assert builtins_bfbs(UPSTREAM / f"{name}.fbs", name, tmp_path) == upstream_bfbs(name).read_bytes()
+
+
+@pytest.mark.parametrize("ours, old, new", [
+    ("etdump", "  allocation_size: ulong;", "  allocation_size: long;"),
+    ("etdump", "  instruction_id: int = -1;        //", "  instruction_id: int = 0;        //"),
+    ("etdump", "file_identifier \"ED00\";", "file_identifier \"ED01\";"),
+    ("etdump", "  String,\n}", "}"),
+])
+def test_a_changed_renamed_schema_would_be_noticed(ours: str, old: str, new: str, tmp_path: Path) -> None:
+    text = (ROOT / "schema" / f"{ours}.fbs").read_text()
+    assert old in text
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    (changed / f"{ours}.fbs").write_text(text.replace(old, new))
+    (changed / "scalar_type.fbs").write_text((ROOT / "schema" / "scalar_type.fbs").read_text())
+    name = RENAMED[ours]
+    assert builtins_bfbs(changed / f"{ours}.fbs", name, tmp_path) != upstream_bfbs(name).read_bytes()
+
+
 @pytest.mark.parametrize("tool", ["gen_schema.py", "gen_reference.py"])
 def test_generated_code_is_current(tool: str) -> None:
     result = subprocess.run([sys.executable, str(ROOT / "tools" / tool), "--check"],
