@@ -13,9 +13,11 @@ writers we know (flatc and the FlatBuffers runtime's ``Builder``) are:
 - every offset, length and vtable lies inside the buffer; an offset of zero
   (pointing at itself) is refused, and as offsets only point forward, no
   object can be reached from itself;
-- alignment, relative to the start of the buffer: tables and vector lengths
-  to 4, vtables to 2, every scalar (in a table or a non-empty vector) to its
-  size (flatc leaves the items of an empty vector unaligned);
+- alignment, relative to the start of the buffer (of its size prefix, when
+  it has one: every writer aligns the prefix, not the root offset after it):
+  tables and vector lengths to 4, vtables to 2, every scalar (in a table or a
+  non-empty vector) to its size (flatc leaves the items of an empty vector
+  unaligned);
 - a vtable is at least 4 bytes and even, and each field it lists lies
   inside its table (after the table's vtable offset);
 - strings are valid UTF-8 and end with the NUL byte FlatBuffers requires;
@@ -161,8 +163,15 @@ class FlatBufferReader:
         self.types = {name: _TableType(name, fields, classes[name], self.enums, schema.unions)
                       for name, fields in schema.tables.items()}
 
-    def decode(self, data: Any, *, size: Optional[int] = None) -> Any:
+    def decode(self, data: Any, *, size: Optional[int] = None, size_prefixed: bool = False) -> Any:
         """The root table of the FlatBuffer in ``data[:size]`` (all of it by default).
+
+        ``size_prefixed``: the buffer starts with a uint32 giving the number of
+        bytes after it, which must be exactly the rest of ``data[:size]`` (as
+        flatcc, flatc and the FlatBuffers runtime write it; pass ``size`` to
+        read a prefixed buffer followed by other bytes); the root offset and
+        the identifier follow it. Positions and alignments still count from
+        the first byte, the prefix's.
 
         Raises DecodeError if anything in it is out of place.
         """
@@ -170,7 +179,7 @@ class FlatBufferReader:
         end = len(view) if size is None else size
         if not 0 <= end <= len(view):
             raise DecodeError(f"buffer size {end} is outside the {len(view)} bytes given", "", 0)
-        session = _Session(self, view, end)
+        session = _Session(self, view, end, 4 if size_prefixed else 0)
         try:
             return session.root()
         except _Fail as exc:
@@ -185,8 +194,10 @@ class FlatBufferReader:
 class _Session:
     """The state of one decode: the bytes, the work left, the table readers of the vtables met."""
 
-    def __init__(self, reader: FlatBufferReader, view: memoryview, size: int) -> None:
+    def __init__(self, reader: FlatBufferReader, view: memoryview, size: int, base: int = 0) -> None:
         self.reader = reader
+        # where the FlatBuffer proper starts: 4 after a size prefix, else 0
+        self.base = base
         self.view = view
         # struct reads go through the view itself: no copy of the input
         self.data = view
@@ -202,15 +213,22 @@ class _Session:
     def root(self) -> Any:
         schema = self.reader.schema
         ident = schema.file_identifier
-        if self.size < 8:
-            raise _Fail(f"a FlatBuffer is at least 8 bytes, got {self.size}", 0)
-        if ident and bytes(self.view[4:8]) != ident:
+        base = self.base
+        if self.size < base + 8:
+            what = "a size-prefixed FlatBuffer" if base else "a FlatBuffer"
+            raise _Fail(f"{what} is at least {base + 8} bytes, got {self.size}", 0)
+        if base:
+            declared = _U32.unpack_from(self.data, 0)[0]
+            if declared != self.size - base:
+                raise _Fail(f"the size prefix gives {declared} bytes after it, but "
+                            f"{self.size - base} follow", 0)
+        if ident and bytes(self.view[base + 4:base + 8]) != ident:
             raise _Fail(f"expected the file identifier {ident.decode('ascii', 'replace')!r}, "
-                        f"got {bytes(self.view[4:8])!r}", 4)
-        root = _U32.unpack_from(self.data, 0)[0]
+                        f"got {bytes(self.view[base + 4:base + 8])!r}", base + 4)
+        root = _U32.unpack_from(self.data, base)[0]
         if root == 0:
-            raise _Fail("the root offset is 0", 0)
-        return self.table(schema.root_table, root, 0)
+            raise _Fail("the root offset is 0", base)
+        return self.table(schema.root_table, base + root, 0)
 
     # -- checks ---------------------------------------------------------------
 
@@ -231,7 +249,7 @@ class _Session:
     def _table_reader(self, ttype: _TableType, vt: int, pos: int) -> Any:
         """Check the vtable at ``vt`` for a ``ttype`` table at ``pos`` and compile
         the reads of its fields: (inline size, unpacker, actions)."""
-        if vt < 0 or vt + 4 > self.size:
+        if vt < self.base or vt + 4 > self.size:
             raise _Fail(f"vtable offset points to {vt}, outside the buffer", pos)
         if vt & 1:
             raise _Fail(f"vtable at {vt} is not 2-byte aligned", pos)
