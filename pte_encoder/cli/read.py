@@ -12,17 +12,22 @@ import argparse
 import base64
 import json
 import os
-from typing import Any, Callable, Dict, List, NamedTuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 from ..schemas.flat_tensor.codec import FLAT_TENSOR
 from ..formats.pte.json import program_to_json
 from ..formats.common.output import write_file
 from ..formats.pte.options import infer_options, options_to_json_form
 from ..formats.ptd.read import PtdFile, analyze_data_file
+from ..formats.etdump.json import etdump_to_json
+from ..formats.etdump.read import decode_etdump, is_size_prefixed
+from ..schemas.etdump.codec import ETDUMP
 from ..formats.common.mapped import map_file
 from ..formats.pte.read import decode_program
 from ..views.summary import format_data_summary, format_summary, summarize, summarize_data_file
+from ..views.profile import format_profile, summarize_profile
 from .report import CommandError, report_stream
+from ..engine.errors import FlatBufferError
 
 
 def _mapped(path: str) -> Any:
@@ -35,7 +40,16 @@ def _mapped(path: str) -> Any:
 def _inspect(args: argparse.Namespace) -> None:
     data = _mapped(args.file)
     kind = kind_of(data)
-    summary = kind.summarize(data)
+    if args.program is not None:
+        if kind.summarize_with_program is None:
+            raise CommandError(f"--program is for an ETDump (.etdp): {args.file} is a {kind.name}")
+        try:
+            program = decode_program(_mapped(args.program)).program
+        except FlatBufferError as exc:
+            raise CommandError(f"{args.program}: {exc}") from None
+        summary = kind.summarize_with_program(data, program)
+    else:
+        summary = kind.summarize(data)
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
@@ -116,6 +130,19 @@ def _decode_program(args: argparse.Namespace, data: Any) -> None:
         print(note, file=report)
 
 
+def _summarize_etdump(data: Any, program: Any = None) -> Dict[str, Any]:
+    form = "size-prefixed" if is_size_prefixed(data) else "plain"
+    return {"form": form, **summarize_profile(decode_etdump(data), program)}
+
+
+def _decode_etdump(args: argparse.Namespace, data: Any) -> None:
+    if args.options_out:
+        raise CommandError(f"{args.file} is an ETDump: it has no options; --options-out is for a .pte")
+    text = etdump_to_json(decode_etdump(data)).encode("utf-8")
+    write_file(args.output, [text])
+    print(f"wrote {args.output} ({len(text)} bytes)", file=report_stream(args.output))
+
+
 class FileKind(NamedTuple):
     """One kind of file the reading commands know."""
 
@@ -125,12 +152,17 @@ class FileKind(NamedTuple):
     summarize: Callable[[Any], Dict[str, Any]]               # data -> a JSON-able summary
     format: Callable[[str, Dict[str, Any]], str]             # (file name, summary) -> text
     decode: Callable[[argparse.Namespace, Any], None]        # the decode command's work
+    # (data, the Program of --program) -> a summary, for the kinds that take --program
+    summarize_with_program: Optional[Callable[[Any, Any], Dict[str, Any]]] = None
 
 
 KINDS: List[FileKind] = [
     FileKind(".ptd", FLAT_TENSOR.schema.file_identifier, 4,
              lambda data: summarize_data_file(analyze_data_file(data)), format_data_summary,
              _decode_data_file),
+    # ETDumps as the runtime writes them (size-prefixed), and as ExecuTorch's Python writes them
+    *(FileKind(".etdp", ETDUMP.schema.file_identifier, at, _summarize_etdump, format_profile,
+               _decode_etdump, _summarize_etdump) for at in (8, 4)),
 ]
 # A file of no kind above: a program (decode_program names the identifier it expected).
 PROGRAM_KIND = FileKind(".pte", b"ET12", 4, lambda data: summarize(decode_program(data)),
@@ -148,23 +180,30 @@ def kind_of(data: Any) -> FileKind:
 def add_commands(commands: Any) -> None:
     """Add ``inspect`` and ``decode`` to the pte-encoder subcommands."""
     inspect = commands.add_parser(
-        "inspect", help="show what is inside a .pte or .ptd",
+        "inspect", help="show what is inside a .pte, .ptd or .etdp",
         description="Show a .pte file's methods (inputs, outputs, values by kind, operators "
                     "with call counts, delegates), its segments, constants, named data and "
                     "bytes by category; or a .ptd file's named data (sizes, dtype and "
-                    "shape), segments and bytes by category. The file is checked "
+                    "shape), segments and bytes by category; or an ETDump's runs (events, "
+                    "wall time, method load/init/execute, operators with calls, total, mean, "
+                    "min, max and share, delegate events, allocations), with --program "
+                    "joined with the program's instructions. The file is checked "
                     "throughout; a bad one is reported in one line.")
     inspect.add_argument("file", metavar="FILE")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
+    inspect.add_argument("--program", metavar="PROGRAM.pte",
+                         help="for an ETDump: the program that ran, to name each timed "
+                              "instruction by its operator and tensor arguments")
     inspect.set_defaults(run=_inspect)
     decode = commands.add_parser(
-        "decode", help="write a .pte's Program, or a .ptd's payload, in JSON",
+        "decode", help="write a .pte's Program, a .ptd's payload or an ETDump in JSON",
         description="Decode a .pte into the JSON form `encode` reads, constants and delegate "
                     "blobs back in the program; with --options-out, also the options (blobs "
                     "included) under which `encode` writes the same bytes again. Decode a "
                     ".ptd into the payload's JSON form `encode-data` reads (segment "
-                    "alignment and entry alignments inferred from the file).")
-    decode.add_argument("file", metavar="FILE.pte|FILE.ptd")
+                    "alignment and entry alignments inferred from the file). Decode an "
+                    "ETDump (.etdp) into the JSON form of ExecuTorch's dataclasses.")
+    decode.add_argument("file", metavar="FILE.pte|FILE.ptd|FILE.etdp")
     decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json|PAYLOAD.json")
     decode.add_argument("--options-out", metavar="OPTIONS.json")
     decode.set_defaults(run=_decode)
