@@ -161,12 +161,15 @@ def debug_tensor(tensor: model.Tensor, buffer: Any, path: str = "tensor") -> Deb
                           f"{path}.scalar_type")
     if tensor.sizes is None:
         raise DecodeError(f"{path}.sizes: missing (the runtime always writes them)", f"{path}.sizes")
-    count = 1
     for i, size in enumerate(tensor.sizes):
         if not isinstance(size, int) or size < 0:
             raise DecodeError(f"{path}.sizes[{i}]: expected a size of at least 0, got {describe(size)}",
                               f"{path}.sizes[{i}]")
+    count = 0 if 0 in tensor.sizes else 1
+    for size in tensor.sizes if count else ():
         count *= size
+        if count * element > len(view):  # too big already: stop before the number grows
+            break
     nbytes = count * element
     offset = tensor.offset
     if nbytes == 0:
