@@ -123,3 +123,11 @@ inferred, reproduced = pe.infer_options(pe.read_program("x.pte"))
 inferred["layout"] = "flatbufers"  # E: Value of "layout" has incompatible type
 inferred["segment_alignmnet"] = 64  # E: has no key "segment_alignmnet"
 pe.encode_flatbuffer(program, **inferred)  # E: Extra argument
+
+# ETDumps: the model lives in pte_encoder.etdump (its Tensor is not the program's)
+import pte_encoder.etdump as etd  # noqa: E402
+etd.debug_tensor(pe.Tensor(), b"")  # E: incompatible type "pte_encoder.schemas.program.model.Tensor"
+etd.debug_tensors(etd.Tensor(), b"")  # E: incompatible type "Tensor"; expected
+pe.read_etdump(3)  # E: incompatible type "int"
+dumped: pe.Program = pe.decode_etdump(b"")  # E: Incompatible types in assignment
+etd.summarize_profile(etd.ETDump(), pe.ExecutionPlan())  # E: incompatible type "ExecutionPlan"

@@ -173,3 +173,22 @@ def data_files(path: str) -> None:
 # infer_options gives encode_program's keyword arguments, layout included.
 found, exact = pe.infer_options(pe.read_program("x.pte"))
 rewritten: bytes = pe.encode_program(pe.read_program("x.pte").program, **found)
+
+
+def etdumps(path: str) -> None:
+    import pte_encoder.etdump as etd
+    dump: etd.ETDump = pe.read_etdump(path)
+    again: etd.ETDump = pe.decode_etdump(open(path, "rb").read())
+    buffer = pe.read_debug_buffer(path + ".bin")
+    for run in dump.run_data or []:
+        for event in run.events or []:
+            if event.debug_event is not None:
+                for tensor in pe.debug_tensors(event.debug_event, buffer):
+                    shaped: "tuple[etd.ScalarType | int, list[int], memoryview]" = (
+                        tensor.scalar_type, tensor.sizes, tensor.data)
+                    print(shaped, tensor.nbytes)
+            if event.profile_event is not None:
+                elapsed: int = event.profile_event.end_time - event.profile_event.start_time
+                print(elapsed)
+    summary = etd.summarize_profile(again, pe.read_program(path + ".pte").program)
+    print(etd.format_profile(path, summary), pe.etdump_to_json(dump))
