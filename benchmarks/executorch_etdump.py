@@ -239,3 +239,35 @@ def json_form(obj: Any) -> Any:
     if isinstance(obj, enum.IntEnum):
         return int(obj)
     return obj
+
+
+def runtime_like_etdump(events: int) -> bytes:
+    """A size-prefixed ETDump shaped as the runtime's profile of a 50-operator
+    method run over and over: per run, an "Execute" block with, per
+    instruction, a "native_call_<op>" then an "OPERATOR_CALL" event, and
+    "Method::execute"; about ``events`` profile events in all (written by
+    pte_encoder's encoder, flatc's layout)."""
+    from pte_encoder.etdump import ETDump, Event, ProfileEvent, RunData
+    from pte_encoder.schemas.etdump.codec import ETDUMP
+
+    ops = ["addmm.out", "relu.out", "permute_copy.out", "gelu.out", "add.out"]
+    per_run = 2 * 50 + 1
+    clock = 1_000_000
+    runs = [RunData(name="Default", events=[
+        Event(profile_event=ProfileEvent(name="Method::init", chain_index=-1, instruction_id=0,
+                                         start_time=clock, end_time=clock + 900)),
+        Event(profile_event=ProfileEvent(name="Program::load_method", chain_index=-1, instruction_id=0,
+                                         start_time=clock - 100, end_time=clock + 1000))])]
+    for _ in range(max(1, events // per_run)):
+        block = []
+        start = clock
+        for i in range(50):
+            for name in (f"native_call_{ops[i % len(ops)]}", "OPERATOR_CALL"):
+                block.append(Event(profile_event=ProfileEvent(
+                    name=name, chain_index=0, instruction_id=i, start_time=clock,
+                    end_time=clock + 700 + 13 * i)))
+            clock += 1000
+        block.append(Event(profile_event=ProfileEvent(name="Method::execute", chain_index=-1,
+                                                      instruction_id=0, start_time=start, end_time=clock)))
+        runs.append(RunData(name="Execute", events=block))
+    return ETDUMP.encode(ETDump(run_data=runs), size_prefixed=True)
