@@ -601,13 +601,17 @@ def _generate(reader: FlatBufferReader, ttype: _TableType,
         elif code == _TABLE:
             lines += [f"c = s.table_readers[a{field}].get((p - i32(data, p)[0]) << 3 | p & 7) "
                       f"if depth < {reader.max_depth - 1} and not p & 3 and p + 4 <= size else None",
-                      "if c is not None and p + c[0] <= size:",
-                      "    s.budget -= c[0]",
-                      "    if s.budget < 0:",
-                      "        s._charge(0, p)",
-                      f"    {out} = c[2](s, p, c[1].unpack_from(data, p), depth + 1)",
+                      "if c is None:",
+                      f"    {out} = s.table(a{field}, p, depth + 1)",
                       "else:",
-                      f"    {out} = s.table(a{field}, p, depth + 1)"]
+                      "    t, unpacker, read = c",
+                      "    if p + t > size:",
+                      f"        {out} = s.table(a{field}, p, depth + 1)",
+                      "    else:",
+                      "        s.budget -= t",
+                      "        if s.budget < 0:",
+                      "            s._charge(0, p)",
+                      f"        {out} = read(s, p, unpacker.unpack_from(data, p), depth + 1)"]
         elif code == _VECTOR:
             lines.append(f"{out} = s.vector(a{field}, p)")
         else:
@@ -620,7 +624,10 @@ def _generate(reader: FlatBufferReader, ttype: _TableType,
         result = f"make([{', '.join(args)}])"
     src = ["def read(s, pos, v, depth):"]
     if lines:
-        src += ["    data = s.data", "    size = s.size", "    text = s.text", "    field = 0", "    try:"]
+        # (field: set before each read that may fail, named by the handler)
+        src += ["    data = s.data", "    size = s.size"]
+        src += ["    text = s.text"] if any(a[0] == _STRING for a in actions) else []
+        src += ["    try:"]
         src += ["        " + line for line in lines]
         src += ["    except _Fail as exc:", "        exc.path.append('.' + names[field])", "        raise"]
     src.append(f"    return {result}")

@@ -20,6 +20,9 @@ model of schema/etdump.fbs (``pte_encoder.etdump``). The differences:
   TypeError there; NaN and infinite floats, enum values it does not know
   (kept as ``int``) and ``QUINT4X2``/``QUINT2X4`` (spelt with a capital X
   here and in the schema, not in exir) make its JSON step fail;
+- ``Float`` and ``Double`` values are the file's: ExecuTorch's go through
+  flatc's JSON, which prints 6 digits after the point for a float and 12
+  for a double (1e-160 comes back as 0.0);
 - where ExecuTorch reads garbage, this refuses: flatc does not verify, so
   offsets out of bounds, a wrong size prefix or trailing bytes go through
   there; here every offset, length and alignment is checked and anything
