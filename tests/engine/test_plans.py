@@ -279,3 +279,34 @@ def test_same_error_for_a_string_that_is_not_utf8(index: int) -> None:
     data[at + 1] = 0xFF
     result = agree(bytes(data))
     assert result[0] == "error" and "is not valid UTF-8" in result[1]
+
+
+# -- the work charged -------------------------------------------------------------
+
+from pte_encoder.schemas.etdump.codec import ETDUMP  # noqa: E402
+from helpers import ROOT  # noqa: E402
+
+MANY = (ROOT / "tests" / "data" / "corpus-etdump" / "flatcc" / "many_events.etdp").read_bytes()
+
+
+def with_budget(reader: FlatBufferReader, data: bytes, budget: int) -> Any:
+    session = reader_module._Session(reader, memoryview(data), len(data), 4, data)
+    session.budget = budget
+    try:
+        session.root()
+    except reader_module._Fail as exc:
+        return ("error", exc.message, exc.offset)
+    return ("ok", session.budget)
+
+
+def test_generated_code_charges_the_budget_as_the_interpreter() -> None:
+    """The work a decode charges is the same both ways, to the byte: every
+    budget below it fails, at the same place, and the budget left is the same
+    (an ETDump: 300 events, each a table, a table and a string)."""
+    slow, fast = readers(ETDUMP)
+    needed = 10**9 - with_budget(slow, MANY, 10**9)[1]
+    assert with_budget(fast, MANY, 10**9) == ("ok", 10**9 - needed)
+    for budget in list(range(needed - 600, needed + 1)) + list(range(0, needed, 97)):
+        outcome_slow, outcome_fast = with_budget(slow, MANY, budget), with_budget(fast, MANY, budget)
+        assert outcome_slow == outcome_fast, budget
+        assert (outcome_slow[0] == "ok") == (budget >= needed)
