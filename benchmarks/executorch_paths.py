@@ -1,5 +1,5 @@
-"""ExecuTorch 1.5.1's two ways of serializing a Program, and its .ptd
-serializer, rebuilt for comparison.
+"""ExecuTorch 1.5.1's two ways of serializing a Program, its .ptd
+serializer and its XNNPACK delegate blob writer, rebuilt for comparison.
 
 (b) the default since 1.2 (``exir/_serialize/_flatbuffer_program.py``):
     convert the program to the object-API classes that ``flatc --python
@@ -332,8 +332,10 @@ def executorch_payload(payload: Any) -> Any:
 
 class _DataclassJson(json.JSONEncoder):
     """Dataclasses as objects of their fields, as ExecuTorch's JSON encoder
-    writes them: it looks up the class's type hints for every field of every
-    object (to add ``X_type`` after union fields, which these tables lack)."""
+    (``exir/_serialize/_dataclass.py``) writes them: it looks up the class's
+    type hints for every field of every object, to add ``X_type`` (the
+    value's class name) after a field whose annotation is a string naming a
+    Union (the FlatTensor tables have none; the XNNPACK graph three)."""
 
     def default(self, o: Any) -> Any:
         if dataclasses.is_dataclass(o):
@@ -405,3 +407,46 @@ class FlatTensorPath:
         root = int.from_bytes(flat[0:4], "little") + header_length
         out = root.to_bytes(4, "little") + flat[4:8] + header + flat[8:]
         return out.ljust(base, b"\0") + b"".join(pieces)
+
+
+class XnnpackPath:
+    """ExecuTorch 1.5.1's ``serialize_xnnpack_binary(graph, constant_data)``
+    (backends/xnnpack/serialization/xnnpack_graph_serialize.py) rebuilt: the
+    ``XNNGraph`` dataclasses (ExecuTorch's, or tests/executorch_xnnpack_mirror.py's)
+    written as JSON by ExecuTorch's dataclass encoder, the schema and the
+    JSON written to a temporary folder, ``flatc --binary`` on them (as
+    ``exir/_serialize/_flatbuffer.py`` runs it), then the 30-byte ``XH00``
+    header padded to 32, the FlatBuffer padded to 16, and the constant data.
+    The header is built here from ExecuTorch's field list, not from
+    pte_encoder's."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.flatc = flatc()
+        self.schema = (ROOT / "schema" / "xnnpack.fbs").read_text()
+
+    def flatbuffer(self, graph: Any) -> bytes:
+        text = json.dumps(graph, cls=_DataclassJson)
+        with tempfile.TemporaryDirectory(dir=self.workdir) as tmp:
+            (Path(tmp) / "schema.fbs").write_text(self.schema)
+            (Path(tmp) / "schema.json").write_bytes(text.encode("ascii"))
+            subprocess.run([self.flatc, "--binary", "-o", tmp, str(Path(tmp) / "schema.fbs"),
+                            str(Path(tmp) / "schema.json")], check=True, capture_output=True)
+            return (Path(tmp) / "schema.bin").read_bytes()
+
+    def serialize(self, graph: Any, constant_data: bytes = b"") -> bytes:
+        return xnnpack_blob(self.flatbuffer(graph), constant_data)
+
+
+def xnnpack_blob(flatbuffer: bytes, constant_data: bytes = b"") -> bytes:
+    """ExecuTorch's XNNPACK blob around a FlatBuffer: XNNHeader.to_bytes (4
+    zero bytes, b"XH00", uint16 30, uint32 flatbuffer offset, uint32 its
+    size, uint32 constant data offset, uint64 its size), padded to 16, the
+    FlatBuffer padded to 16, the constant data unpadded."""
+    header_size = 30 + -30 % 16
+    flat_size = len(flatbuffer) + -len(flatbuffer) % 16
+    header = (b"\0\0\0\0" + b"XH00" + (30).to_bytes(2, "little") + header_size.to_bytes(4, "little")
+              + len(flatbuffer).to_bytes(4, "little") + (header_size + flat_size).to_bytes(4, "little")
+              + len(constant_data).to_bytes(8, "little"))
+    return (header.ljust(header_size, b"\0") + flatbuffer.ljust(flat_size, b"\0")
+            + bytes(constant_data))

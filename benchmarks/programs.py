@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import struct
 from typing import Any, List, Optional
 
 import pte_encoder as pe
@@ -215,3 +216,65 @@ def small_tensor_payload(count: int, seed: int = 0) -> pe.DataPayload:
         named[f"layers.{index // 4}.{('weight', 'bias', 'scale', 'zero_point')[index % 4]}"] = \
             pe.DataEntry(index, 16, pe.TensorLayout(pe.ScalarType.FLOAT, sizes, list(range(rank))))
     return pe.DataPayload(buffers, named)
+
+
+def synthetic_xnnpack_graph(et: Any, nodes: int, seed: int = 0) -> Any:
+    """An XNNPACK graph as ExecuTorch's XNNPACK backend lowers a network, in
+    ExecuTorch's dataclasses (``et``: tests/executorch_xnnpack_mirror.py):
+    blocks of a convolution with a fused ReLU, a fully connected layer, an
+    add, a reshape and a GELU; fp32 values (dims of rank 4), weights and
+    biases as constants named by their sha256 (entry 0 reserved), one in
+    four weights quantized per channel (64 float32 scales) or per group.
+    About ``nodes`` nodes and twice as many values."""
+    rng = random.Random(seed)
+    values: List[Any] = []
+    constants = [et.ConstantDataOffset(0, 0)]
+    fp32 = et.XNNDatatype.xnn_datatype_fp32
+
+    def value(dims: List[int], constant: bool = False, flags: int = 0, quantized: bool = False) -> int:
+        index = len(values)
+        buffer = 0
+        if constant:
+            buffer = len(constants)
+            constants.append(et.ConstantDataOffset(2**64 - 1, 4 * max(1, dims[0]) * 64,
+                                                   f"{rng.getrandbits(256):064x}"))
+        tensor = et.XNNTensorValue(fp32, len(dims), dims, buffer, 0 if flags else 2**32 - 1, flags, index)
+        if quantized:
+            scales = [float(struct.unpack("<f", struct.pack("<f", rng.uniform(1e-3, 1e-1)))[0])
+                      for _ in range(64)]
+            quant = (et.PerChannelQuant(scales, 0, 0, 0) if rng.random() < 0.5 else
+                     et.PerChannelGroupQuant(scales, 0, 32, None, 0, 0))
+            tensor.datatype = et.XNNDatatype.xnn_datatype_qcint8
+            values.append(et.XValue(et.XNNQuantizedTensorValue(tensor, quant)))
+        else:
+            values.append(et.XValue(tensor))
+        return index
+
+    x = value([1, 64, 56, 56], flags=1)
+    xnodes: List[Any] = []
+    handle = 0
+    while len(xnodes) < nodes:
+        handle += 1
+        kind = len(xnodes) % 5
+        if kind == 0:
+            w, b = value([64, 3, 3, 64], True, quantized=rng.random() < 0.25), value([64], True)
+            out = value([1, 64, 56, 56])
+            xnodes.append(et.XNode(et.XNNConv2d(1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 64, 64, 1, 0, 0, x, w, b, out, 0),
+                                   handle, et.OutputMinMax(0, "+inf")))
+        elif kind == 1:
+            w, b = value([64, 64], True, quantized=rng.random() < 0.25), value([64], True)
+            out = value([1, 64, 56, 56])
+            xnodes.append(et.XNode(et.XNNFullyConnected(x, w, b, out, 0), handle))
+        elif kind == 2:
+            out = value([1, 64, 56, 56])
+            xnodes.append(et.XNode(et.XNNAdd(x, xnodes[-1].xnode_union.output_id, out, 0), handle))
+        elif kind == 3:
+            out = value([1, 64, 3136])
+            xnodes.append(et.XNode(et.XNNStaticReshape(3, [1, 64, 3136], x, out, 0), handle))
+        else:
+            out = value([1, 64, 56, 56])
+            xnodes.append(et.XNode(et.XNNGelu(x, out, 0), handle))
+        x = out
+    last = values[x].xvalue_union
+    last.flags, last.external_id = 2, 1
+    return et.XNNGraph("0", xnodes, values, 2, [0], [x], constants)

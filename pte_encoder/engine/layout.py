@@ -108,16 +108,24 @@ class LayoutPolicy:
 
     ``aligned_empty_vectors``: an empty vector is aligned to its items' (or
     forced) alignment, and raises the buffer's alignment to it, not only to 4.
+
+    ``float32_from_text``: a float (32-bit) field holds the value rounded
+    once from its decimal text, as flatc parses JSON (values.float32_field),
+    not the double rounded by ``struct`` (the Builder); they differ only for
+    a double exactly halfway between two float32s, and beyond the float32
+    range (flatc: infinity).
     """
 
-    __slots__ = ("name", "fields_by_slot", "signed_zero", "aligned_empty_vectors", "_orders")
+    __slots__ = ("name", "fields_by_slot", "signed_zero", "aligned_empty_vectors", "float32_from_text",
+                 "_orders")
 
     def __init__(self, name: str, *, fields_by_slot: bool, signed_zero: bool,
-                 aligned_empty_vectors: bool) -> None:
+                 aligned_empty_vectors: bool, float32_from_text: bool = False) -> None:
         self.name = name
         self.fields_by_slot = fields_by_slot
         self.signed_zero = signed_zero
         self.aligned_empty_vectors = aligned_empty_vectors
+        self.float32_from_text = float32_from_text
         # Per spec, its fields in the order this writer adds them (see
         # _order): one entry per table of the schemas in use.
         self._orders: Dict[Spec, Tuple[Tuple[int, int, str, int], ...]] = {}
@@ -189,7 +197,8 @@ class LayoutPolicy:
         return (struct.Struct("".join(parts)).pack, pick, offsets, vtable, table_size, align)
 
 
-FLATC = LayoutPolicy("flatc", fields_by_slot=False, signed_zero=True, aligned_empty_vectors=False)
+FLATC = LayoutPolicy("flatc", fields_by_slot=False, signed_zero=True, aligned_empty_vectors=False,
+                     float32_from_text=True)
 FLATBUFFERS = LayoutPolicy("flatbuffers", fields_by_slot=True, signed_zero=False,
                            aligned_empty_vectors=True)
 

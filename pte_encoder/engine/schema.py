@@ -47,13 +47,17 @@ class Schema:
     """One schema file: its tables (fields in declaration order), unions
     (member tables; a member's type id is its index + 1) and enums.
 
-    Immutable, and compared by its eight arguments, as a frozen dataclass
+    ``deprecated`` names, per table, the fields the schema marks deprecated:
+    they have no record (their slots stay empty), are never written and are
+    ignored when read; an input object that sets one (not None) is refused.
+
+    Immutable, and compared by its nine arguments, as a frozen dataclass
     would be (written out: importing dataclasses cost more import time than
     the engine's own modules)."""
 
     __slots__ = ("name", "namespace", "file_identifier", "file_extension", "root_table", "tables",
-                 "unions", "enums", "specs", "force_aligned")
-    _ARGUMENTS = __slots__[:8]
+                 "unions", "enums", "deprecated", "specs", "force_aligned")
+    _ARGUMENTS = __slots__[:9]
 
     name: str
     namespace: str
@@ -63,14 +67,17 @@ class Schema:
     tables: Mapping[str, Tuple[Field, ...]]
     unions: Mapping[str, Tuple[str, ...]]
     enums: Mapping[str, Enum]
+    deprecated: Mapping[str, Tuple[str, ...]]
     # Derived: table -> Spec, and the force-aligned vectors (see force_aligned).
     specs: Mapping[str, Spec]
     force_aligned: Tuple[Tuple[str, str, int], ...]
 
     def __init__(self, name: str, namespace: str, file_identifier: bytes, file_extension: str,
                  root_table: str, tables: Mapping[str, Tuple[Field, ...]],
-                 unions: Mapping[str, Tuple[str, ...]], enums: Mapping[str, Enum]) -> None:
-        values = (name, namespace, file_identifier, file_extension, root_table, tables, unions, enums)
+                 unions: Mapping[str, Tuple[str, ...]], enums: Mapping[str, Enum],
+                 deprecated: Optional[Mapping[str, Tuple[str, ...]]] = None) -> None:
+        values = (name, namespace, file_identifier, file_extension, root_table, tables, unions, enums,
+                  {} if deprecated is None else deprecated)
         for attribute, value in zip(self._ARGUMENTS, values):
             object.__setattr__(self, attribute, value)
         for table, fields in self.tables.items():
@@ -78,6 +85,9 @@ class Schema:
                 _validate(self, table, f)
         if self.root_table not in self.tables:
             raise ValueError(f"root table {self.root_table!r} is not a table of the schema")
+        for table, names in self.deprecated.items():
+            if table not in self.tables or {f.name for f in self.tables[table]} & set(names):
+                raise ValueError(f"{table}: deprecated fields {names!r} of no table, or with records")
         object.__setattr__(self, "specs", {t: _spec(fields) for t, fields in self.tables.items()})
         # (table, field, schema force_align) of each force-aligned vector, in
         # declaration order: Writer.aligns holds their values in this order.

@@ -10,6 +10,7 @@ from ..schemas.program import model
 from ..engine.errors import one_line
 from ..formats.ptd.read import PtdFile
 from ..formats.pte.read import PteFile
+from .xnnpack import delegate_lines, xnnpack_delegate
 
 __all__ = ["summarize", "format_summary", "summarize_data_file", "format_data_summary"]
 
@@ -79,7 +80,8 @@ def _method(pte: PteFile, index: int, plan: model.ExecutionPlan,
         if stored_ref is not None and stored_ref.location == model.DataLocation.SEGMENT:
             where = f"segment {stored_ref.index}"
         delegates.append({"id": delegate.id, "bytes": _nbytes(blob), "stored": where,
-                          "compile_specs": [c.key for c in delegate.compile_specs or []]})
+                          "compile_specs": [c.key for c in delegate.compile_specs or []],
+                          **xnnpack_delegate(pte, delegate.id, blob)})
     return {
         "name": plan.name,
         "inputs": [describe(i) for i in plan.inputs or []],
@@ -184,6 +186,7 @@ def format_summary(name: str, summary: Dict[str, Any]) -> str:
         lines.append(f"  operators (calls): {_counts(method['operators'])}")
         for d in method["delegates"]:
             lines.append(f"  delegate {d['id']}: {_n(d['bytes'])} bytes, {d['stored']}")
+            lines += delegate_lines(d)
         if method["memory_planned_buffers"]:
             lines.append("  memory-planned buffers: "
                          + ", ".join(_n(n) for n in method["memory_planned_buffers"]) + " bytes")

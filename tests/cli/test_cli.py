@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import List
 
 import pytest
+
+import pte_encoder as pe
 
 from helpers import CORPUS, CORPUS_CASES, ROOT, decode_flatbuffer
 from pte_reader import read_pte
@@ -252,3 +255,9 @@ def test_output_errors_are_one_line_and_leave_nothing(command: str, where: str, 
     assert ".tmp" not in result.stderr
     assert sorted(os.listdir(tmp_path)) == ["dangling", "file", "folder", "link-to-folder"]
     assert os.listdir(tmp_path / "folder") == [] and (tmp_path / "file").read_bytes() == b"old"
+
+
+def test_version_says_the_packages_version() -> None:
+    result = subprocess.run([sys.executable, "-m", "pte_encoder", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout == f"pte-encoder {pe.__version__}\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pe.__version__)

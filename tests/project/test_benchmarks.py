@@ -18,6 +18,7 @@ def test_quick_benchmark_runs_and_writes_markdown(tmp_path: Path) -> None:
     for case in ("| mlp |", "| synthetic 10k values |"):
         assert case in table
     assert "geometric mean" in table and "peaks at" in table
+    assert "XNNPACK blobs, encode_xnnpack_blob vs ExecuTorch's serialize_xnnpack_binary" in table
 
 
 def test_regimes_run_on_a_tiny_program(tmp_path: Path) -> None:

@@ -14,11 +14,13 @@ from helpers import ROOT
 
 PACKAGE = ROOT / "pte_encoder"
 
-# Bottom to top; a module may import from its own layer or those below.
-LAYERS = ("engine", "schemas", "formats", "views", "cli", "")
+# Bottom to top; a module may import from its own layer or those below. The
+# public face ("": __init__, errors, types) sits above the library's layers
+# and below its clients: the command line, and __main__ which runs it.
+LAYERS = ("engine", "schemas", "formats", "views", "", "cli", "__main__")
 # The top level's modules other than the package's __init__ (the public face).
 PUBLIC = {"errors.py", "types.py", "__init__.py", "__main__.py",
-          "etdump.py"}  # a schema's public namespace module (its names clash with the program's)
+          "xnnpack.py", "etdump.py"}  # (schemas' public namespace modules: their names clash with the program's)
 
 
 def modules() -> List[Path]:
@@ -54,11 +56,15 @@ def layer(module: str) -> str:
     return parts[1] if len(parts) > 2 or (len(parts) == 2 and parts[1] in LAYERS) else ""
 
 
+def test_the_layers_are_the_folders_and_main() -> None:
+    assert layer("pte_encoder.__main__") == "__main__" and layer("pte_encoder.errors") == ""
+
+
 def test_the_top_level_holds_only_the_public_face() -> None:
     top = {p.name for p in PACKAGE.glob("*.py")}
     assert top <= PUBLIC, top - PUBLIC
     folders = {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"}
-    assert folders == set(LAYERS) - {""}
+    assert folders == set(LAYERS) - {"", "__main__"}
 
 
 @pytest.mark.parametrize("path", modules(), ids=lambda p: p.relative_to(PACKAGE).as_posix())

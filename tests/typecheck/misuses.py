@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 import executorch_mirror as et
+import executorch_xnnpack_mirror as ext
 import pte_encoder as pe
+from pte_encoder import xnnpack as xnn
 from pte_encoder.types import EncodeOptions, IntLike, KernelTypesLike, TensorLike
 
 program = pe.Program()
@@ -131,3 +133,14 @@ etd.debug_tensors(etd.Tensor(), b"")  # E: incompatible type "Tensor"; expected
 pe.read_etdump(3)  # E: incompatible type "int"
 dumped: pe.Program = pe.decode_etdump(b"")  # E: Incompatible types in assignment
 etd.summarize_profile(etd.ETDump(), pe.ExecutionPlan())  # E: incompatible type "ExecutionPlan"
+# XNNPACK blobs
+xnn.encode_xnnpack_blob(program)  # E: incompatible type "Program"
+xnn.encode_xnnpack_blob(ext.XNode(ext.XNNAdd(0, 1, 2, 0), 0))  # E: incompatible type "XNode"
+pe.encode_xnnpack_blob(xnn.XNNGraph(), constant_data="weights")  # E: incompatible type "str"
+pe.encode_xnnpack_blob(xnn.XNNGraph(), [1, 2])  # E: incompatible type "list[int]"
+xnn.XNode(xnode_union=xnn.XNNTensorValue())  # E: incompatible type "XNNTensorValue"
+xnn.XNNAdd(input1_id="0")  # E: incompatible type "str"
+xnn.XNNGraph(xnodes=[xnn.XNNAdd()])  # E: List item 0 has incompatible type "XNNAdd"
+blob_graph: pe.Program = pe.decode_xnnpack_blob(b"").graph  # E: Incompatible types in assignment
+xnn.decode_xnnpack_blob(b"").constant_data.decode()  # E: "memoryview
+xnn.graph_from_json(42)  # E: incompatible type "int"

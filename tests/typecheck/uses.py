@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 import executorch_mirror as et
+import executorch_xnnpack_mirror as ext
 import pte_encoder as pe
+from pte_encoder import xnnpack as xnn
 from pte_encoder.types import (DataEntryLike, EncodeOptions, ExecutionPlanLike, IntLike, IntListLike,
                                KernelTypesLike, MutableBlob, NamedDataStoreLike, ProgramLike,
                                LayoutName, TensorLike, Blob, DataFileOptions, DataPayloadLike)
@@ -192,3 +194,26 @@ def etdumps(path: str) -> None:
                 print(elapsed)
     summary = etd.summarize_profile(again, pe.read_program(path + ".pte").program)
     print(etd.format_profile(path, summary), pe.etdump_to_json(dump))
+def xnnpack_blobs(path: str) -> None:
+    ours = xnn.XNNGraph(version="0", xnodes=[
+        xnn.XNode(xnn.XNNAdd(0, 1, 2, 0), debug_handle=1, output_min_max=xnn.OutputMinMax(0.0, float("inf"))),
+        xnn.XNode(xnn.XNNFullyConnected(2, 3, 4, 5, 0), 2)],
+        xvalues=[xnn.XValue(xnn.XNNTensorValue(xnn.XNNDatatype.xnn_datatype_fp32, 1, [4], 0, 0, 1, 0)),
+                 xnn.XValue(xnn.XNNQuantizedTensorValue(xnn.XNNTensorValue(), xnn.PerTensorQuant(0.5, 0)))],
+        constant_data=[xnn.ConstantDataOffset(0, 0, "")])
+    data: bytes = xnn.encode_xnnpack_blob(ours, b"weights")
+    xnn.encode_xnnpack_blob(ours, bytearray(4))
+    pe.encode_xnnpack_blob(ours, memoryview(data))
+    theirs = ext.XNNGraph("0", [ext.XNode(ext.XNNGelu(0, 1, 0), 1, ext.OutputMinMax(0, "+inf"))],
+                          [ext.XValue(ext.XNNTensorValue(ext.XNNDatatype.xnn_datatype_fp32, 1, [4], 0, 0, 1, 0))],
+                          1, [0], [1], [ext.ConstantDataOffset(0, 0)])
+    xnn.encode_xnnpack_blob(theirs)
+    blob: xnn.XnnpackBlob = pe.decode_xnnpack_blob(data)
+    graph: xnn.XNNGraph = blob.graph
+    view: memoryview = blob.constant_data
+    header: Optional[xnn.XnnpackHeader] = blob.header
+    text: str = xnn.graph_to_json(graph)
+    xnn.encode_xnnpack_blob(xnn.graph_from_json(text), view)
+    member: xnn.XNodeUnion = xnn.XNNGelu(0, 1, 0)
+    print(header, member)
+

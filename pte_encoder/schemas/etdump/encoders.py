@@ -18,13 +18,14 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from ...engine.codec import LayoutEncoders, Encoder
 from ...engine.templates import FLAT_VECTOR, SHORT_VECTOR, SMALL_VALUES, items
-from ...engine.values import bool_bytes, present_integer, to_bool, to_float, ubytes
+from ...engine.values import bool_bytes, float32_converters, present_integer, to_bool, to_float, ubytes
 from ...engine.writer import Writer
 
 
 def build(codec: LayoutEncoders) -> Encoder:
     new_packer = codec.new_packer
     signed_zero = codec.policy.signed_zero
+    f32, f32s = float32_converters(codec.policy.float32_from_text)
 
     def _collect_Tensor(o: Any, values: List[Any]) -> Any:
         s0 = o.scalar_type
@@ -88,8 +89,7 @@ def build(codec: LayoutEncoders) -> Encoder:
     def _Float(w: Writer, o: Any) -> int:
         values: List[Any] = []
         s0 = o.float_val
-        if s0.__class__ is not float:
-            s0 = to_float(s0)
+        s0 = f32(s0)
         values.append(s0)
         return w.subtree('Float', (s0 != 0.0 or signed_zero and copysign(1.0, s0) != 1.0), values)
 
@@ -204,8 +204,7 @@ def build(codec: LayoutEncoders) -> Encoder:
             k4 = None
         else:
             t4_s0 = t4.float_val
-            if t4_s0.__class__ is not float:
-                t4_s0 = to_float(t4_s0)
+            t4_s0 = f32(t4_s0)
             values.append(t4_s0)
             k4 = (t4_s0 != 0.0 or signed_zero and copysign(1.0, t4_s0) != 1.0)
         t5 = o.double_value
@@ -322,8 +321,7 @@ def build(codec: LayoutEncoders) -> Encoder:
                 t2_k4 = None
             else:
                 t2_t4_s0 = t2_t4.float_val
-                if t2_t4_s0.__class__ is not float:
-                    t2_t4_s0 = to_float(t2_t4_s0)
+                t2_t4_s0 = f32(t2_t4_s0)
                 values.append(t2_t4_s0)
                 t2_k4 = (t2_t4_s0 != 0.0 or signed_zero and copysign(1.0, t2_t4_s0) != 1.0)
             t2_t5 = t2.double_value
@@ -534,8 +532,7 @@ def build(codec: LayoutEncoders) -> Encoder:
                     t2_t2_k4 = None
                 else:
                     t2_t2_t4_s0 = t2_t2_t4.float_val
-                    if t2_t2_t4_s0.__class__ is not float:
-                        t2_t2_t4_s0 = to_float(t2_t2_t4_s0)
+                    t2_t2_t4_s0 = f32(t2_t2_t4_s0)
                     values.append(t2_t2_t4_s0)
                     t2_t2_k4 = (t2_t2_t4_s0 != 0.0 or signed_zero and copysign(1.0, t2_t2_t4_s0) != 1.0)
                 t2_t2_t5 = t2_t2.double_value
