@@ -198,3 +198,21 @@ def test_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
         ["decode", DATA / "mlp" / "profile.etdp", "-o", tmp_path / "x.json", "--options-out",
          tmp_path / "o.json"], capsys)
     assert not (tmp_path / "x.json").exists()
+
+
+def test_xnnpack_events_with_integer_ids_are_named_by_their_node(capsys: pytest.CaptureFixture[str]) -> None:
+    """XNNPACK 1.5.1 logs string ids; an event with an integer id (another
+    build, another delegate) is the debug_handle of a node of the delegate's
+    graph: xnn_mlp's nodes 1, 3 and 4 are two fully connected and a GELU."""
+    events = [etd.ProfileEvent(name="DELEGATE_CALL", chain_index=0, instruction_id=0, start_time=0, end_time=90)]
+    events += [etd.ProfileEvent(chain_index=0, instruction_id=0, delegate_debug_id_int=i,
+                                delegate_debug_metadata=b"", start_time=10 * i, end_time=10 * i + 5)
+               for i in (1, 3, 4, 99)]
+    dump = pe.decode_etdump(made_up(*events))
+    program = pe.read_program(DATA / "xnn_mlp" / "program.pte").program
+    delegates = etd.summarize_profile(dump, program)["runs"][0]["delegates"]
+    assert sorted((r["id"], r["node"]) for r in delegates) == [
+        (1, "XNNFullyConnected"), (3, "XNNFullyConnected"), (4, "XNNGelu"), (99, None)]
+    text = etd.format_profile("x.etdp", etd.summarize_profile(dump, program))
+    assert "  4 (XNNGelu)  " in text
+    assert all(r["node"] is None for r in etd.summarize_profile(dump)["runs"][0]["delegates"])

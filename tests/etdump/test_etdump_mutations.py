@@ -26,7 +26,7 @@ DATA = ROOT / "tests" / "data" / "corpus-etdump"
 PATHS = sorted(DATA.glob("*/*.etdp"))
 FILES = [p.read_bytes() for p in PATHS]
 BUFFERS = [p.with_suffix(".bin").read_bytes() if p.with_suffix(".bin").exists() else b"" for p in PATHS]
-PROGRAM = pe.read_program(DATA / "mlp" / "program.pte").program
+PROGRAMS = [pe.read_program(DATA / case / "program.pte").program for case in ("mlp", "xnn_mlp")]
 TIME_LIMIT = 2.0  # seconds per file; a corpus file takes well under a millisecond
 
 U32 = st.one_of(st.sampled_from([0, 1, 2, 3, 4, 8, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFFC]),
@@ -47,7 +47,7 @@ def _alarm(signum: int, frame: Any) -> None:
 def everything(data: bytes, buffer: bytes) -> None:
     """What the commands and the API do with a file."""
     dump = pe.decode_etdump(data)
-    for program in (None, PROGRAM):
+    for program in (None, *PROGRAMS):
         etd.format_profile("x.etdp", etd.summarize_profile(dump, program))
     etd.etdump_to_json(dump)
     for run in dump.run_data or []:
