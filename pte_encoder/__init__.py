@@ -1,5 +1,5 @@
-"""pte_encoder: write and read ExecuTorch program files (.pte) and data files (.ptd) with the
-standard library only.
+"""pte_encoder: write and read ExecuTorch program files (.pte) and data files (.ptd), and read
+the runtime's traces (.etdp; their model in ``pte_encoder.etdump``), with the standard library only.
 
 This module is the package's public face. Behind it, in layers (each
 imports only those below it): ``engine/``, a FlatBuffer writer and
@@ -43,6 +43,9 @@ _LAZY: Dict[str, str] = {
                     "formats.ptd.read"),
     "infer_options": "formats.pte.options",
     **dict.fromkeys(("PteFile", "decode_program", "read_program"), "formats.pte.read"),
+    **dict.fromkeys(("decode_etdump", "read_etdump", "DebugTensor", "debug_tensor", "debug_tensors",
+                     "read_debug_buffer"), "formats.etdump.read"),
+    "etdump_to_json": "formats.etdump.json",
     "encode_xnnpack_blob": "formats.xnnpack.write",
     **dict.fromkeys(("XnnpackBlob", "decode_xnnpack_blob"), "formats.xnnpack.read"),
     **dict.fromkeys(("encode_bundled_program", "write_bundled_program"), "formats.bundled.write"),
@@ -58,6 +61,9 @@ if TYPE_CHECKING:
     from .formats.ptd.read import PtdFile, analyze_data_file, decode_data_file, read_data_file
     from .formats.pte.options import infer_options
     from .formats.pte.read import PteFile, decode_program, read_program
+    from .formats.etdump.read import (DebugTensor, debug_tensor, debug_tensors, decode_etdump,
+                                      read_debug_buffer, read_etdump)
+    from .formats.etdump.json import etdump_to_json
     from .formats.xnnpack.read import XnnpackBlob, decode_xnnpack_blob
     from .formats.xnnpack.write import encode_xnnpack_blob
     from .formats.bundled.write import encode_bundled_program, write_bundled_program
@@ -104,6 +110,13 @@ __all__ = [
     "payload_from_json",
     "program_from_json",
     "program_to_json",
+    "decode_etdump",
+    "read_etdump",
+    "DebugTensor",
+    "debug_tensor",
+    "debug_tensors",
+    "read_debug_buffer",
+    "etdump_to_json",
     "encode_xnnpack_blob",
     "decode_xnnpack_blob",
     "XnnpackBlob",

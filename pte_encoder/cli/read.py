@@ -21,12 +21,17 @@ from ..engine.errors import one_line
 from ..schemas.bundled_program.codec import BUNDLED_PROGRAM
 from ..schemas.flat_tensor.codec import FLAT_TENSOR
 from ..formats.pte.json import options_from_json, program_from_json, program_to_json
-from ..formats.common.output import write_files
+from ..formats.common.output import write_file, write_files
 from ..formats.pte.options import guess_layout, infer_options, options_to_json_form
 from ..formats.ptd.read import PtdFile, analyze_data_file
+from ..engine.errors import FlatBufferError
 from ..formats.common.mapped import HEAD_SIZE, map_file
+from ..formats.etdump.json import etdump_json_chunks
+from ..formats.etdump.read import decode_etdump, is_size_prefixed
 from ..formats.pte.read import PteFile, decode_program
+from ..schemas.etdump.codec import ETDUMP
 from ..views.bundled import format_bundled_summary
+from ..views.profile import format_profile, summarize_profile
 from ..views.summary import format_data_summary, format_summary, summarize, summarize_data_file
 from .bundled import decode_bundled_file, summarize_bundled_file
 from .report import CommandError, refuse_overwrite, report_stream
@@ -54,7 +59,16 @@ def _check_kind(head: bytes, path: str) -> None:
 def _inspect(args: argparse.Namespace) -> None:
     data = _load(args.file)
     kind = kind_of(data, args.file)
-    summary = kind.summarize(data)
+    if args.program is not None:
+        if kind.summarize_with_program is None:
+            raise CommandError(f"--program is for an ETDump (.etdp): {args.file} is a {kind.name}")
+        try:
+            program = decode_program(_load(args.program)).program
+        except FlatBufferError as exc:
+            raise CommandError(f"{args.program}: {exc}") from None
+        summary = kind.summarize_with_program(data, program)
+    else:
+        summary = kind.summarize(data)
     if args.json:
         json.dump(summary, sys.stdout, indent=1)  # (written as it is made: a big summary is never whole)
         print()
@@ -161,6 +175,18 @@ def _decode_program(args: argparse.Namespace, data: Any) -> None:
         print(line, file=report)
 
 
+def _summarize_etdump(data: Any, program: Any = None) -> Dict[str, Any]:
+    form = "size-prefixed" if is_size_prefixed(data) else "plain"
+    return {"form": form, **summarize_profile(decode_etdump(data), program)}
+
+
+def _decode_etdump(args: argparse.Namespace, data: Any) -> None:
+    if args.options_out:
+        raise CommandError(f"{args.file} is an ETDump: it has no options; --options-out is for a .pte")
+    size = write_file(args.output, etdump_json_chunks(decode_etdump(data)))
+    print(f"wrote {args.output} ({size} bytes)", file=report_stream(args.output))
+
+
 class FileKind(NamedTuple):
     """One kind of file the reading commands know."""
 
@@ -170,6 +196,8 @@ class FileKind(NamedTuple):
     summarize: Callable[[Any], Dict[str, Any]]               # data -> a JSON-able summary
     format: Callable[[str, Dict[str, Any]], str]             # (file name, summary) -> text
     decode: Callable[[argparse.Namespace, Any], None]        # the decode command's work
+    # (data, the Program of --program) -> a summary, for the kinds that take --program
+    summarize_with_program: Optional[Callable[[Any, Any], Dict[str, Any]]] = None
 
 
 PROGRAM_KIND = FileKind(".pte", b"ET12", 4, lambda data: summarize(decode_program(data)),
@@ -179,6 +207,9 @@ KINDS: List[FileKind] = [
     FileKind(".ptd", FLAT_TENSOR.schema.file_identifier, 4,
              lambda data: summarize_data_file(analyze_data_file(data)), format_data_summary,
              _decode_data_file),
+    # ETDumps as the runtime writes them (size-prefixed), and as ExecuTorch's Python writes them
+    *(FileKind(".etdp", ETDUMP.schema.file_identifier, at, _summarize_etdump, format_profile,
+               _decode_etdump, _summarize_etdump) for at in (8, 4)),
     # an XNNPACK delegate blob: its header's magic sits where an identifier does
     FileKind("XNNPACK blob", b"XH00", 4, summarize_blob, format_blob_summary, decode_blob),
     FileKind("XNNPACK blob", b"XN01", 4, summarize_blob, format_blob_summary, decode_blob),
@@ -218,20 +249,26 @@ def kind_of(data: Any, path: str = "the file") -> FileKind:
 def add_commands(commands: Any) -> None:
     """Add ``inspect`` and ``decode`` to the pte-encoder subcommands."""
     inspect = commands.add_parser(
-        "inspect", help="show what is inside a .pte, .ptd, .bpte or an XNNPACK blob",
+        "inspect", help="show what is inside a .pte, .ptd, .bpte, .etdp or an XNNPACK blob",
         description="Show a .pte file's methods (inputs, outputs, values by kind, operators "
                     "with call counts, delegates), its segments, constants, named data and "
                     "bytes by category; or a .ptd file's named data (sizes, dtype and "
                     "shape), segments and bytes by category; or a .bpte file's test cases "
                     "(inputs and expected outputs) and its program, as for a .pte; or an "
                     "XNNPACK delegate blob's graph (nodes by type, values, constants), as for "
-                    "each XNNPACK delegate of a .pte. The file is checked "
+                    "each XNNPACK delegate of a .pte; or an ETDump's runs (events, wall time, "
+                    "method load/init/execute, operators with calls, total, mean, min, max and "
+                    "share, delegate events, allocations), with --program joined with the "
+                    "program's instructions. The file is checked "
                     "throughout; a bad one is reported in one line.")
     inspect.add_argument("file", metavar="FILE")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON")
+    inspect.add_argument("--program", metavar="PROGRAM.pte",
+                         help="for an ETDump: the program that ran, to name each timed "
+                              "instruction by its operator and tensor arguments")
     inspect.set_defaults(run=_inspect)
     decode = commands.add_parser(
-        "decode", help="write a .pte's Program, a .ptd's payload or a .bpte in JSON",
+        "decode", help="write a .pte's Program, a .ptd's payload, a .bpte, an ETDump or an XNNPACK blob in JSON",
         description="Decode a .pte into the JSON form `encode` reads, constants and delegate "
                     "blobs back in the program, and say its layout; with --options-out, also "
                     "the options (layout and blobs included) under which `encode` writes the "
@@ -240,10 +277,11 @@ def add_commands(commands: Any) -> None:
                     "alignments inferred from the file). Decode a .bpte into ExecuTorch's "
                     "dataclass JSON form with its layout, which `encode-bundled` writes back "
                     "byte for byte. Decode an XNNPACK delegate blob into its graph's JSON form "
-                    "`encode-xnnpack` reads. Every output is written, or none; none may be the "
-                    "input.")
-    decode.add_argument("file", metavar="FILE.pte|FILE.ptd|FILE.bpte|BLOB.bin")
-    decode.add_argument("-o", "--output", required=True, metavar="PROGRAM.json|PAYLOAD.json|BUNDLED.json|GRAPH.json")
+                    "`encode-xnnpack` reads. Decode an ETDump (.etdp) into the JSON form of "
+                    "ExecuTorch's dataclasses. Every output is written, or none; none may be "
+                    "the input.")
+    decode.add_argument("file", metavar="FILE.pte|FILE.ptd|FILE.bpte|FILE.etdp|BLOB.bin")
+    decode.add_argument("-o", "--output", required=True, metavar="OUT.json")
     decode.add_argument("--options-out", metavar="OPTIONS.json")
     decode.add_argument("--constant-data-out", metavar="FILE",
                         help="an XNNPACK blob's constant data (for `encode-xnnpack --constant-data`)")

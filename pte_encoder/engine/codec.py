@@ -167,16 +167,19 @@ class Codec:
         raise self._out_of_memory(writer.size)
 
     def encode(self, root: Any, aligns: Optional[Sequence[int]] = None,
-               layout: str = DEFAULT_LAYOUT) -> bytes:
-        """The FlatBuffer of ``root`` as bytes (see :meth:`encode_chunks`)."""
-        writer = self._written(root, aligns, layout)
+               layout: str = DEFAULT_LAYOUT, *, size_prefixed: bool = False) -> bytes:
+        """The FlatBuffer of ``root`` as bytes (see :meth:`encode_chunks`);
+        ``size_prefixed``: preceded by a uint32 holding the number of bytes
+        after it (as ``flatc --size-prefixed`` writes)."""
+        writer = self._written(root, aligns, layout, size_prefixed)
         try:
             return writer.join()
         except MemoryError:
             pass
         raise self._out_of_memory(writer.size)
 
-    def _written(self, root: Any, aligns: Optional[Sequence[int]], layout: str) -> Writer:
+    def _written(self, root: Any, aligns: Optional[Sequence[int]], layout: str,
+                 size_prefixed: bool = False) -> Writer:
         """A finished writer holding the FlatBuffer of ``root`` (see
         :meth:`encode_chunks`), checked to be under the format's size limit;
         :class:`EncodeError` naming the first bad value."""
@@ -187,7 +190,7 @@ class Codec:
         writer = Writer(laid.templates, self._vectors, self.default_aligns if aligns is None else aligns,
                         laid.policy)
         try:
-            writer.finish(laid.root(writer, root), self.schema.file_identifier)
+            writer.finish(laid.root(writer, root), self.schema.file_identifier, size_prefixed)
         except MemoryError:
             problem: Optional[str] = "out of memory"
         except EncodeError:
@@ -251,7 +254,7 @@ class Codec:
             self._reader = FlatBufferReader(self.schema, {**self.models, **self.enum_types})
         return self._reader
 
-    def decode(self, data: Any, *, size: Optional[int] = None) -> Any:
+    def decode(self, data: Any, *, size: Optional[int] = None, size_prefixed: bool = False) -> Any:
         """The root table of the FlatBuffer in ``data[:size]`` as model objects
         (see :meth:`FlatBufferReader.decode`); raises DecodeError."""
-        return self.reader().decode(data, size=size)
+        return self.reader().decode(data, size=size, size_prefixed=size_prefixed)

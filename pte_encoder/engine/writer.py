@@ -581,16 +581,25 @@ class Writer:
             self.minalign = align
         return ready
 
-    def finish(self, root: int, identifier: bytes) -> None:
+    def finish(self, root: int, identifier: bytes, size_prefixed: bool = False) -> None:
         """Pad to the largest alignment used, then write the identifier and the
         root offset: the buffer is complete, ``size`` is its size. Take it out
-        with :meth:`pieces` or :meth:`join`."""
-        pad = -(self.size + 8) & (self.minalign - 1)
+        with :meth:`pieces` or :meth:`join`.
+
+        ``size_prefixed``: then a uint32 holding the number of bytes after it,
+        as flatc --size-prefixed and Builder.FinishSizePrefixed write it (the
+        padding then aligns the prefix's start); take such a buffer out with
+        :meth:`join` only."""
+        head = 12 if size_prefixed else 8
+        pad = -(self.size + head) & (self.minalign - 1)
         chunks = self.chunks
         if pad:
             chunks.append(_PADS[pad] if pad < 64 else bytes(pad))
         self.size += pad + 8
         chunks += (identifier, _U32(self.size - root))
+        if size_prefixed:
+            chunks.append(_U32(self.size))
+            self.size += 4
 
     def pieces(self) -> List[Any]:
         """The finished buffer's pieces in order: the root offset and the

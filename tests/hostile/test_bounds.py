@@ -135,6 +135,35 @@ BUNDLED_JSON: Dict[str, Callable[[], bytes]] = {
     "deep": lambda: b"[" * 100_000,
 }
 
+def _etdump(events: List[Any], names: int = 1) -> bytes:
+    from pte_encoder import etdump as etd
+    from pte_encoder.schemas.etdump.codec import ETDUMP
+    runs = [etd.RunData(name=f"run{i}", events=[etd.Event(profile_event=e) for e in events])
+            for i in range(names)]
+    return ETDUMP.encode(etd.ETDump(version=0, run_data=runs), size_prefixed=True)
+
+
+def _etdump_many_events(n: int = 20_000) -> bytes:
+    """Operator calls at many (chain, instruction) places: each a row with --program."""
+    from pte_encoder import etdump as etd
+    return _etdump([etd.ProfileEvent(name="OPERATOR_CALL", chain_index=0, instruction_id=i,
+                                     start_time=i, end_time=i + 1) for i in range(n)])
+
+
+def _etdump_long_names(n: int = 2_000) -> bytes:
+    """Events of distinct long names, with escapes (each a row of inspect)."""
+    from pte_encoder import etdump as etd
+    return _etdump([etd.ProfileEvent(name=f"\x1b[2J{i}" + "x" * 500, delegate_debug_id_str="\r" * 100,
+                                     start_time=i, end_time=i + 1) for i in range(n)])
+
+
+ETDP: Dict[str, Callable[[], bytes]] = {
+    "many-events": _etdump_many_events,
+    "long-names": _etdump_long_names,
+    "many-runs": lambda: _etdump([], names=20_000),
+    "truncated": lambda: _etdump_many_events(2000)[:30_000],
+}
+
 XNNPACK: Dict[str, Callable[[], bytes]] = {
     "wide-graph": _xnnpack_blob,
     "truncated": lambda: _xnnpack_blob()[:3000],
@@ -170,7 +199,8 @@ COMMANDS = ["inspect", "inspect --json", "decode", "decode --options-out", "enco
 READERS = ["decode_program", "read_program", "read_program(copy=True)", "decode_flatbuffer",
            "analyze_data_file", "decode_data_file", "read_data_file", "read_data_file(copy=True)",
            "infer_options", "program_to_json", "program_from_json", "options_from_json", "payload_from_json",
-           "decode_xnnpack_blob", "decode_bundled_program", "read_bundled_program"]
+           "decode_xnnpack_blob", "decode_bundled_program", "read_bundled_program", "decode_etdump",
+           "read_etdump", "etdump_to_json", "read_debug_buffer"]
 
 
 def test_every_command_is_covered() -> None:
@@ -193,6 +223,9 @@ def _cases() -> List[Tuple[str, str]]:
                 cases += [(command, f"ptd:{name}") for name in PTD]
                 cases += [(command, f"xnnpack:{name}") for name in XNNPACK]
                 cases += [(command, f"bpte:{name}") for name in BPTE]
+                cases += [(command, f"etdp:{name}") for name in ETDP]
+            if command == "inspect":
+                cases += [("inspect --program", f"etdp:{name}") for name in ETDP]
         elif command == "encode-data":
             cases += [(command, f"payload:{name}") for name in PAYLOAD_JSON]
         elif command == "encode-xnnpack":
@@ -227,6 +260,8 @@ def _input(kind_name: str) -> Tuple[bytes, str]:
         return GRAPH_JSON[name](), "in.json"
     if kind == "bpte":
         return BPTE[name](), "in.bpte"
+    if kind == "etdp":
+        return ETDP[name](), "in.etdp"
     if kind == "bundled":
         return BUNDLED_JSON[name](), "in.json"
     return b"", ""
@@ -245,7 +280,10 @@ def test_command_is_bounded(tmp_path: Path, command: str, source: str) -> None:
         (tmp_path / name).write_bytes(data)
     factor = OUTPUT_FACTOR
     words = command.split()
-    if words[0] == "inspect":
+    if command == "inspect --program":
+        (tmp_path / "p.pte").write_bytes(_conv())
+        args, factor = ["inspect", name, "--program", "p.pte"], INSPECT_FACTOR
+    elif words[0] == "inspect":
         args, factor = [*words, name], INSPECT_FACTOR
     elif words[0] == "decode":
         args = ["decode", name, "-o", "out.json"] + (["--options-out", "o.json"] if len(words) > 1 else [])
@@ -285,6 +323,8 @@ def _reader_cases() -> List[Tuple[str, str]]:
             cases += [(reader, f"xnnpack:{name}") for name in XNNPACK]
         elif reader in ("decode_bundled_program", "read_bundled_program"):
             cases += [(reader, f"bpte:{name}") for name in BPTE]
+        elif reader in ("decode_etdump", "read_etdump", "etdump_to_json", "read_debug_buffer"):
+            cases += [(reader, f"etdp:{name}") for name in ETDP]
         else:
             cases += [(reader, f"payload:{name}") for name in PAYLOAD_JSON]
     return cases
@@ -293,7 +333,9 @@ def _reader_cases() -> List[Tuple[str, str]]:
 def _call(reader: str, data: bytes, path: Path) -> Any:
     copy = {"copy": True} if "copy=True" in reader else {}
     name = reader.split("(")[0]
-    if name in ("read_program", "read_data_file", "read_bundled_program"):
+    if name == "etdump_to_json":
+        return pe.etdump_to_json(pe.decode_etdump(data))
+    if name in ("read_program", "read_data_file", "read_bundled_program", "read_etdump", "read_debug_buffer"):
         path.write_bytes(data)
         return getattr(pe, name)(path, **copy)
     if name == "infer_options":

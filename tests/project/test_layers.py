@@ -19,7 +19,8 @@ PACKAGE = ROOT / "pte_encoder"
 # and below its clients: the command line, and __main__ which runs it.
 LAYERS = ("engine", "schemas", "formats", "views", "", "cli", "__main__")
 # The top level's modules other than the package's __init__ (the public face).
-PUBLIC = {"errors.py", "types.py", "__init__.py", "__main__.py", "bundled.py", "xnnpack.py"}
+PUBLIC = {"errors.py", "types.py", "__init__.py", "__main__.py",  # and the schemas' public namespaces:
+          "bundled.py", "xnnpack.py", "etdump.py"}  # (their models' names clash with the program's)
 
 
 def modules() -> List[Path]:

@@ -71,7 +71,7 @@ def vtables(data: bytes, size: int, codec: Codec = PROGRAM) -> List[int]:
     session.root()
     found: Set[int] = set()
     for readers in session.table_readers.values():
-        found.update(vt for vt, _ in readers)
+        found.update(key >> 3 for key in readers)  # keys: vtable position << 3 | table position % 8
     return sorted(found)
 
 

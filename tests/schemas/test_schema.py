@@ -17,7 +17,7 @@ UPSTREAM = next((p / "shared" / "upstream" / "executorch-1.5.1" for p in (ROOT.p
                 ROOT.parent / "shared" / "upstream" / "executorch-1.5.1")
 # Our schemas (schema/<ours>.fbs), each with the name of ExecuTorch's file it matches.
 SCHEMAS = {"program": "program", "flat_tensor": "flat_tensor", "xnnpack": "xnnpack_schema",
-           "bundled_program": "bundled_program_schema"}
+           "bundled_program": "bundled_program_schema", "etdump": "etdump_schema_flatcc"}
 
 
 def upstream_bfbs(name: str) -> Path:
@@ -94,6 +94,10 @@ def test_generator_reads_ours_as_upstream(ours: str) -> None:
     ("bundled_program", "  version: uint;\n", "  version: int;\n"),
     ("bundled_program", "  Bool,\n  Double,\n", "  Double,\n  Bool,\n"),
     ("bundled_program", "file_identifier \"BP08\";", "file_identifier \"BP09\";"),
+    ("etdump", "  allocation_size: ulong;", "  allocation_size: long;"),
+    ("etdump", "  instruction_id: int = -1;        //", "  instruction_id: int = 0;        //"),
+    ("etdump", "file_identifier \"ED00\";", "file_identifier \"ED01\";"),
+    ("etdump", "  String,\n}", "}"),
 ])
 def test_a_changed_schema_would_be_noticed(ours: str, old: str, new: str, tmp_path: Path) -> None:
     text = (ROOT / "schema" / f"{ours}.fbs").read_text()

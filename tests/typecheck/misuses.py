@@ -136,6 +136,13 @@ pe.read_program(b"x.pte")  # E: incompatible type "bytes"
 pe.read_program("x.pte", copy="yes")  # E: incompatible type "str"
 pe.read_data_file("x.ptd", True)  # E: Too many positional arguments
 
+# ETDumps: the model lives in pte_encoder.etdump (its Tensor is not the program's)
+import pte_encoder.etdump as etd  # noqa: E402
+etd.debug_tensor(pe.Tensor(), b"")  # E: incompatible type "pte_encoder.schemas.program.model.Tensor"
+etd.debug_tensors(etd.Tensor(), b"")  # E: incompatible type "Tensor"; expected
+pe.read_etdump(3)  # E: incompatible type "int"
+dumped: pe.Program = pe.decode_etdump(b"")  # E: Incompatible types in assignment
+etd.summarize_profile(etd.ETDump(), pe.ExecutionPlan())  # E: incompatible type "ExecutionPlan"
 # XNNPACK blobs
 xnn.encode_xnnpack_blob(program)  # E: incompatible type "Program"
 xnn.encode_xnnpack_blob(ext.XNode(ext.XNNAdd(0, 1, 2, 0), 0))  # E: incompatible type "XNode"

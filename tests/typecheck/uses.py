@@ -194,7 +194,9 @@ def bundled_programs(path: str, program: bytes) -> None:
     B.encode_bundled_program(ours, layout="flatc")
     back: pe.bundled.BundledProgram = pe.decode_bundled_program(data)
     mapped: pe.bundled.BundledProgram = pe.read_bundled_program(path)
-    pe.decode_program(back.program or b"")
+    embedded = back.program
+    assert isinstance(embedded, memoryview)  # decoded: a view of the file (the model's type is wider)
+    pe.decode_program(embedded)
     as_input: BundledProgramInput = mapped
     as_tensor: TensorInput = tensor
     print(as_input, as_tensor)
@@ -230,6 +232,23 @@ with_layout: EncodeOptions = pe.options_from_json('{"layout": "flatbuffers"}')
 pe.encode_program(pe.Program(), **with_layout)
 
 
+def etdumps(path: str) -> None:
+    import pte_encoder.etdump as etd
+    dump: etd.ETDump = pe.read_etdump(path)
+    again: etd.ETDump = pe.decode_etdump(open(path, "rb").read())
+    buffer = pe.read_debug_buffer(path + ".bin")
+    for run in dump.run_data or []:
+        for event in run.events or []:
+            if event.debug_event is not None:
+                for tensor in pe.debug_tensors(event.debug_event, buffer):
+                    shaped: "tuple[etd.ScalarType | int, list[int], memoryview]" = (
+                        tensor.scalar_type, tensor.sizes, tensor.data)
+                    print(shaped, tensor.nbytes)
+            if event.profile_event is not None:
+                elapsed: int = event.profile_event.end_time - event.profile_event.start_time
+                print(elapsed)
+    summary = etd.summarize_profile(again, pe.read_program(path + ".pte").program)
+    print(etd.format_profile(path, summary), pe.etdump_to_json(dump))
 def xnnpack_blobs(path: str) -> None:
     ours = xnn.XNNGraph(version="0", xnodes=[
         xnn.XNode(xnn.XNNAdd(0, 1, 2, 0), debug_handle=1, output_min_max=xnn.OutputMinMax(0.0, float("inf"))),

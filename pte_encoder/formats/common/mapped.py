@@ -22,8 +22,8 @@ from ...engine.errors import DecodeError
 __all__ = ["map_file", "HEAD_SIZE"]
 
 # What a caller may look at before the rest is read: the root offset and
-# the file identifier of a FlatBuffer.
-HEAD_SIZE = 8
+# the file identifier of a FlatBuffer, after a size prefix if it has one.
+HEAD_SIZE = 12
 _CHUNK = 1 << 20
 
 
