@@ -12,13 +12,16 @@ share their names with the program's, so the bundled program's model lives
 here, not at the top level: ``pe.bundled.Tensor`` is a test tensor,
 ``pe.Tensor`` a program's. The functions are also at the top level.
 ``ScalarType`` here is the bundled schema's own enum (the same values as
-``pe.ScalarType``, another class).
+``pe.ScalarType``, another class). ``BundledProgramInput`` is what the
+functions take, for type checkers (ExecuTorch's ``bp_schema`` objects, this
+model, or a program that is file-backed).
 """
 
 from .formats.bundled.read import decode_bundled_program, read_bundled_program
+from .formats.bundled.types import BundledProgramInput, TensorInput
 from .formats.bundled.write import encode_bundled_program, write_bundled_program
 from .schemas.bundled_program.model import *  # noqa: F401,F403  (the model classes and enums)
 from .schemas.bundled_program.model import __all__ as _model_all
 
 __all__ = ["encode_bundled_program", "write_bundled_program", "decode_bundled_program",
-           "read_bundled_program", *_model_all]
+           "read_bundled_program", "BundledProgramInput", "TensorInput", *_model_all]

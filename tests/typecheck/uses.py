@@ -18,7 +18,7 @@ import executorch_mirror as et
 import executorch_xnnpack_mirror as ext
 import pte_encoder as pe
 from pte_encoder import xnnpack as xnn
-from pte_encoder.formats.bundled.types import BundledProgramInput, TensorInput
+from pte_encoder.bundled import BundledProgramInput, TensorInput
 from pte_encoder.types import (DataEntryLike, EncodeOptions, ExecutionPlanLike, IntLike, IntListLike,
                                KernelTypesLike, MutableBlob, NamedDataStoreLike, ProgramLike,
                                LayoutName, TensorLike, Blob, DataFileOptions, DataPayloadLike)
